@@ -1,0 +1,94 @@
+//! Activation functions, one file each. An activation is a zero-sized type: a layer names it in
+//! its type (`Dense<784, 64, Relu>`) and the compiler inlines it into the layer's loops.
+//!
+//! Add your own by implementing [`Activation`] (and [`Differentiable`] if it should train).
+
+mod identity;
+mod leaky_relu;
+mod relu;
+mod sigmoid;
+mod softmax;
+mod step;
+mod tanh;
+
+pub use identity::Identity;
+pub use leaky_relu::LeakyRelu;
+pub use relu::Relu;
+pub use sigmoid::Sigmoid;
+pub use softmax::Softmax;
+pub use step::Step;
+pub use tanh::Tanh;
+
+/// How a layer's weights are drawn at initialisation (biases start at zero, as in Keras).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// Glorot/Xavier uniform: `U(±√(6 / (fan_in + fan_out)))`, for saturating activations.
+    Glorot,
+    /// He uniform: `U(±√(6 / fan_in))`, for ReLU-like activations.
+    He,
+}
+
+/// The loss whose gradient through this activation simplifies to `y − t` (its canonical link).
+///
+/// Losses use this to fuse the output activation's gradient with their own, which is both cheaper
+/// and numerically stable (no `t / y` on saturated outputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// No fused form.
+    None,
+    /// Sigmoid with binary cross-entropy.
+    Logistic,
+    /// Softmax with categorical cross-entropy.
+    Softmax,
+}
+
+/// An activation function `y = f(z)`, applied to a layer's whole output vector.
+///
+/// ```
+/// use nn_core::activation::{Activation, Init};
+/// /// Squares its input (a toy; not useful for learning).
+/// struct Square;
+/// impl Activation for Square {
+///     const NAME: &'static str = "square";
+///     const INIT: Init = Init::Glorot;
+///     fn forward(z: &mut [f32]) {
+///         z.iter_mut().for_each(|v| *v *= *v);
+///     }
+/// }
+/// let mut v = [1.0, -2.0];
+/// Square::forward(&mut v);
+/// assert_eq!(v, [1.0, 4.0]);
+/// ```
+pub trait Activation {
+    /// Name shown by `summary()`.
+    const NAME: &'static str;
+    /// Weight initialisation that suits this activation.
+    const INIT: Init;
+    /// Canonical-link loss, if any (see [`Link`]).
+    const LINK: Link = Link::None;
+    /// Replaces pre-activations `z` by activations `f(z)`, in place.
+    fn forward(z: &mut [f32]);
+}
+
+/// An activation with a usable gradient: the layers of a network can only be trained if every
+/// activation implements this.
+///
+/// ```
+/// use nn_core::{Differentiable, Tanh};
+/// let y = [0.0_f32, 0.5];
+/// let mut d = [1.0_f32, 1.0];
+/// Tanh::backward(&y, &mut d); // d ← d · (1 − y²)
+/// assert_eq!(d, [1.0, 0.75]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no gradient, so a network that uses it cannot be trained",
+    label = "this network has a layer whose activation is `{Self}`",
+    note = "`{Self}` can still run `forward` and `predict`; to train, use a differentiable activation \
+            (Sigmoid, Tanh, Relu, ...) and switch to `{Self}` for inference"
+)]
+pub trait Differentiable: Activation {
+    /// Turns `dL/dy` into `dL/dz` in place, given the activation's output `y = f(z)`.
+    ///
+    /// Every activation here can express its derivative through `y`, so `z` is not kept.
+    fn backward(y: &[f32], dy: &mut [f32]);
+}

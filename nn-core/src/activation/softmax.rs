@@ -1,0 +1,41 @@
+use super::{Activation, Differentiable, Init, Link};
+
+/// `f(z)ᵢ = e^(zᵢ) / Σⱼ e^(zⱼ)`, computed after subtracting `max z` so that no logit overflows.
+///
+/// ```
+/// use nn_core::{Activation, Softmax};
+/// let mut z = [1e4_f32, -1e4, 1e4];
+/// Softmax::forward(&mut z);
+/// assert_eq!(z, [0.5, 0.0, 0.5]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Softmax;
+
+impl Activation for Softmax {
+    const NAME: &'static str = "softmax";
+    const INIT: Init = Init::Glorot;
+    const LINK: Link = Link::Softmax;
+    #[inline]
+    fn forward(z: &mut [f32]) {
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in z.iter_mut() {
+            *v = libm::expf(*v - max);
+            sum += *v;
+        }
+        // sum ≥ 1: the max element contributes e⁰.
+        let inv = 1.0 / sum;
+        z.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+impl Differentiable for Softmax {
+    #[inline]
+    fn backward(y: &[f32], dy: &mut [f32]) {
+        // Jacobian-vector product: dzᵢ = yᵢ (dyᵢ − Σⱼ dyⱼ yⱼ).
+        let dot: f32 = dy.iter().zip(y).map(|(d, y)| d * y).sum();
+        for (d, &y) in dy.iter_mut().zip(y) {
+            *d = y * (*d - dot);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The runtime behind `constnet`: layers, activations, losses, optimizers and the traits that the
+//! `network!` macro implements.
+//!
+//! Everything here is `#![no_std]` and allocation-free. Sizes are const generics, so a network's
+//! memory is fixed at compile time. The `std` feature adds data loading and the training loop.
+#![no_std]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod activation;
+pub mod layer;
+pub mod loss;
+pub mod optim;
+
+mod kernel;
+mod network;
+mod params;
+mod rng;
+mod summary;
+
+#[cfg(feature = "std")]
+pub mod data;
+#[cfg(feature = "std")]
+pub mod train;
+
+pub use activation::{
+    Activation, Differentiable, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh,
+};
+pub use layer::{Backprop, Dense};
+pub use loss::{
+    BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,
+    SparseCategoricalCrossEntropy,
+};
+pub use network::{argmax, Network, Train};
+pub use optim::{AdaGrad, Adam, Momentum, Optimizer, RmsProp, Sgd};
+pub use params::Parameters;
+pub use rng::Rng;
+pub use summary::{LayerInfo, Summary};

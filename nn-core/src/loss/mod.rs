@@ -1,0 +1,75 @@
+//! Loss functions, one file each. A loss is a zero-sized type named in the training call
+//! (`net.gradient::<Mse>(..)`); its `Target` type says what a target looks like, so a target of
+//! the wrong width is a type error.
+
+mod bce;
+mod cce;
+mod huber;
+mod mae;
+mod mse;
+mod sparse_cce;
+
+pub use bce::BinaryCrossEntropy;
+pub use cce::CategoricalCrossEntropy;
+pub use huber::Huber;
+pub use mae::Mae;
+pub use mse::Mse;
+pub use sparse_cce::SparseCategoricalCrossEntropy;
+
+use crate::Differentiable;
+
+/// Clamp for probabilities before a logarithm, as Keras' `epsilon()`.
+pub(crate) const EPSILON: f32 = 1e-7;
+
+/// A loss over `N` network outputs, per sample.
+///
+/// ```
+/// use nn_core::{Identity, Loss, Mse};
+/// let (y, t) = ([1.0, 3.0], [0.0, 3.0]);
+/// assert_eq!(Mse::loss(&y, &t), 0.5); // mean of (1², 0²)
+/// let mut dz = [0.0; 2];
+/// Mse::delta::<Identity>(&y, &t, &mut dz);
+/// assert_eq!(dz, [1.0, 0.0]); // 2·(y − t) / N
+/// ```
+pub trait Loss<const N: usize> {
+    /// What one sample's target is: `[f32; N]` for regression and one-hot targets, `usize` for a
+    /// class index.
+    type Target: FromLabel;
+
+    /// The loss of one sample with outputs `y`.
+    fn loss(y: &[f32; N], target: &Self::Target) -> f32;
+
+    /// Writes `dL/dz` into `dz`, for an output layer `y = A(z)`.
+    fn delta<A: Differentiable>(y: &[f32; N], target: &Self::Target, dz: &mut [f32; N]);
+}
+
+/// A target built from a class label, so that `fit` can train any loss from labelled data.
+///
+/// ```
+/// use nn_core::loss::FromLabel;
+/// assert_eq!(<[f32; 3]>::from_label(1), [0.0, 1.0, 0.0]); // one-hot
+/// assert_eq!(<[f32; 1]>::from_label(1), [1.0]);            // a single output: the label itself
+/// assert_eq!(usize::from_label(7), 7);
+/// ```
+pub trait FromLabel {
+    /// The target for class `label`.
+    fn from_label(label: usize) -> Self;
+}
+
+impl<const N: usize> FromLabel for [f32; N] {
+    fn from_label(label: usize) -> Self {
+        let mut t = [0.0; N];
+        if N == 1 {
+            t[0] = label as f32;
+        } else if let Some(v) = t.get_mut(label) {
+            *v = 1.0;
+        }
+        t
+    }
+}
+
+impl FromLabel for usize {
+    fn from_label(label: usize) -> Self {
+        label
+    }
+}

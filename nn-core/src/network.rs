@@ -1,0 +1,93 @@
+use crate::{Loss, Optimizer, Parameters, Summary};
+
+/// A network taking `IN` inputs to `OUT` outputs. `network!` implements it for every struct it
+/// generates, so generic code can take any network:
+///
+/// ```
+/// use nn_core::Network;
+/// /// Fraction of samples whose arg-max output is the label.
+/// fn accuracy<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+///     net: &N,
+///     samples: &[([f32; IN], usize)],
+/// ) -> f32 {
+///     let hits = samples.iter().filter(|(x, label)| net.predict(x) == *label).count();
+///     hits as f32 / samples.len() as f32
+/// }
+/// # let _ = accuracy::<nn_core::Dense<1, 1>, 1, 1>;
+/// ```
+pub trait Network<const IN: usize, const OUT: usize>: Parameters {
+    /// Number of layers.
+    const LAYERS: usize;
+
+    /// Draws fresh weights from `seed` (deterministic: equal seeds give equal networks).
+    fn init(&mut self, seed: u64);
+
+    /// Runs a batch of `B` samples through the network.
+    fn forward_batch<const B: usize>(&self, x: &[[f32; IN]; B], y: &mut [[f32; OUT]; B]);
+
+    /// Runs one sample through the network.
+    #[inline]
+    fn forward(&self, x: &[f32; IN]) -> [f32; OUT] {
+        let mut y = [[0.0; OUT]];
+        self.forward_batch(core::array::from_ref(x), &mut y);
+        y[0]
+    }
+
+    /// The index of the largest output: the predicted class.
+    #[inline]
+    fn predict(&self, x: &[f32; IN]) -> usize {
+        argmax(&self.forward(x))
+    }
+
+    /// The Keras-like table of layers, widths and parameter counts (`Display` it).
+    fn summary() -> Summary<'static>;
+}
+
+/// Training of a network on batches of `B` samples.
+///
+/// `network!` implements it for every batch size, provided every layer's activation is
+/// [`Differentiable`](crate::Differentiable).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be trained",
+    label = "a layer of `{Self}` has an activation without a gradient",
+    note = "a network containing a `Step` layer can run `forward` and `predict`, but not be trained"
+)]
+pub trait Train<const IN: usize, const OUT: usize, const B: usize>: Network<IN, OUT> {
+    /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss.
+    fn gradient<L: Loss<OUT>>(
+        &self,
+        x: &[[f32; IN]; B],
+        target: &[L::Target; B],
+        grads: &mut Self,
+    ) -> f32;
+
+    /// One training step: the gradient of the batch, then one optimizer update. Returns the
+    /// batch-mean loss before the update. Allocates nothing.
+    fn train_step<L: Loss<OUT>, O: Optimizer<Self>>(
+        &mut self,
+        x: &[[f32; IN]; B],
+        target: &[L::Target; B],
+        grads: &mut Self,
+        optimizer: &mut O,
+        state: &mut O::State,
+    ) -> f32 {
+        let loss = self.gradient::<L>(x, target, grads);
+        optimizer.step(self, grads, state);
+        loss
+    }
+}
+
+/// Index of the largest value (the first one on ties; `0` for an empty slice).
+///
+/// ```
+/// assert_eq!(nn_core::argmax(&[0.1, 0.7, 0.2]), 1);
+/// ```
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}

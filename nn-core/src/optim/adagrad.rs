@@ -1,0 +1,65 @@
+use super::Optimizer;
+use crate::Parameters;
+
+/// Adagrad with Keras' defaults (`lr = 0.001`, initial accumulator `0.1`, `ε = 1e-7`):
+/// `a ← a + g²`, `p ← p − lr·g / (√a + ε)`.
+///
+/// ```
+/// use nn_core::{AdaGrad, Dense, Identity, Optimizer};
+/// let mut opt = AdaGrad::new(0.1);
+/// let mut p = Dense::<1, 1, Identity>::new([[1.0]], [0.0]);
+/// let g = Dense::new([[0.3]], [0.0]);
+/// let mut a = opt.new_state();
+/// opt.step(&mut p, &g, &mut a);
+/// // a = 0.1 + 0.09 = 0.19
+/// assert!((p.weight[0][0] - (1.0 - 0.03 / 0.19f32.sqrt())).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdaGrad {
+    /// Learning rate.
+    pub lr: f32,
+    /// Starting value of every accumulator.
+    pub initial_accumulator: f32,
+    /// Added to the root of the accumulator.
+    pub epsilon: f32,
+}
+
+impl AdaGrad {
+    /// Adagrad with learning rate `lr` and Keras' other defaults.
+    pub const fn new(lr: f32) -> Self {
+        AdaGrad {
+            lr,
+            initial_accumulator: 0.1,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+impl Default for AdaGrad {
+    /// Keras' defaults (`lr = 0.001`).
+    fn default() -> Self {
+        AdaGrad::new(0.001)
+    }
+}
+
+impl<P: Parameters> Optimizer<P> for AdaGrad {
+    /// Sum of squared gradients.
+    type State = P;
+
+    fn reset(&self, acc: &mut P) {
+        acc.as_mut_slice().fill(self.initial_accumulator);
+    }
+
+    fn step(&mut self, params: &mut P, grads: &P, acc: &mut P) {
+        let (lr, eps) = (self.lr, self.epsilon);
+        let it = params
+            .as_mut_slice()
+            .iter_mut()
+            .zip(grads.as_slice())
+            .zip(acc.as_mut_slice());
+        for ((p, &g), a) in it {
+            *a += g * g;
+            *p -= lr * g / (libm::sqrtf(*a) + eps);
+        }
+    }
+}

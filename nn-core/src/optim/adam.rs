@@ -1,0 +1,89 @@
+use super::Optimizer;
+use crate::Parameters;
+
+/// Adam (Kingma & Ba), with Keras' defaults: `lr = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-7`.
+///
+/// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+/// `p ← p − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε)`.
+///
+/// ```
+/// use nn_core::{Adam, Dense, Identity, Optimizer};
+/// let mut opt = Adam::new(0.1);
+/// let mut p = Dense::<1, 1, Identity>::new([[1.0]], [0.0]);
+/// let g = Dense::new([[0.5]], [0.0]);
+/// let mut state = opt.new_state();
+/// opt.step(&mut p, &g, &mut state);
+/// // The first step moves every parameter with a non-zero gradient by ≈ lr.
+/// assert!((p.weight[0][0] - 0.9).abs() < 1e-5);
+/// assert_eq!(p.bias, [0.0]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adam {
+    /// Learning rate.
+    pub lr: f32,
+    /// Decay of the first-moment estimate.
+    pub beta1: f32,
+    /// Decay of the second-moment estimate.
+    pub beta2: f32,
+    /// Added to `√v` to avoid division by zero.
+    pub epsilon: f32,
+    /// Steps taken so far.
+    pub iterations: u64,
+}
+
+impl Adam {
+    /// Adam with learning rate `lr` and Keras' other defaults.
+    pub const fn new(lr: f32) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            iterations: 0,
+        }
+    }
+}
+
+impl Default for Adam {
+    /// Keras' defaults (`lr = 0.001`).
+    fn default() -> Self {
+        Adam::new(0.001)
+    }
+}
+
+/// Adam's moment estimates, each of the network's shape.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamState<P> {
+    /// First moment (mean of gradients).
+    pub m: P,
+    /// Second moment (mean of squared gradients).
+    pub v: P,
+}
+
+// SAFETY: repr(C) pair of the same `Parameters` type: f32 alignment, no padding.
+unsafe impl<P: Parameters> Parameters for AdamState<P> {}
+
+impl<P: Parameters> Optimizer<P> for Adam {
+    type State = AdamState<P>;
+
+    fn step(&mut self, params: &mut P, grads: &P, state: &mut AdamState<P>) {
+        self.iterations += 1;
+        let t = self.iterations as f32;
+        let (b1, b2) = (self.beta1, self.beta2);
+        let lr_t = self.lr * libm::sqrtf(1.0 - libm::powf(b2, t)) / (1.0 - libm::powf(b1, t));
+        let eps = self.epsilon;
+        let (m, v) = (state.m.as_mut_slice(), state.v.as_mut_slice());
+        let it = params
+            .as_mut_slice()
+            .iter_mut()
+            .zip(grads.as_slice())
+            .zip(m)
+            .zip(v);
+        for (((p, &g), m), v) in it {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= lr_t * *m / (libm::sqrtf(*v) + eps);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+use super::Optimizer;
+use crate::Parameters;
+
+/// Stochastic gradient descent, `p ← p − lr_t · g`, with Keras' time-based decay
+/// `lr_t = lr / (1 + decay · iterations)`.
+///
+/// Keras' `SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)` is written
+/// `Sgd::new(0.01).decay(1e-6).momentum(0.9).nesterov(true)`; adding momentum turns it into a
+/// [`Momentum`], which carries a velocity, so plain SGD keeps no state at all.
+///
+/// ```
+/// use nn_core::{Dense, Identity, Optimizer, Sgd};
+/// let mut opt = Sgd::new(1.0).decay(1.0);
+/// let mut p = Dense::<1, 1, Identity>::new([[0.0]], [0.0]);
+/// let g = Dense::new([[1.0]], [1.0]);
+/// opt.step(&mut p, &g, &mut ()); // lr 1
+/// opt.step(&mut p, &g, &mut ()); // lr 1 / (1 + 1·1)
+/// assert_eq!(p.weight, [[-1.5]]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sgd {
+    /// Base learning rate.
+    pub lr: f32,
+    /// Time-based decay of the learning rate.
+    pub decay: f32,
+    /// Steps taken so far.
+    pub iterations: u64,
+}
+
+impl Sgd {
+    /// Plain SGD with learning rate `lr`.
+    pub const fn new(lr: f32) -> Self {
+        Sgd {
+            lr,
+            decay: 0.0,
+            iterations: 0,
+        }
+    }
+
+    /// Sets the time-based learning-rate decay.
+    pub const fn decay(mut self, decay: f32) -> Self {
+        self.decay = decay;
+        self
+    }
+
+    /// Adds classical momentum.
+    pub const fn momentum(self, momentum: f32) -> Momentum {
+        Momentum {
+            lr: self.lr,
+            decay: self.decay,
+            momentum,
+            nesterov: false,
+            iterations: self.iterations,
+        }
+    }
+
+    /// The learning rate of the next step.
+    pub fn current_lr(&self) -> f32 {
+        decayed(self.lr, self.decay, self.iterations)
+    }
+}
+
+impl Default for Sgd {
+    /// Keras' default: `lr = 0.01`.
+    fn default() -> Self {
+        Sgd::new(0.01)
+    }
+}
+
+pub(crate) fn decayed(lr: f32, decay: f32, iterations: u64) -> f32 {
+    lr / (1.0 + decay * iterations as f32)
+}
+
+impl<P: Parameters> Optimizer<P> for Sgd {
+    type State = ();
+
+    fn step(&mut self, params: &mut P, grads: &P, _: &mut ()) {
+        let lr = self.current_lr();
+        for (p, g) in params.as_mut_slice().iter_mut().zip(grads.as_slice()) {
+            *p -= lr * g;
+        }
+        self.iterations += 1;
+    }
+}
+
+/// SGD with momentum, as Keras' `SGD(momentum=..., nesterov=...)`:
+/// `v ← μ·v − lr_t·g`, then `p ← p + v`, or with Nesterov `p ← p + μ·v − lr_t·g`.
+///
+/// ```
+/// use nn_core::{Dense, Identity, Optimizer, Sgd};
+/// let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true);
+/// let mut p = Dense::<1, 1, Identity>::new([[1.0]], [0.0]);
+/// let g = Dense::new([[1.0]], [0.0]);
+/// let mut v = opt.new_state();
+/// opt.step(&mut p, &g, &mut v);
+/// // v = −0.1; p = 1 + 0.9·(−0.1) − 0.1 = 0.81
+/// assert!((p.weight[0][0] - 0.81).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Momentum {
+    /// Base learning rate.
+    pub lr: f32,
+    /// Time-based decay of the learning rate.
+    pub decay: f32,
+    /// Momentum factor μ.
+    pub momentum: f32,
+    /// Nesterov's look-ahead update.
+    pub nesterov: bool,
+    /// Steps taken so far.
+    pub iterations: u64,
+}
+
+impl Momentum {
+    /// Turns Nesterov's update on or off.
+    pub const fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Sets the time-based learning-rate decay.
+    pub const fn decay(mut self, decay: f32) -> Self {
+        self.decay = decay;
+        self
+    }
+}
+
+impl<P: Parameters> Optimizer<P> for Momentum {
+    /// The velocity.
+    type State = P;
+
+    fn step(&mut self, params: &mut P, grads: &P, velocity: &mut P) {
+        let lr = decayed(self.lr, self.decay, self.iterations);
+        let mu = self.momentum;
+        let params = params.as_mut_slice();
+        let (grads, velocity) = (grads.as_slice(), velocity.as_mut_slice());
+        if self.nesterov {
+            for ((p, g), v) in params.iter_mut().zip(grads).zip(velocity) {
+                *v = mu * *v - lr * g;
+                *p += mu * *v - lr * g;
+            }
+        } else {
+            for ((p, g), v) in params.iter_mut().zip(grads).zip(velocity) {
+                *v = mu * *v - lr * g;
+                *p += *v;
+            }
+        }
+        self.iterations += 1;
+    }
+}

@@ -1,0 +1,129 @@
+use core::fmt;
+
+/// One row of a network's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerInfo {
+    /// Field name of the layer.
+    pub name: &'static str,
+    /// Layer type (`Dense`).
+    pub kind: &'static str,
+    /// Activation name (`relu`, …).
+    pub activation: &'static str,
+    /// Input width.
+    pub inputs: usize,
+    /// Output width.
+    pub outputs: usize,
+    /// Trainable parameters.
+    pub params: usize,
+}
+
+/// A Keras-like table of a network's layers; its `Display` prints it.
+///
+/// ```
+/// use nn_core::{LayerInfo, Summary};
+/// let layers = [LayerInfo { name: "out", kind: "Dense", activation: "sigmoid", inputs: 2, outputs: 1, params: 3 }];
+/// let s = Summary { name: "Tiny", layers: &layers };
+/// assert_eq!(s.params(), 3);
+/// assert!(s.to_string().contains("Total params: 3 (12 B)"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary<'a> {
+    /// Network type name.
+    pub name: &'a str,
+    /// Its layers, input to output.
+    pub layers: &'a [LayerInfo],
+}
+
+impl Summary<'_> {
+    /// Total trainable parameters.
+    pub fn params(&self) -> usize {
+        self.layers.iter().map(|l| l.params).sum()
+    }
+}
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Model: \"{}\"", self.name)?;
+        rule(f)?;
+        writeln!(
+            f,
+            "{:<28}{:>14}{:>14}{:>14}",
+            "Layer (type)", "Output Shape", "Param #", "Bytes"
+        )?;
+        rule(f)?;
+        for l in self.layers {
+            let layer = alloc_free_concat(l.name, l.kind, l.activation);
+            writeln!(
+                f,
+                "{:<28}{:>14}{:>14}{:>14}",
+                layer,
+                Width(l.outputs),
+                l.params,
+                l.params * 4
+            )?;
+        }
+        rule(f)?;
+        writeln!(
+            f,
+            "Total params: {} ({} B)",
+            self.params(),
+            self.params() * 4
+        )?;
+        write!(f, "Trainable params: {}", self.params())
+    }
+}
+
+fn rule(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for _ in 0..70 {
+        f.write_str("─")?;
+    }
+    f.write_str("\n")
+}
+
+/// `name (Kind, act)` formatted with padding, without allocating.
+fn alloc_free_concat(
+    name: &'static str,
+    kind: &'static str,
+    act: &'static str,
+) -> impl fmt::Display {
+    struct Cell(&'static str, &'static str, &'static str);
+    impl fmt::Display for Cell {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let len = self.0.len() + self.1.len() + self.2.len() + 5;
+            write!(f, "{} ({}, {})", self.0, self.1, self.2)?;
+            let width = f.width().unwrap_or(0);
+            for _ in len..width {
+                f.write_str(" ")?;
+            }
+            Ok(())
+        }
+    }
+    Cell(name, kind, act)
+}
+
+/// `(None, n)` right-aligned, as Keras prints output shapes.
+struct Width(usize);
+
+impl fmt::Display for Width {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 32];
+        let mut w = Cursor(&mut buf, 0);
+        fmt::write(&mut w, format_args!("(None, {})", self.0))?;
+        let n = w.1;
+        f.pad(core::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+    }
+}
+
+struct Cursor<'a>(&'a mut [u8], usize);
+
+impl fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.1 + s.len();
+        self.0
+            .get_mut(self.1..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.1 = end;
+        Ok(())
+    }
+}

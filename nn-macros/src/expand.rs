@@ -1,0 +1,321 @@
+//! Code generation only: every check happened in `valid.rs`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+
+use crate::ast::{Arg, Input, Layer, Net};
+use crate::valid::ACTIVATIONS;
+
+pub fn expand(input: &Input) -> TokenStream {
+    input
+        .nets
+        .iter()
+        .map(|net| match net.validate() {
+            Ok(()) => expand_net(net),
+            Err(err) => err.to_compile_error(),
+        })
+        .collect()
+}
+
+fn width(arg: &Arg) -> TokenStream {
+    match arg {
+        Arg::Int(lit) => {
+            // Drop any `usize` suffix: the value is what matters.
+            let value = lit.base10_digits();
+            syn::LitInt::new(value, lit.span()).into_token_stream()
+        }
+        Arg::Path(path) => path.to_token_stream(),
+        Arg::Expr(expr) => expr.to_token_stream(),
+        Arg::Type(ty) => ty.to_token_stream(),
+    }
+}
+
+fn activation(layer: &Layer) -> TokenStream {
+    match layer.activation() {
+        None => quote!(::constnet::Identity),
+        Some(Arg::Path(path)) => match path.get_ident() {
+            // Built-in names mean constnet's types whatever is in scope, as `Dense` does.
+            Some(ident) if ACTIVATIONS.contains(&ident.to_string().as_str()) => {
+                quote_spanned!(ident.span()=> ::constnet::activation::#ident)
+            }
+            _ => path.to_token_stream(),
+        },
+        Some(other) => width(other),
+    }
+}
+
+/// `::constnet::Dense<IN, OUT, Act>` for a layer.
+fn layer_type(layer: &Layer) -> TokenStream {
+    let (i, o, a) = (
+        width(layer.inputs()),
+        width(layer.outputs()),
+        activation(layer),
+    );
+    quote_spanned!(layer.kind.span()=> ::constnet::Dense<#i, #o, #a>)
+}
+
+fn expand_net(net: &Net) -> TokenStream {
+    let Net {
+        attrs, vis, ident, ..
+    } = net;
+    let layers = &net.layers;
+    let names: Vec<_> = layers.iter().map(|l| &l.name).collect();
+    let types: Vec<_> = layers.iter().map(layer_type).collect();
+    let ins: Vec<_> = layers.iter().map(|l| width(l.inputs())).collect();
+    let outs: Vec<_> = layers.iter().map(|l| width(l.outputs())).collect();
+    let acts: Vec<_> = layers.iter().map(activation).collect();
+    let n = layers.len();
+    let input = &ins[0];
+    let output = &outs[n - 1];
+    let field_docs = layers
+        .iter()
+        .map(|l| format!("Layer {} of the network.", l.index));
+    let name_strs = names.iter().map(|n| n.to_string());
+    let kinds = layers.iter().map(|l| l.kind.to_string());
+    let net_name = ident.to_string();
+
+    let forward_batch = forward_batch(layers);
+    let gradient = gradient(layers, &types);
+    let checks = chain_assertions(net);
+
+    quote! {
+        #(#attrs)*
+        #[repr(C)]
+        #vis struct #ident {
+            #(
+                #[doc = #field_docs]
+                #vis #names: #types,
+            )*
+        }
+
+        #checks
+
+        // SAFETY: `#[repr(C)]` struct of `Dense` layers (themselves padding-free f32 blocks); the
+        // assertion below confirms that the struct is exactly its parameters.
+        unsafe impl ::constnet::Parameters for #ident {}
+
+        const _: () = ::core::assert!(
+            ::core::mem::size_of::<#ident>() == #ident::PARAMS * ::core::mem::size_of::<f32>()
+        );
+
+        #[allow(dead_code)]
+        impl #ident {
+            /// Inputs per sample.
+            pub const INPUTS: usize = #input;
+            /// Outputs per sample.
+            pub const OUTPUTS: usize = #output;
+            /// Number of layers.
+            pub const LAYERS: usize = #n;
+            /// Trainable parameters (weights and biases).
+            pub const PARAMS: usize = 0 #( + #ins * #outs + #outs )*;
+            /// Bytes of the parameters: `size_of::<Self>()`, and what a model in flash occupies.
+            pub const WEIGHT_BYTES: usize = Self::PARAMS * ::core::mem::size_of::<f32>();
+
+            /// A network with weights drawn from `seed` (He for ReLU-like layers, Glorot
+            /// otherwise) and zero biases. Equal seeds give equal networks.
+            pub fn new(seed: u64) -> Self {
+                let mut net = <Self as ::constnet::Parameters>::zeroed();
+                ::constnet::Network::init(&mut net, seed);
+                net
+            }
+
+            /// Runs one sample through the network.
+            #[inline]
+            pub fn forward(&self, input: &[f32; #input]) -> [f32; #output] {
+                ::constnet::Network::forward(self, input)
+            }
+
+            /// The index of the largest output (the predicted class) for one sample.
+            #[inline]
+            pub fn predict(&self, input: &[f32; #input]) -> usize {
+                ::constnet::Network::predict(self, input)
+            }
+
+            /// The Keras-like table of layers and parameter counts.
+            pub fn summary() -> ::constnet::Summary<'static> {
+                <Self as ::constnet::Network<#input, #output>>::summary()
+            }
+        }
+
+        impl ::constnet::Network<#input, #output> for #ident {
+            const LAYERS: usize = #n;
+
+            fn init(&mut self, seed: u64) {
+                let mut rng = ::constnet::Rng::new(seed);
+                #( self.#names.init(&mut rng); )*
+            }
+
+            #forward_batch
+
+            fn summary() -> ::constnet::Summary<'static> {
+                const LAYERS: &[::constnet::LayerInfo] = &[
+                    #(
+                        ::constnet::LayerInfo {
+                            name: #name_strs,
+                            kind: #kinds,
+                            activation: <#acts as ::constnet::Activation>::NAME,
+                            inputs: #ins,
+                            outputs: #outs,
+                            params: #ins * #outs + #outs,
+                        },
+                    )*
+                ];
+                ::constnet::Summary { name: #net_name, layers: LAYERS }
+            }
+        }
+
+        impl<const B: usize> ::constnet::Train<#input, #output, B> for #ident
+        where
+            #( #types: ::constnet::Backprop<#ins, #outs, B>, )*
+        {
+            #gradient
+        }
+    }
+}
+
+/// Buffer name for the outputs of layer `i`.
+fn act_buf(i: usize) -> syn::Ident {
+    format_ident!("__a{}", i)
+}
+
+/// Buffer name for `dL/dy` of layer `i`.
+fn delta_buf(i: usize) -> syn::Ident {
+    format_ident!("__d{}", i)
+}
+
+/// Span of a layer's input width: type errors of the hand-off into this layer point there.
+fn in_span(layer: &Layer) -> Span {
+    layer.inputs().span()
+}
+
+/// Forward calls keeping every layer's output in `__a{i}`, unrolled over the layers.
+fn forward_keep(layers: &[Layer], last_into: Option<TokenStream>) -> TokenStream {
+    let n = layers.len();
+    let mut body = TokenStream::new();
+    for (i, layer) in layers.iter().enumerate() {
+        let name = &layer.name;
+        let out = width(layer.outputs());
+        let input = if i == 0 {
+            quote!(__x)
+        } else {
+            let prev = act_buf(i - 1);
+            quote_spanned!(in_span(layer)=> &#prev)
+        };
+        let a = act_buf(i);
+        match (&last_into, i + 1 == n) {
+            (Some(y), true) => body.extend(quote! { self.#name.forward(#input, #y); }),
+            _ => body.extend(quote! {
+                let mut #a = [[0.0f32; #out]; B];
+                self.#name.forward(#input, &mut #a);
+            }),
+        }
+    }
+    body
+}
+
+fn forward_batch(layers: &[Layer]) -> TokenStream {
+    let input = width(layers[0].inputs());
+    let output = width(layers[layers.len() - 1].outputs());
+    let body = forward_keep(layers, Some(quote!(__y)));
+    quote! {
+        #[inline]
+        fn forward_batch<const B: usize>(&self, __x: &[[f32; #input]; B], __y: &mut [[f32; #output]; B]) {
+            #body
+        }
+    }
+}
+
+fn gradient(layers: &[Layer], types: &[TokenStream]) -> TokenStream {
+    let n = layers.len();
+    let input = width(layers[0].inputs());
+    let output = width(layers[n - 1].outputs());
+    let forward = forward_keep(layers, None);
+    let last = n - 1;
+    let (a_last, d_last, ty_last) = (act_buf(last), delta_buf(last), &types[last]);
+    let (in_last, out_last) = (width(layers[last].inputs()), width(layers[last].outputs()));
+    let mut backward = quote! {
+        let mut #d_last = [[0.0f32; #output]; B];
+        let __loss = <#ty_last as ::constnet::Backprop<#in_last, #out_last, B>>::output_delta::<__L>(
+            &#a_last, __target, &mut #d_last,
+        );
+    };
+    for i in (0..n).rev() {
+        let layer = &layers[i];
+        let (name, ty) = (&layer.name, &types[i]);
+        let (inp, out) = (width(layer.inputs()), width(layer.outputs()));
+        let d = delta_buf(i);
+        let bp = quote!(<#ty as ::constnet::Backprop<#inp, #out, B>>);
+        if i != last {
+            // `__d{i}` holds dL/dy from the layer above; make it dL/dz.
+            let a = act_buf(i);
+            backward.extend(quote! { #bp::activation_backward(&#a, &mut #d); });
+        }
+        if i == 0 {
+            backward
+                .extend(quote! { #bp::backward(&self.#name, __x, &#d, &mut __grads.#name, None); });
+        } else {
+            let (prev_a, prev_d) = (act_buf(i - 1), delta_buf(i - 1));
+            let prev_out = width(layers[i - 1].outputs());
+            let hand_off = quote_spanned!(in_span(layer)=> &#prev_a);
+            let hand_back =
+                quote_spanned!(in_span(layer)=> ::core::option::Option::Some(&mut #prev_d));
+            backward.extend(quote! {
+                let mut #prev_d = [[0.0f32; #prev_out]; B];
+                #bp::backward(&self.#name, #hand_off, &#d, &mut __grads.#name, #hand_back);
+            });
+        }
+    }
+    quote! {
+        fn gradient<__L: ::constnet::Loss<#output>>(
+            &self,
+            __x: &[[f32; #input]; B],
+            __target: &[__L::Target; B],
+            __grads: &mut Self,
+        ) -> f32 {
+            #forward
+            #backward
+            __loss
+        }
+    }
+}
+
+/// Const assertions for what the macro cannot compare itself: widths given by name.
+fn chain_assertions(net: &Net) -> TokenStream {
+    let mut out = TokenStream::new();
+    for layer in &net.layers {
+        for (arg, which) in [(layer.inputs(), "input"), (layer.outputs(), "output")] {
+            if matches!(arg, Arg::Int(_)) {
+                continue;
+            }
+            let w = width(arg);
+            let msg = format!(
+                "network `{}`: {} has {which} width `{}` = 0; widths must be at least 1",
+                net.ident,
+                layer.describe(),
+                w
+            );
+            out.extend(quote_spanned!(arg.span()=>
+                const _: () = ::core::assert!(#w > 0, #msg);
+            ));
+        }
+    }
+    for pair in net.layers.windows(2) {
+        let (prev, next) = (&pair[0], &pair[1]);
+        if matches!((prev.outputs(), next.inputs()), (Arg::Int(_), Arg::Int(_))) {
+            continue; // compared by the macro
+        }
+        let (o, i) = (width(prev.outputs()), width(next.inputs()));
+        let msg = format!(
+            "network `{}`: {} takes `{}` inputs, which must equal the `{}` outputs of {} before it",
+            net.ident,
+            next.describe(),
+            i,
+            o,
+            prev.describe()
+        );
+        out.extend(quote_spanned!(next.inputs().span()=>
+            const _: () = ::core::assert!(#o == #i, #msg);
+        ));
+    }
+    out
+}
