@@ -63,8 +63,8 @@ pub use nn_macros::network;
 pub mod prelude {
     pub use crate::network;
     pub use nn_core::{
-        AdaGrad, Adam, BinaryCrossEntropy, CategoricalCrossEntropy, Dense, Huber, Identity,
-        LeakyRelu, Mae, Momentum, Mse, Network, Optimizer, Parameters, Relu, RmsProp, Sgd, Sigmoid,
-        Softmax, SparseCategoricalCrossEntropy, Step, Tanh, Train,
+        Activation, AdaGrad, Adam, BinaryCrossEntropy, CategoricalCrossEntropy, Dense, Huber,
+        Identity, LeakyRelu, Loss, Mae, Momentum, Mse, Network, Optimizer, Parameters, Relu,
+        RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step, Tanh, Train,
     };
 }

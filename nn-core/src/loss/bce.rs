@@ -40,9 +40,11 @@ impl<const N: usize> Loss<N> for BinaryCrossEntropy {
         for ((d, &y), &t) in dz.iter_mut().zip(y).zip(t) {
             *d = if fused {
                 y - t
-            } else {
-                let y = y.clamp(EPSILON, 1.0 - EPSILON);
+            } else if (EPSILON..=1.0 - EPSILON).contains(&y) {
                 (y - t) / (y * (1.0 - y))
+            } else {
+                // The loss is clamped flat there, so its gradient is zero (as Keras' clip).
+                0.0
             } / N as f32;
         }
         if !fused {

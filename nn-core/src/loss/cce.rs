@@ -38,7 +38,8 @@ impl<const N: usize> Loss<N> for CategoricalCrossEntropy {
             }
         } else {
             for ((d, &y), &t) in dz.iter_mut().zip(y).zip(t) {
-                *d = -t / y.max(EPSILON);
+                // Below the clamp the loss is flat, so its gradient is zero (as Keras' clip).
+                *d = if y >= EPSILON { -t / y } else { 0.0 };
             }
             A::backward(y, dz);
         }

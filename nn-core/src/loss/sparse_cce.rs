@@ -33,7 +33,10 @@ impl<const N: usize> Loss<N> for SparseCategoricalCrossEntropy {
             dz[label] -= 1.0;
         } else {
             *dz = [0.0; N];
-            dz[label] = -1.0 / y[label].max(EPSILON);
+            // Below the clamp the loss is flat, so its gradient is zero (as Keras' clip).
+            if y[label] >= EPSILON {
+                dz[label] = -1.0 / y[label];
+            }
             A::backward(y, dz);
         }
     }

@@ -1,0 +1,161 @@
+//! Finite-difference checks of every activation × loss combination that trains, through two Dense
+//! layers, plus "a batch gradient is the mean of per-sample gradients".
+use constnet::loss::FromLabel;
+use constnet::prelude::*;
+use constnet::Rng;
+
+/// Central differences on the f32 network. With step `H/2`, the truncation error is O(H²·f''') ≈ 1e-5
+/// here and the f32 rounding of a loss near 1 contributes ≈ 6e-8 / H ≈ 4e-5: the tolerance below
+/// (2e-3 relative, 2e-4 absolute) sits an order of magnitude above both, and far below the size of a
+/// real mistake (a wrong sign, factor or missing term is off by ≥ 10 %).
+const H: f32 = 3e-3;
+const REL: f32 = 2e-3;
+const ABS: f32 = 2e-4;
+
+fn check<N, L, const IN: usize, const OUT: usize, const B: usize>(
+    mut net: N,
+    x: &[[f32; IN]; B],
+    t: &[L::Target; B],
+) where
+    N: Train<IN, OUT, B>,
+    L: Loss<OUT>,
+{
+    let mut grads = N::zeroed();
+    net.gradient::<L>(x, t, &mut grads);
+    let mut scratch = N::zeroed();
+    let mut central = |net: &mut N, k: usize, h: f32| {
+        let p = net.as_slice()[k];
+        net.as_mut_slice()[k] = p + h;
+        let up = net.gradient::<L>(x, t, &mut scratch);
+        net.as_mut_slice()[k] = p - h;
+        let down = net.gradient::<L>(x, t, &mut scratch);
+        net.as_mut_slice()[k] = p;
+        (up - down) / (2.0 * h)
+    };
+    let mut worst = 0.0f32;
+    let mut kinks = 0;
+    for k in 0..N::LEN {
+        // Where the loss is smooth, central differences at H and H/2 agree to O(H²). A ReLU-like
+        // kink within reach of the step makes them disagree; a difference across a kink means
+        // nothing, so such parameters are counted (and bounded below), not checked.
+        let (wide, numeric) = (central(&mut net, k, H), central(&mut net, k, H / 2.0));
+        if (wide - numeric).abs() > ABS + REL * wide.abs().max(numeric.abs()) {
+            kinks += 1;
+            continue;
+        }
+        let analytic = grads.as_slice()[k];
+        let err = (numeric - analytic).abs();
+        assert!(
+            err <= ABS + REL * analytic.abs().max(numeric.abs()),
+            "{}: parameter {k}: analytic {analytic}, numeric {numeric}",
+            std::any::type_name::<(N, L)>()
+        );
+        worst = worst.max(err);
+    }
+    assert!(worst.is_finite());
+    assert!(
+        kinks * 10 <= N::LEN,
+        "{kinks} of {} parameters sit on a kink",
+        N::LEN
+    );
+}
+
+fn inputs<const IN: usize, const B: usize>(seed: u64) -> [[f32; IN]; B] {
+    let mut rng = Rng::new(seed);
+    [[0.0; IN]; B].map(|row| row.map(|_| rng.uniform(-1.0, 1.0)))
+}
+
+fn targets<const OUT: usize, const B: usize>(seed: u64) -> [[f32; OUT]; B] {
+    let mut rng = Rng::new(seed);
+    [[0.0; OUT]; B].map(|row| row.map(|_| rng.uniform(0.05, 0.95)))
+}
+
+fn labels<T: FromLabel, const B: usize>(classes: usize) -> [T; B] {
+    core::array::from_fn(|b| T::from_label(b % classes))
+}
+
+macro_rules! gradient_checks {
+    ($($test:ident: $hidden:ident -> $out:ident with $loss:ty, $targets:expr;)*) => {$(
+        #[test]
+        fn $test() {
+            network! { struct Net { Dense<5, 6, $hidden>, Dense<6, 3, $out> } }
+            for seed in 1..4 {
+                // Inputs from their own stream: drawn from the weights' stream they correlate with them.
+                let x = inputs::<5, 4>(1000 + seed);
+                let t = $targets;
+                check::<Net, $loss, 5, 3, 4>(Net::new(seed), &x, &t);
+            }
+        }
+    )*};
+}
+
+gradient_checks! {
+    relu_identity_mse: Relu -> Identity with Mse, targets::<3, 4>(9);
+    leaky_relu_identity_huber: LeakyRelu -> Identity with Huber, targets::<3, 4>(9).map(|r| r.map(|v| 4.0 * v - 2.0));
+    tanh_sigmoid_mse: Tanh -> Sigmoid with Mse, targets::<3, 4>(9);
+    sigmoid_tanh_mae: Sigmoid -> Tanh with Mae, targets::<3, 4>(9);
+    identity_relu_mse: Identity -> Relu with Mse, targets::<3, 4>(9);
+    tanh_sigmoid_bce_fused: Tanh -> Sigmoid with BinaryCrossEntropy, targets::<3, 4>(9);
+    relu_softmax_bce_chain: Relu -> Softmax with BinaryCrossEntropy, targets::<3, 4>(9);
+    relu_softmax_cce_fused: Relu -> Softmax with CategoricalCrossEntropy, labels::<[f32; 3], 4>(3);
+    tanh_softmax_cce_soft_targets: Tanh -> Softmax with CategoricalCrossEntropy, targets::<3, 4>(9);
+    sigmoid_sigmoid_cce_chain: Sigmoid -> Sigmoid with CategoricalCrossEntropy, labels::<[f32; 3], 4>(3);
+    leaky_relu_softmax_sparse: LeakyRelu -> Softmax with SparseCategoricalCrossEntropy, labels::<usize, 4>(3);
+    relu_sigmoid_sparse_chain: Relu -> Sigmoid with SparseCategoricalCrossEntropy, labels::<usize, 4>(3);
+    softmax_softmax_mse: Softmax -> Softmax with Mse, targets::<3, 4>(9);
+    sigmoid_identity_huber: Sigmoid -> Identity with Huber, targets::<3, 4>(9);
+}
+
+network! {
+    #[derive(Clone)]
+    struct Batchy { Dense<4, 8, Tanh>, Dense<8, 3, Softmax> }
+}
+
+#[test]
+fn batch_gradient_is_mean_of_sample_gradients() {
+    let net = Batchy::new(11);
+    let x = inputs::<4, 6>(1012);
+    let t: [usize; 6] = labels::<usize, 6>(3);
+    let mut batch = Batchy::zeroed();
+    let batch_loss = net.gradient::<SparseCategoricalCrossEntropy>(&x, &t, &mut batch);
+
+    let mut mean = Batchy::zeroed();
+    let mut loss_sum = 0.0;
+    for (x, t) in x.iter().zip(&t) {
+        let mut one = Batchy::zeroed();
+        loss_sum += net.gradient::<SparseCategoricalCrossEntropy>(&[*x], &[*t], &mut one);
+        for (m, g) in mean.as_mut_slice().iter_mut().zip(one.as_slice()) {
+            *m += g / 6.0;
+        }
+    }
+    assert!((batch_loss - loss_sum / 6.0).abs() < 1e-6);
+    for (a, b) in batch.as_slice().iter().zip(mean.as_slice()) {
+        assert!((a - b).abs() <= 1e-6 + 1e-5 * b.abs(), "{a} vs {b}");
+    }
+}
+
+#[test]
+fn extreme_logits_stay_finite() {
+    // ±1e4 pre-activations: saturated softmax and sigmoid outputs must give finite losses and
+    // gradients under every cross-entropy.
+    network! { struct Big { Dense<1, 2, Softmax> } struct BigSig { Dense<1, 2, Sigmoid> } }
+    let big = Big {
+        l0: Dense::new([[1e4], [-1e4]], [0.0; 2]),
+    };
+    let sig = BigSig {
+        l0: Dense::new([[1e4], [-1e4]], [0.0; 2]),
+    };
+    let x = [[1.0], [-1.0]];
+    let mut g = Big::zeroed();
+    for loss in [
+        big.gradient::<SparseCategoricalCrossEntropy>(&x, &[1, 0], &mut g),
+        big.gradient::<CategoricalCrossEntropy>(&x, &[[0.0, 1.0], [1.0, 0.0]], &mut g),
+    ] {
+        assert!(loss.is_finite() && loss > 10.0, "{loss}");
+        assert!(g.as_slice().iter().all(|v| v.is_finite()));
+    }
+    let mut gs = BigSig::zeroed();
+    let loss = sig.gradient::<BinaryCrossEntropy>(&x, &[[0.0, 1.0], [1.0, 0.0]], &mut gs);
+    assert!(loss.is_finite() && loss > 10.0, "{loss}");
+    assert!(gs.as_slice().iter().all(|v| v.is_finite()));
+}
