@@ -22,7 +22,7 @@ fn main() {
 
     for epoch in 0..=4000 {
         // The whole data set is one batch of 4.
-        let loss = net.train_step::<Mse, _>(&inputs, &targets, &mut grads, &mut sgd, &mut ());
+        let loss = net.train_step(Mse, &inputs, &targets, &mut grads, &mut sgd, &mut ());
         if epoch % 500 == 0 {
             println!("epoch {epoch:>4}  mse {loss:.5}");
         }

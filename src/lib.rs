@@ -21,7 +21,7 @@
 //! let mut opt = Sgd::new(0.5).momentum(0.9);
 //! let mut velocity = opt.new_state();
 //! for _ in 0..2000 {
-//!     net.train_step::<Mse, _>(&x, &t, &mut grads, &mut opt, &mut velocity);
+//!     net.train_step(Mse, &x, &t, &mut grads, &mut opt, &mut velocity);
 //! }
 //! assert!(net.forward(&[0.0, 1.0])[0] > 0.5);
 //! assert!(net.forward(&[1.0, 1.0])[0] < 0.5);

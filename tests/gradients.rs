@@ -21,14 +21,14 @@ fn check<N, L, const IN: usize, const OUT: usize, const B: usize>(
     L: Loss<OUT>,
 {
     let mut grads = N::zeroed();
-    net.gradient::<L>(x, t, &mut grads);
+    net.backprop::<L>(x, t, &mut grads);
     let mut scratch = N::zeroed();
     let mut central = |net: &mut N, k: usize, h: f32| {
         let p = net.as_slice()[k];
         net.as_mut_slice()[k] = p + h;
-        let up = net.gradient::<L>(x, t, &mut scratch);
+        let up = net.backprop::<L>(x, t, &mut scratch);
         net.as_mut_slice()[k] = p - h;
-        let down = net.gradient::<L>(x, t, &mut scratch);
+        let down = net.backprop::<L>(x, t, &mut scratch);
         net.as_mut_slice()[k] = p;
         (up - down) / (2.0 * h)
     };
@@ -117,13 +117,13 @@ fn batch_gradient_is_mean_of_sample_gradients() {
     let x = inputs::<4, 6>(1012);
     let t: [usize; 6] = labels::<usize, 6>(3);
     let mut batch = Batchy::zeroed();
-    let batch_loss = net.gradient::<SparseCategoricalCrossEntropy>(&x, &t, &mut batch);
+    let batch_loss = net.gradient(SparseCategoricalCrossEntropy, &x, &t, &mut batch);
 
     let mut mean = Batchy::zeroed();
     let mut loss_sum = 0.0;
     for (x, t) in x.iter().zip(&t) {
         let mut one = Batchy::zeroed();
-        loss_sum += net.gradient::<SparseCategoricalCrossEntropy>(&[*x], &[*t], &mut one);
+        loss_sum += net.gradient(SparseCategoricalCrossEntropy, &[*x], &[*t], &mut one);
         for (m, g) in mean.as_mut_slice().iter_mut().zip(one.as_slice()) {
             *m += g / 6.0;
         }
@@ -148,14 +148,19 @@ fn extreme_logits_stay_finite() {
     let x = [[1.0], [-1.0]];
     let mut g = Big::zeroed();
     for loss in [
-        big.gradient::<SparseCategoricalCrossEntropy>(&x, &[1, 0], &mut g),
-        big.gradient::<CategoricalCrossEntropy>(&x, &[[0.0, 1.0], [1.0, 0.0]], &mut g),
+        big.gradient(SparseCategoricalCrossEntropy, &x, &[1, 0], &mut g),
+        big.gradient(
+            CategoricalCrossEntropy,
+            &x,
+            &[[0.0, 1.0], [1.0, 0.0]],
+            &mut g,
+        ),
     ] {
         assert!(loss.is_finite() && loss > 10.0, "{loss}");
         assert!(g.as_slice().iter().all(|v| v.is_finite()));
     }
     let mut gs = BigSig::zeroed();
-    let loss = sig.gradient::<BinaryCrossEntropy>(&x, &[[0.0, 1.0], [1.0, 0.0]], &mut gs);
+    let loss = sig.gradient(BinaryCrossEntropy, &x, &[[0.0, 1.0], [1.0, 0.0]], &mut gs);
     assert!(loss.is_finite() && loss > 10.0, "{loss}");
     assert!(gs.as_slice().iter().all(|v| v.is_finite()));
 }

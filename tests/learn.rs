@@ -13,7 +13,7 @@ fn trained<O: Optimizer<Xor>>(seed: u64, mut opt: O, epochs: usize) -> Xor {
     let mut grads = Xor::zeroed();
     let mut state = opt.new_state();
     for _ in 0..epochs {
-        net.train_step::<Mse, _>(&X, &T, &mut grads, &mut opt, &mut state);
+        net.train_step(Mse, &X, &T, &mut grads, &mut opt, &mut state);
     }
     net
 }

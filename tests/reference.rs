@@ -30,7 +30,7 @@ fn forward_matches_hand_computation() {
 fn gradient_matches_hand_computation() {
     let net = tiny();
     let mut g = Tiny::zeroed();
-    let loss = net.gradient::<Mse>(&[[1.0, 2.0]], &[[1.0]], &mut g);
+    let loss = net.gradient(Mse, &[[1.0, 2.0]], &[[1.0]], &mut g);
     // L = (y − 1)² ; dz2 = 2(y − 1)·y(1 − y) = −0.24387666485508555
     let dz2 = -0.243_876_664_855_085_55;
     assert!(close(loss, 0.668_428_024_123_310_8), "{loss}");

@@ -41,40 +41,61 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
 
     /// The Keras-like table of layers, widths and parameter counts (`Display` it).
     fn summary() -> Summary<'static>;
-}
 
-/// Training of a network on batches of `B` samples.
-///
-/// `network!` implements it for every batch size, provided every layer's activation is
-/// [`Differentiable`](crate::Differentiable).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be trained",
-    label = "a layer of `{Self}` has an activation without a gradient",
-    note = "a network containing a `Step` layer can run `forward` and `predict`, but not be trained"
-)]
-pub trait Train<const IN: usize, const OUT: usize, const B: usize>: Network<IN, OUT> {
-    /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss.
-    fn gradient<L: Loss<OUT>>(
+    /// Overwrites `grads` with the gradient of the batch-mean `loss` over a batch of `B` samples
+    /// and returns that mean loss. Allocates nothing.
+    ///
+    /// Only networks whose every activation is [`Differentiable`](crate::Differentiable) can call
+    /// it; for others (a [`Step`](crate::Step) layer) the call is a compile error.
+    #[inline]
+    fn gradient<L: Loss<OUT>, const B: usize>(
         &self,
+        loss: L,
         x: &[[f32; IN]; B],
         target: &[L::Target; B],
         grads: &mut Self,
-    ) -> f32;
+    ) -> f32
+    where
+        Self: Train<IN, OUT, B>,
+    {
+        let _ = loss;
+        self.backprop::<L>(x, target, grads)
+    }
 
-    /// One training step: the gradient of the batch, then one optimizer update. Returns the
-    /// batch-mean loss before the update. Allocates nothing.
-    fn train_step<L: Loss<OUT>, O: Optimizer<Self>>(
+    /// One training step on a batch: [`gradient`](Network::gradient), then one optimizer update.
+    /// Returns the batch-mean loss before the update. Allocates nothing.
+    #[inline]
+    fn train_step<L: Loss<OUT>, O: Optimizer<Self>, const B: usize>(
         &mut self,
+        loss: L,
         x: &[[f32; IN]; B],
         target: &[L::Target; B],
         grads: &mut Self,
         optimizer: &mut O,
         state: &mut O::State,
-    ) -> f32 {
-        let loss = self.gradient::<L>(x, target, grads);
+    ) -> f32
+    where
+        Self: Train<IN, OUT, B>,
+    {
+        let value = self.gradient(loss, x, target, grads);
         optimizer.step(self, grads, state);
-        loss
+        value
     }
+}
+
+/// Backpropagation through a network for batches of `B` samples: what
+/// [`Network::gradient`] and [`Network::train_step`] need.
+///
+/// `network!` implements it for every batch size, provided every layer's activation is
+/// [`Differentiable`](crate::Differentiable). Generic training code takes `N: Train<IN, OUT, B>`.
+pub trait Train<const IN: usize, const OUT: usize, const B: usize>: Network<IN, OUT> {
+    /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss.
+    fn backprop<L: Loss<OUT>>(
+        &self,
+        x: &[[f32; IN]; B],
+        target: &[L::Target; B],
+        grads: &mut Self,
+    ) -> f32;
 }
 
 /// Index of the largest value (the first one on ties; `0` for an empty slice).

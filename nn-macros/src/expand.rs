@@ -183,6 +183,12 @@ fn delta_buf(i: usize) -> syn::Ident {
     format_ident!("__d{}", i)
 }
 
+/// The same identifier (same hygiene: both are call-site) pointing at `span` in diagnostics.
+fn spanned(mut ident: syn::Ident, span: Span) -> syn::Ident {
+    ident.set_span(span);
+    ident
+}
+
 /// Span of a layer's input width: type errors of the hand-off into this layer point there.
 fn in_span(layer: &Layer) -> Span {
     layer.inputs().span()
@@ -198,7 +204,7 @@ fn forward_keep(layers: &[Layer], last_into: Option<TokenStream>) -> TokenStream
         let input = if i == 0 {
             quote!(__x)
         } else {
-            let prev = act_buf(i - 1);
+            let prev = spanned(act_buf(i - 1), in_span(layer));
             quote_spanned!(in_span(layer)=> &#prev)
         };
         let a = act_buf(i);
@@ -266,7 +272,7 @@ fn gradient(layers: &[Layer], types: &[TokenStream]) -> TokenStream {
         }
     }
     quote! {
-        fn gradient<__L: ::constnet::Loss<#output>>(
+        fn backprop<__L: ::constnet::Loss<#output>>(
             &self,
             __x: &[[f32; #input]; B],
             __target: &[__L::Target; B],

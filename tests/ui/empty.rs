@@ -1,0 +1,7 @@
+use constnet::prelude::*;
+
+network! {
+    pub struct Nothing {}
+}
+
+fn main() {}
