@@ -21,14 +21,14 @@ fn check<N, L, const IN: usize, const OUT: usize, const B: usize>(
     L: Loss<OUT>,
 {
     let mut grads = N::zeroed();
-    net.backprop::<L>(x, t, &mut grads);
+    net.backprop::<L>(x, t, &mut [[0.0; OUT]; B], &mut grads);
     let mut scratch = N::zeroed();
     let mut central = |net: &mut N, k: usize, h: f32| {
         let p = net.as_slice()[k];
         net.as_mut_slice()[k] = p + h;
-        let up = net.backprop::<L>(x, t, &mut scratch);
+        let up = net.backprop::<L>(x, t, &mut [[0.0; OUT]; B], &mut scratch);
         net.as_mut_slice()[k] = p - h;
-        let down = net.backprop::<L>(x, t, &mut scratch);
+        let down = net.backprop::<L>(x, t, &mut [[0.0; OUT]; B], &mut scratch);
         net.as_mut_slice()[k] = p;
         (up - down) / (2.0 * h)
     };

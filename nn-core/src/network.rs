@@ -39,6 +39,14 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
         argmax(&self.forward(x))
     }
 
+    /// The predicted class of each sample of a batch.
+    #[inline]
+    fn predict_batch<const B: usize>(&self, x: &[[f32; IN]; B]) -> [usize; B] {
+        let mut y = [[0.0; OUT]; B];
+        self.forward_batch(x, &mut y);
+        y.map(|y| argmax(&y))
+    }
+
     /// The Keras-like table of layers, widths and parameter counts (`Display` it).
     fn summary() -> Summary<'static>;
 
@@ -59,7 +67,8 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
         Self: Train<IN, OUT, B>,
     {
         let _ = loss;
-        self.backprop::<L>(x, target, grads)
+        let mut outputs = [[0.0; OUT]; B];
+        self.backprop::<L>(x, target, &mut outputs, grads)
     }
 
     /// One training step on a batch: [`gradient`](Network::gradient), then one optimizer update.
@@ -89,11 +98,13 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
 /// `network!` implements it for every batch size, provided every layer's activation is
 /// [`Differentiable`](crate::Differentiable). Generic training code takes `N: Train<IN, OUT, B>`.
 pub trait Train<const IN: usize, const OUT: usize, const B: usize>: Network<IN, OUT> {
-    /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss.
+    /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss;
+    /// `outputs` receives the network's outputs on the way (for accuracy, without a second pass).
     fn backprop<L: Loss<OUT>>(
         &self,
         x: &[[f32; IN]; B],
         target: &[L::Target; B],
+        outputs: &mut [[f32; OUT]; B],
         grads: &mut Self,
     ) -> f32;
 }

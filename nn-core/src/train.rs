@@ -1,1 +1,332 @@
-//! The training loop (std only).
+//! The training loop (std only): Keras' `fit` / `evaluate`, with an indicatif progress bar.
+use std::prelude::rust_2021::*;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::data::Dataset;
+use crate::loss::FromLabel;
+use crate::{argmax, Loss, Network, Optimizer, Parameters, Rng, Train};
+
+/// How much `fit` prints, as Keras' `verbose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbose {
+    /// Nothing (`verbose=0`).
+    Silent,
+    /// A progress bar per epoch, on a terminal only (`verbose=1`).
+    #[default]
+    Bar,
+    /// One line per epoch on stdout (`verbose=2`).
+    Lines,
+}
+
+/// Training settings, with the batch size `B` in the type: `Fit::<32>::epochs(10)`.
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::data::Dataset;
+/// use constnet::train::{Fit, Verbose};
+///
+/// network! { struct Xor { Dense<2, 8, Tanh>, Dense<8, 2, Softmax> } }
+/// let data = Dataset::new(vec![[0., 0.], [0., 1.], [1., 0.], [1., 1.]], vec![0, 1, 1, 0], 2)?;
+/// let mut net = Xor::new(3);
+/// let history = Fit::<4>::epochs(500)
+///     .verbose(Verbose::Silent)
+///     .run(&mut net, SparseCategoricalCrossEntropy, &mut Adam::new(0.05), &data, None)?;
+/// assert_eq!(history.epochs.last().unwrap().accuracy, 1.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit<const B: usize> {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Seed of the per-epoch shuffles (training is deterministic for a given seed).
+    pub seed: u64,
+    /// Shuffle the samples before every epoch.
+    pub shuffle: bool,
+    /// What to print.
+    pub verbose: Verbose,
+}
+
+/// Loss and accuracy over a data set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss per sample.
+    pub loss: f32,
+    /// Fraction of samples whose arg-max output is their label.
+    pub accuracy: f32,
+}
+
+/// What happened in one epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Epoch {
+    /// Mean training loss over the epoch's batches.
+    pub loss: f32,
+    /// Training accuracy over the epoch (outputs as they were during training, as Keras reports).
+    pub accuracy: f32,
+    /// Loss and accuracy on the validation data, if given.
+    pub validation: Option<Evaluation>,
+    /// Wall time of the epoch (training and validation).
+    pub duration: Duration,
+}
+
+/// Per-epoch results of [`Fit::run`], as Keras' `History`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// One entry per epoch.
+    pub epochs: Vec<Epoch>,
+}
+
+impl History {
+    /// Total wall time.
+    pub fn duration(&self) -> Duration {
+        self.epochs.iter().map(|e| e.duration).sum()
+    }
+}
+
+/// Why training could not start.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FitError {
+    /// Fewer samples than one batch.
+    #[error("{samples} training samples do not fill one batch of {batch}")]
+    TooFewSamples {
+        /// Samples in the data set.
+        samples: usize,
+        /// Batch size.
+        batch: usize,
+    },
+    /// The data has more classes than the network has outputs.
+    #[error("the data has {classes} classes, but the network has {outputs} outputs")]
+    TooManyClasses {
+        /// Classes in the data set.
+        classes: usize,
+        /// Network outputs.
+        outputs: usize,
+    },
+}
+
+impl<const B: usize> Fit<B> {
+    /// `epochs` passes, shuffled from seed 0, with a progress bar.
+    pub fn epochs(epochs: usize) -> Self {
+        Fit {
+            epochs,
+            seed: 0,
+            shuffle: true,
+            verbose: Verbose::Bar,
+        }
+    }
+
+    /// Sets the shuffling seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Turns shuffling on or off.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// Sets what is printed.
+    pub fn verbose(mut self, verbose: Verbose) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// Trains `net` on `train` and returns the per-epoch history.
+    ///
+    /// Each epoch runs `⌊len / B⌋` full batches over a fresh shuffle, so the samples left out
+    /// change from epoch to epoch (as `drop_remainder` in tf.data). Gradients, optimizer state and
+    /// the batch buffer are allocated once, before the first step; the steps allocate nothing.
+    pub fn run<N, L, O, const IN: usize, const OUT: usize>(
+        &self,
+        net: &mut N,
+        loss: L,
+        optimizer: &mut O,
+        train: &Dataset<IN>,
+        validation: Option<&Dataset<IN>>,
+    ) -> Result<History, FitError>
+    where
+        N: Train<IN, OUT, B>,
+        L: Loss<OUT> + Copy,
+        O: Optimizer<N>,
+    {
+        check_classes::<IN, OUT>(train)?;
+        if let Some(v) = validation {
+            check_classes::<IN, OUT>(v)?;
+        }
+        if train.len() < B || B == 0 {
+            return Err(FitError::TooFewSamples {
+                samples: train.len(),
+                batch: B,
+            });
+        }
+        let mut grads = N::boxed_zeroed();
+        let mut state = O::State::boxed_zeroed();
+        optimizer.reset(&mut state);
+        let mut x: Box<[[f32; IN]; B]> = vec![[0.0f32; IN]; B]
+            .into_boxed_slice()
+            .try_into()
+            .expect("the vector has B rows");
+        let mut outputs = [[0.0f32; OUT]; B];
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut rng = Rng::new(self.seed);
+        let batches = train.len() / B;
+        let mut history = History::default();
+
+        for epoch in 0..self.epochs {
+            let start = Instant::now();
+            if self.shuffle {
+                rng.shuffle(&mut order);
+            }
+            let bar = self.progress_bar(epoch, batches);
+            let (mut loss_sum, mut hits) = (0.0f64, 0usize);
+            for (b, batch) in order.chunks_exact(B).enumerate() {
+                for (row, &i) in x.iter_mut().zip(batch) {
+                    *row = train.features()[i];
+                }
+                let target: [L::Target; B] =
+                    core::array::from_fn(|j| L::Target::from_label(train.labels()[batch[j]]));
+                let batch_loss = net.backprop::<L>(&x, &target, &mut outputs, &mut grads);
+                optimizer.step(net, &grads, &mut state);
+                loss_sum += f64::from(batch_loss);
+                hits += outputs
+                    .iter()
+                    .zip(batch)
+                    .filter(|(y, &i)| argmax(&y[..]) == train.labels()[i])
+                    .count();
+                if let Some(bar) = &bar {
+                    bar.set_position(b as u64 + 1);
+                    if b % 16 == 0 {
+                        bar.set_message(format!(
+                            "loss {:.4}  accuracy {:.4}",
+                            loss_sum / (b + 1) as f64,
+                            hits as f64 / ((b + 1) * B) as f64
+                        ));
+                    }
+                }
+            }
+            let validation = validation.map(|v| evaluate(&*net, loss, v));
+            let result = Epoch {
+                loss: (loss_sum / batches as f64) as f32,
+                accuracy: hits as f32 / (batches * B) as f32,
+                validation,
+                duration: start.elapsed(),
+            };
+            if let Some(bar) = bar {
+                bar.finish_with_message(describe(&result));
+            }
+            if self.verbose == Verbose::Lines {
+                std::println!("epoch {}/{}  {}", epoch + 1, self.epochs, describe(&result));
+            }
+            history.epochs.push(result);
+        }
+        Ok(history)
+    }
+
+    fn progress_bar(&self, epoch: usize, batches: usize) -> Option<ProgressBar> {
+        if self.verbose != Verbose::Bar {
+            return None;
+        }
+        // indicatif draws nothing when stderr is not a terminal, so logs and CI stay clean.
+        let bar = ProgressBar::with_draw_target(Some(batches as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("the template is valid")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
+        Some(bar)
+    }
+}
+
+fn describe(e: &Epoch) -> String {
+    let mut s = format!(
+        "loss {:.4}  accuracy {:.4}  ({:.2} s)",
+        e.loss,
+        e.accuracy,
+        e.duration.as_secs_f64()
+    );
+    if let Some(v) = e.validation {
+        s += &format!("  val_loss {:.4}  val_accuracy {:.4}", v.loss, v.accuracy);
+    }
+    s
+}
+
+fn check_classes<const IN: usize, const OUT: usize>(data: &Dataset<IN>) -> Result<(), FitError> {
+    // A single output holds a binary label itself (0 or 1).
+    let capacity = if OUT == 1 { 2 } else { OUT };
+    if data.classes() > capacity {
+        return Err(FitError::TooManyClasses {
+            classes: data.classes(),
+            outputs: OUT,
+        });
+    }
+    Ok(())
+}
+
+/// Mean loss and accuracy of `net` on `data`, as Keras' `evaluate`. Forward passes only, in
+/// batches of 64 and then one by one; allocates nothing.
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::{data::Dataset, train::evaluate};
+/// network! { struct Pick { Dense<2, 2, Softmax> } }
+/// let net = Pick { l0: Dense::new([[1.0, 0.0], [0.0, 1.0]], [0.0; 2]) };
+/// let data = Dataset::new(vec![[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], vec![0, 1, 1], 2)?;
+/// let e = evaluate(&net, SparseCategoricalCrossEntropy, &data);
+/// assert!((e.accuracy - 2.0 / 3.0).abs() < 1e-6);
+/// # Ok::<(), constnet::data::DataError>(())
+/// ```
+pub fn evaluate<N, L, const IN: usize, const OUT: usize>(
+    net: &N,
+    loss: L,
+    data: &Dataset<IN>,
+) -> Evaluation
+where
+    N: Network<IN, OUT>,
+    L: Loss<OUT>,
+{
+    let _ = loss;
+    const CHUNK: usize = 64;
+    let (mut loss_sum, mut hits) = (0.0f64, 0usize);
+    let mut score = |y: &[f32; OUT], label: usize| {
+        loss_sum += f64::from(L::loss(y, &L::Target::from_label(label)));
+        hits += usize::from(argmax(y) == label);
+    };
+    let (features, labels) = (data.features(), data.labels());
+    let mut y = [[0.0f32; OUT]; CHUNK];
+    let (chunks, rest) = features.as_chunks::<CHUNK>();
+    for (k, x) in chunks.iter().enumerate() {
+        net.forward_batch(x, &mut y);
+        for (j, y) in y.iter().enumerate() {
+            score(y, labels[k * CHUNK + j]);
+        }
+    }
+    let done = chunks.len() * CHUNK;
+    for (j, x) in rest.iter().enumerate() {
+        score(&net.forward(x), labels[done + j]);
+    }
+    let n = data.len().max(1) as f64;
+    Evaluation {
+        loss: (loss_sum / n) as f32,
+        accuracy: (hits as f64 / n) as f32,
+    }
+}
+
+/// The predicted class of every sample, as Keras' `predict` followed by arg-max.
+///
+/// ```
+/// use constnet::prelude::*;
+/// network! { struct Pick { Dense<2, 2> } }
+/// let net = Pick { l0: Dense::new([[1.0, 0.0], [0.0, 1.0]], [0.0; 2]) };
+/// assert_eq!(constnet::train::predict_all(&net, &[[3.0, 1.0], [0.0, 2.0]]), vec![0, 1]);
+/// ```
+pub fn predict_all<N, const IN: usize, const OUT: usize>(net: &N, x: &[[f32; IN]]) -> Vec<usize>
+where
+    N: Network<IN, OUT>,
+{
+    x.iter().map(|x| net.predict(x)).collect()
+}

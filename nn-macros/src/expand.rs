@@ -235,14 +235,14 @@ fn gradient(layers: &[Layer], types: &[TokenStream]) -> TokenStream {
     let n = layers.len();
     let input = width(layers[0].inputs());
     let output = width(layers[n - 1].outputs());
-    let forward = forward_keep(layers, None);
+    let forward = forward_keep(layers, Some(quote!(__out)));
     let last = n - 1;
-    let (a_last, d_last, ty_last) = (act_buf(last), delta_buf(last), &types[last]);
+    let (d_last, ty_last) = (delta_buf(last), &types[last]);
     let (in_last, out_last) = (width(layers[last].inputs()), width(layers[last].outputs()));
     let mut backward = quote! {
         let mut #d_last = [[0.0f32; #output]; B];
         let __loss = <#ty_last as ::constnet::Backprop<#in_last, #out_last, B>>::output_delta::<__L>(
-            &#a_last, __target, &mut #d_last,
+            __out, __target, &mut #d_last,
         );
     };
     for i in (0..n).rev() {
@@ -276,6 +276,7 @@ fn gradient(layers: &[Layer], types: &[TokenStream]) -> TokenStream {
             &self,
             __x: &[[f32; #input]; B],
             __target: &[__L::Target; B],
+            __out: &mut [[f32; #output]; B],
             __grads: &mut Self,
         ) -> f32 {
             #forward
