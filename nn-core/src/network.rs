@@ -4,7 +4,7 @@ use crate::{Loss, Optimizer, Parameters, Summary};
 /// generates, so generic code can take any network:
 ///
 /// ```
-/// use nn_core::Network;
+/// use constnet::prelude::*;
 /// /// Fraction of samples whose arg-max output is the label.
 /// fn accuracy<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
 ///     net: &N,
@@ -13,7 +13,9 @@ use crate::{Loss, Optimizer, Parameters, Summary};
 ///     let hits = samples.iter().filter(|(x, label)| net.predict(x) == *label).count();
 ///     hits as f32 / samples.len() as f32
 /// }
-/// # let _ = accuracy::<nn_core::Dense<1, 1>, 1, 1>;
+/// constnet::network! { struct Half { Dense<1, 2, Softmax> } }
+/// let net = Half { l0: Dense::new([[1.0], [-1.0]], [0.0; 2]) };
+/// assert_eq!(accuracy(&net, &[([1.0], 0), ([-1.0], 1), ([2.0], 1)]), 2.0 / 3.0);
 /// ```
 pub trait Network<const IN: usize, const OUT: usize>: Parameters {
     /// Number of layers.

@@ -22,8 +22,7 @@ use crate::Parameters;
 /// let mut layer = Dense::<1, 1, Identity>::new([[1.0]], [0.0]);
 /// let grad = Dense::new([[2.0]], [-1.0]);
 /// let mut opt = Sgd::new(0.5);
-/// let mut state = opt.new_state();
-/// opt.step(&mut layer, &grad, &mut state);
+/// opt.step(&mut layer, &grad, &mut ()); // plain SGD keeps no state
 /// assert_eq!((layer.weight, layer.bias), ([[0.0]], [0.5]));
 /// ```
 pub trait Optimizer<P: Parameters> {

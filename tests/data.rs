@@ -1,0 +1,242 @@
+//! Every malformed data file is a typed error that says what is wrong.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use constnet::data::{load_csv, load_idx, load_mnist, DataError, Split};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("constnet-data-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = magic.to_be_bytes().to_vec();
+    for d in dims {
+        v.extend(d.to_be_bytes());
+    }
+    v.extend(data);
+    v
+}
+
+/// Two 2×2 images with labels [1, 0], written as plain files.
+fn write_pair(d: &Path, images: &[u8], labels: &[u8]) -> (PathBuf, PathBuf) {
+    let (i, l) = (d.join("images"), d.join("labels"));
+    std::fs::write(&i, images).unwrap();
+    std::fs::write(&l, labels).unwrap();
+    (i, l)
+}
+
+fn good_images() -> Vec<u8> {
+    idx(0x803, &[2, 2, 2], &[0, 255, 51, 102, 255, 255, 0, 0])
+}
+
+fn good_labels() -> Vec<u8> {
+    idx(0x801, &[2], &[1, 0])
+}
+
+#[test]
+fn reads_plain_and_gzipped_idx() {
+    let d = dir("ok");
+    let (i, l) = write_pair(&d, &good_images(), &good_labels());
+    let plain = load_idx::<4>(&i, &l, 2).unwrap();
+    assert_eq!(plain.features()[0], [0.0, 1.0, 0.2, 0.4]);
+    assert_eq!(plain.labels(), &[1, 0]);
+
+    let gz = d.join("images.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&good_images()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    assert_eq!(load_idx::<4>(&gz, &l, 2).unwrap(), plain);
+}
+
+#[test]
+fn missing_file() {
+    let d = dir("missing");
+    let err = load_idx::<4>(d.join("nope"), d.join("nope2"), 2).unwrap_err();
+    assert!(
+        matches!(err, DataError::Io { ref path, .. } if path.ends_with("nope")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("cannot read"), "{err}");
+}
+
+#[test]
+fn bad_magic() {
+    let d = dir("magic");
+    // Labels where images belong.
+    let (i, l) = write_pair(&d, &good_labels(), &good_labels());
+    let err = load_idx::<4>(&i, &l, 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::BadMagic {
+                found: 0x801,
+                expected: 0x803,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_payload_and_header() {
+    let d = dir("trunc");
+    let mut short = good_images();
+    short.pop();
+    let (i, l) = write_pair(&d, &short, &good_labels());
+    let err = load_idx::<4>(&i, &l, 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::Truncated {
+                expected: 24,
+                found: 23,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let (i, l) = write_pair(&d, &good_images()[..10], &good_labels());
+    let err = load_idx::<4>(&i, &l, 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::Truncated {
+                expected: 16,
+                found: 10,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn trailing_bytes_are_not_ignored() {
+    let d = dir("trail");
+    let mut long = good_labels();
+    long.push(7);
+    let (i, l) = write_pair(&d, &good_images(), &long);
+    let err = load_idx::<4>(&i, &l, 2).unwrap_err();
+    assert!(
+        matches!(err, DataError::TrailingData { extra: 1, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_gzip() {
+    let d = dir("gz");
+    let (i, l) = write_pair(&d, &[0x1f, 0x8b, 8, 0, 1, 2, 3], &good_labels());
+    let err = load_idx::<4>(&i, &l, 2).unwrap_err();
+    assert!(matches!(err, DataError::Io { .. }), "{err}");
+}
+
+#[test]
+fn label_count_differs_from_image_count() {
+    let d = dir("count");
+    let (i, l) = write_pair(&d, &good_images(), &idx(0x801, &[3], &[1, 0, 1]));
+    let err = load_idx::<4>(&i, &l, 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::CountMismatch {
+                samples: 2,
+                labels: 3
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn label_out_of_range() {
+    let d = dir("range");
+    let (i, l) = write_pair(&d, &good_images(), &idx(0x801, &[2], &[1, 10]));
+    let err = load_idx::<4>(&i, &l, 10).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::LabelOutOfRange {
+                index: 1,
+                label: 10,
+                classes: 10,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn feature_count_must_match_the_network() {
+    let d = dir("features");
+    let (i, l) = write_pair(&d, &good_images(), &good_labels());
+    let err = load_idx::<784>(&i, &l, 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::FeatureMismatch {
+                expected: 784,
+                found: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bundled_mnist_loads_completely() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
+    let train = load_mnist::<784>(dir, Split::Train).unwrap();
+    let test = load_mnist::<784>(dir, Split::Test).unwrap();
+    assert_eq!((train.len(), test.len()), (8000, 2000));
+    assert!(train
+        .features()
+        .iter()
+        .flatten()
+        .all(|p| (0.0..=1.0).contains(p)));
+    let mut counts = [0; 10];
+    train.labels().iter().for_each(|&l| counts[l] += 1);
+    assert!(counts.iter().all(|&c| c > 600), "{counts:?}");
+}
+
+#[test]
+fn csv_reads_and_reports_bad_rows_by_line() {
+    let d = dir("csv");
+    let path = d.join("ok.csv");
+    std::fs::write(&path, "a,b,label\n1.5,-2,1\n0,0,0\n").unwrap();
+    let data = load_csv::<2>(&path, 2, true).unwrap();
+    assert_eq!(data.features(), &[[1.5, -2.0], [0.0, 0.0]]);
+
+    let cases = [
+        ("1,2\n", "2 fields, expected 2 features and a label", 1),
+        ("1,2,0\n1,x,0\n", "feature 2 is `x`", 2),
+        ("1,2,0\n1,2,0\n1,inf,1\n", "not a finite number", 3),
+        ("1,2,one\n", "label `one` is not a class number", 1),
+        ("1,2,5\n", "label 5 is not below the 2 classes", 1),
+    ];
+    for (text, message, line) in cases {
+        let p = d.join("bad.csv");
+        std::fs::write(&p, text).unwrap();
+        match load_csv::<2>(&p, 2, false).unwrap_err() {
+            DataError::Csv {
+                line: l,
+                message: m,
+                ..
+            } => {
+                assert_eq!(l, line, "{text:?}");
+                assert!(m.contains(message), "{m}");
+            }
+            other => panic!("{text:?}: {other}"),
+        }
+    }
+    assert!(matches!(
+        load_csv::<2>(d.join("absent.csv"), 2, false),
+        Err(DataError::Io { .. })
+    ));
+}

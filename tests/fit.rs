@@ -1,0 +1,126 @@
+//! The training API on real MNIST digits: it learns, it is deterministic, it refuses bad set-ups.
+use constnet::data::{load_mnist, Dataset, Split};
+use constnet::prelude::*;
+use constnet::train::{evaluate, predict_all, Fit, FitError, Verbose};
+
+network! {
+    struct Mnist { hidden: Dense<784, 32, Relu>, out: Dense<32, 10, Softmax> }
+}
+
+fn data() -> (Dataset<784>, Dataset<784>) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
+    let train = load_mnist::<784>(dir, Split::Train).unwrap().take(600);
+    let test = load_mnist::<784>(dir, Split::Test).unwrap().take(300);
+    (train, test)
+}
+
+fn fit(seed: u64) -> (Box<Mnist>, constnet::train::History) {
+    let (train, test) = data();
+    let mut net = Mnist::boxed_zeroed();
+    net.init(seed);
+    let history = Fit::<16>::epochs(5)
+        .seed(seed)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut Adam::default(),
+            &train,
+            Some(&test),
+        )
+        .unwrap();
+    (net, history)
+}
+
+#[test]
+fn mnist_smoke_test_learns() {
+    let (net, history) = fit(1);
+    let (_, test) = data();
+    let first = history.epochs.first().unwrap();
+    let last = history.epochs.last().unwrap();
+    assert!(last.loss < first.loss, "{history:?}");
+    let val = last.validation.unwrap();
+    // Chance is 10 %; 600 samples and 5 epochs reach well above 70 %.
+    assert!(val.accuracy > 0.7, "{val:?}");
+    assert_eq!(evaluate(&*net, SparseCategoricalCrossEntropy, &test), val);
+    let predictions = predict_all(&*net, test.features());
+    let hits = predictions
+        .iter()
+        .zip(test.labels())
+        .filter(|(p, l)| p == l)
+        .count();
+    assert_eq!(hits as f32 / test.len() as f32, val.accuracy);
+}
+
+#[test]
+fn fit_is_deterministic_for_a_seed() {
+    let (a, ha) = fit(3);
+    let (b, hb) = fit(3);
+    assert_eq!(a.as_slice(), b.as_slice());
+    assert_eq!(
+        ha.epochs.iter().map(|e| e.loss).collect::<Vec<_>>(),
+        hb.epochs.iter().map(|e| e.loss).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn one_hot_losses_train_from_labels_too() {
+    let (train, test) = data();
+    let mut net = Mnist::boxed_zeroed();
+    net.init(2);
+    Fit::<16>::epochs(5)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            CategoricalCrossEntropy,
+            &mut Adam::default(),
+            &train,
+            None,
+        )
+        .unwrap();
+    assert!(evaluate(&*net, CategoricalCrossEntropy, &test).accuracy > 0.7);
+}
+
+#[test]
+fn refuses_too_few_samples_and_too_many_classes() {
+    let (train, _) = data();
+    let mut net = Mnist::boxed_zeroed();
+    let small = train.take(10);
+    let err = Fit::<16>::epochs(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut Sgd::default(),
+            &small,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        FitError::TooFewSamples {
+            samples: 10,
+            batch: 16
+        }
+    );
+
+    network! { struct Binary { Dense<784, 1, Sigmoid> } }
+    let mut bin = Binary::boxed_zeroed();
+    let err = Fit::<16>::epochs(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *bin,
+            BinaryCrossEntropy,
+            &mut Sgd::default(),
+            &train,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        FitError::TooManyClasses {
+            classes: 10,
+            outputs: 1
+        }
+    );
+}
