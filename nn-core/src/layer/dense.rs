@@ -101,7 +101,12 @@ impl<const I: usize, const O: usize, A: Activation> Dense<I, O, A> {
     /// `y[b] = A(W·x[b] + b)` for a batch of `B` samples.
     #[inline]
     pub fn forward<const B: usize>(&self, x: &[[f32; I]; B], y: &mut [[f32; O]; B]) {
-        kernel::affine(&self.weight, &self.bias, x, y);
+        kernel::run(kernel::Affine {
+            weight: &self.weight,
+            bias: &self.bias,
+            x,
+            y,
+        });
         for y in y.iter_mut() {
             A::forward(y);
         }
@@ -142,7 +147,14 @@ impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop
         grad: &mut Self,
         dx: Option<&mut [[f32; I]; B]>,
     ) {
-        kernel::affine_backward(&self.weight, x, dz, &mut grad.weight, &mut grad.bias, dx);
+        kernel::run(kernel::AffineBackward {
+            weight: &self.weight,
+            x,
+            dz,
+            d_weight: &mut grad.weight,
+            d_bias: &mut grad.bias,
+            dx,
+        });
     }
 }
 

@@ -1,0 +1,194 @@
+//! The Dense layer's three products for a batch, register-blocked:
+//! forward `Y = X·Wᵀ + b`, and backward `dW = dZᵀ·X`, `dX = dZ·W`.
+//!
+//! Accumulators are arrays of `LANES` floats, which LLVM keeps in vector registers (one 256-bit
+//! register each under AVX2, two 128-bit ones with SSE2). Tiles are sized so that the accumulators
+//! fill most of the 16 registers while every loaded vector feeds several multiply-adds.
+
+use super::{Kernel, Math};
+
+pub(super) const LANES: usize = 8;
+/// Forward tile: samples × outputs of dot products in flight (12 accumulators).
+const FWD_ROWS: usize = 4;
+const FWD_COLS: usize = 3;
+/// Backward tiles: output rows × `2 · LANES` columns (8 accumulators).
+const AXPY_ROWS: usize = 4;
+
+/// `y[b] = W · x[b] + bias` for a batch (before the activation).
+pub(crate) struct Affine<'a, const I: usize, const O: usize, const B: usize> {
+    pub weight: &'a [[f32; I]; O],
+    pub bias: &'a [f32; O],
+    pub x: &'a [[f32; I]; B],
+    pub y: &'a mut [[f32; O]; B],
+}
+
+impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O, B> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let mut b = 0;
+        while b + FWD_ROWS <= B {
+            affine_rows::<M, FWD_ROWS, I, O, B>(self.weight, self.bias, self.x, self.y, b);
+            b += FWD_ROWS;
+        }
+        while b < B {
+            affine_rows::<M, 1, I, O, B>(self.weight, self.bias, self.x, self.y, b);
+            b += 1;
+        }
+    }
+}
+
+#[inline(always)]
+fn affine_rows<M: Math, const RB: usize, const I: usize, const O: usize, const B: usize>(
+    weight: &[[f32; I]; O],
+    bias: &[f32; O],
+    x: &[[f32; I]; B],
+    y: &mut [[f32; O]; B],
+    b0: usize,
+) {
+    let xs: [&[f32; I]; RB] = core::array::from_fn(|r| &x[b0 + r]);
+    let mut o = 0;
+    while o + FWD_COLS <= O {
+        let ws: [&[f32; I]; FWD_COLS] = core::array::from_fn(|c| &weight[o + c]);
+        let dots = M::dot_tile::<RB, FWD_COLS, I>(xs, ws);
+        for (r, dots) in dots.iter().enumerate() {
+            for (c, d) in dots.iter().enumerate() {
+                y[b0 + r][o + c] = bias[o + c] + d;
+            }
+        }
+        o += FWD_COLS;
+    }
+    while o < O {
+        let dots = M::dot_tile::<RB, 1, I>(xs, [&weight[o]]);
+        for (r, d) in dots.iter().enumerate() {
+            y[b0 + r][o] = bias[o] + d[0];
+        }
+        o += 1;
+    }
+}
+
+/// `RB × RC` dot products of length `I`, each with `LANES` partial sums combined in a fixed order
+/// (results do not depend on the tile a dot product lands in, or on the thread that computes it).
+#[inline(always)]
+pub(super) fn dot_tile<M: Math, const RB: usize, const RC: usize, const I: usize>(
+    x: [&[f32; I]; RB],
+    w: [&[f32; I]; RC],
+) -> [[f32; RC]; RB] {
+    let mut acc = [[[0.0f32; LANES]; RC]; RB];
+    let xs = x.map(|row| row.as_chunks::<LANES>().0);
+    let ws = w.map(|row| row.as_chunks::<LANES>().0);
+    for k in 0..I / LANES {
+        for r in 0..RB {
+            for c in 0..RC {
+                let (xv, wv) = (&xs[r][k], &ws[c][k]);
+                for l in 0..LANES {
+                    acc[r][c][l] = M::mul_add(xv[l], wv[l], acc[r][c][l]);
+                }
+            }
+        }
+    }
+    let tail = I / LANES * LANES;
+    let mut out = [[0.0f32; RC]; RB];
+    for r in 0..RB {
+        for c in 0..RC {
+            let a = &acc[r][c];
+            let mut sum = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+            for i in tail..I {
+                sum = M::mul_add(x[r][i], w[c][i], sum);
+            }
+            out[r][c] = sum;
+        }
+    }
+    out
+}
+
+/// Gradients of `y = W·x + b` for a batch, given `dz = dL/dy`: overwrites `dW = dzᵀ·X` and
+/// `db = Σ_b dz[b]` and, if asked, writes `dx = dz·W`.
+pub(crate) struct AffineBackward<'a, const I: usize, const O: usize, const B: usize> {
+    pub weight: &'a [[f32; I]; O],
+    pub x: &'a [[f32; I]; B],
+    pub dz: &'a [[f32; O]; B],
+    pub d_weight: &'a mut [[f32; I]; O],
+    pub d_bias: &'a mut [f32; O],
+    pub dx: Option<&'a mut [[f32; I]; B]>,
+}
+
+impl<const I: usize, const O: usize, const B: usize> Kernel for AffineBackward<'_, I, O, B> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let dz = self.dz;
+        for (o, db) in self.d_bias.iter_mut().enumerate() {
+            *db = dz.iter().map(|d| d[o]).sum();
+        }
+        // dW[o] = Σ_b dz[b][o] · x[b]
+        combine_rows::<M, I, B, O>(self.x, |b, o| dz[b][o], self.d_weight);
+        // dx[b] = Σ_o dz[b][o] · W[o]
+        if let Some(dx) = self.dx {
+            combine_rows::<M, I, O, B>(self.weight, |o, b| dz[b][o], dx);
+        }
+    }
+}
+
+/// `out[r] = Σ_k coef(k, r) · rows[k]` for every output row `r`: a product whose inner dimension is
+/// `K`, vectorised along the rows' length `N`.
+#[inline(always)]
+fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
+    rows: &[[f32; N]; K],
+    coef: impl Fn(usize, usize) -> f32 + Copy,
+    out: &mut [[f32; N]; R],
+) {
+    let mut r = 0;
+    while r + AXPY_ROWS <= R {
+        M::combine_tile::<AXPY_ROWS, N, K, R>(rows, coef, out, r);
+        r += AXPY_ROWS;
+    }
+    while r < R {
+        M::combine_tile::<1, N, K, R>(rows, coef, out, r);
+        r += 1;
+    }
+}
+
+#[inline(always)]
+pub(super) fn combine_tile<
+    M: Math,
+    const RR: usize,
+    const N: usize,
+    const K: usize,
+    const R: usize,
+>(
+    rows: &[[f32; N]; K],
+    coef: impl Fn(usize, usize) -> f32,
+    out: &mut [[f32; N]; R],
+    r0: usize,
+) {
+    const W: usize = 2 * LANES;
+    let mut col = 0;
+    while col + W <= N {
+        let mut acc = [[0.0f32; W]; RR];
+        for (k, row) in rows.iter().enumerate() {
+            let v: &[f32; W] = row[col..col + W].try_into().expect("W columns");
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let s = coef(k, r0 + r);
+                for l in 0..W {
+                    acc[l] = M::mul_add(s, v[l], acc[l]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            out[r0 + r][col..col + W].copy_from_slice(acc);
+        }
+        col += W;
+    }
+    // Fewer than 2·LANES columns left: one column at a time.
+    while col < N {
+        let mut acc = [0.0f32; RR];
+        for (k, row) in rows.iter().enumerate() {
+            for (r, acc) in acc.iter_mut().enumerate() {
+                *acc = M::mul_add(coef(k, r0 + r), row[col], *acc);
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            out[r0 + r][col] = *acc;
+        }
+        col += 1;
+    }
+}

@@ -1,0 +1,146 @@
+//! The inner loops: the Dense layer's three matrix products and the optimizers' element-wise
+//! updates.
+//!
+//! Every kernel is written once, generic over [`Math`], and blocked over the batch so that a batch is
+//! a matrix product rather than `B` matrix-vector products. Every bound is a const generic: each loop
+//! has a constant trip count, and LLVM unrolls and vectorises it without bounds checks.
+//!
+//! Release builds target SSE2 only unless the user sets `RUSTFLAGS`, which a library cannot count on.
+//! So, with `std` on x86-64, [`run`] checks the CPU once and executes the kernel inside a function
+//! compiled for AVX2 + FMA (256-bit registers, fused multiply-adds); elsewhere (no_std, other
+//! targets, old CPUs) the same source runs with [`Portable`] arithmetic.
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2;
+mod gemm;
+
+pub(crate) use gemm::{Affine, AffineBackward};
+
+/// The arithmetic a kernel uses.
+pub(crate) trait Math {
+    /// `a · b + c`.
+    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+    /// `√x`.
+    fn sqrt(x: f32) -> f32;
+
+    /// `RB × RC` dot products of rows of length `I` (see `gemm::dot_tile`).
+    #[inline(always)]
+    fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
+        x: [&[f32; I]; RB],
+        w: [&[f32; I]; RC],
+    ) -> [[f32; RC]; RB]
+    where
+        Self: Sized,
+    {
+        gemm::dot_tile::<Self, RB, RC, I>(x, w)
+    }
+
+    /// Rows `r0..r0 + RR` of `out[r] = Σ_k coef(k, r) · rows[k]` (see `gemm::combine_tile`).
+    #[inline(always)]
+    fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
+        rows: &[[f32; N]; K],
+        coef: impl Fn(usize, usize) -> f32,
+        out: &mut [[f32; N]; R],
+        r0: usize,
+    ) where
+        Self: Sized,
+    {
+        gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0)
+    }
+}
+
+/// Separate multiply and add (Rust never contracts them), `libm` square root: works everywhere and
+/// gives bit-identical results on every target.
+pub(crate) struct Portable;
+
+impl Math for Portable {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        libm::sqrtf(x)
+    }
+}
+
+/// Fused multiply-add and the hardware square root; only used inside an AVX2 + FMA function, where
+/// both are single vector instructions.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) struct Fused;
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+impl Math for Fused {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        x.sqrt()
+    }
+
+    #[inline(always)]
+    fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
+        x: [&[f32; I]; RB],
+        w: [&[f32; I]; RC],
+    ) -> [[f32; RC]; RB] {
+        // SAFETY: `Fused` is only used inside `run_avx2_fma`, after the CPU check.
+        unsafe { avx2::dot_tile(x, w) }
+    }
+
+    #[inline(always)]
+    fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
+        rows: &[[f32; N]; K],
+        coef: impl Fn(usize, usize) -> f32,
+        out: &mut [[f32; N]; R],
+        r0: usize,
+    ) {
+        // SAFETY: as above.
+        unsafe { avx2::combine_tile::<RR, N, K, R>(rows, coef, out, r0) }
+    }
+}
+
+/// A kernel: a computation generic over its arithmetic. Implementations must mark `run`
+/// `#[inline(always)]` so that it is compiled inside the AVX2 + FMA function of [`run`].
+pub(crate) trait Kernel {
+    fn run<M: Math>(self);
+}
+
+/// Runs `kernel` with the best arithmetic this CPU offers.
+#[inline]
+pub(crate) fn run<K: Kernel>(kernel: K) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { run_avx2_fma(kernel) };
+        return;
+    }
+    kernel.run::<Portable>()
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+fn run_avx2_fma<K: Kernel>(kernel: K) {
+    kernel.run::<Fused>()
+}
+
+/// Whether AVX2 and FMA are available (std caches the CPUID answer; this is an atomic load).
+/// `CONSTNET_PORTABLE=1` in the environment forces the portable path, for tests and comparisons.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn avx2_fma() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 no, 2 yes
+    match STATE.load(Ordering::Relaxed) {
+        2 => true,
+        1 => false,
+        _ => {
+            let yes = std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("fma")
+                && std::env::var_os("CONSTNET_PORTABLE").is_none_or(|v| v.is_empty() || v == "0");
+            STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+    }
+}
