@@ -1,4 +1,5 @@
 use super::Optimizer;
+use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
 /// Adagrad with Keras' defaults (`lr = 0.001`, initial accumulator `0.1`, `ε = 1e-7`):
@@ -51,15 +52,32 @@ impl<P: Parameters> Optimizer<P> for AdaGrad {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, acc: &mut P) {
-        let (lr, eps) = (self.lr, self.epsilon);
-        let it = params
-            .as_mut_slice()
-            .iter_mut()
-            .zip(grads.as_slice())
-            .zip(acc.as_mut_slice());
-        for ((p, &g), a) in it {
-            *a += g * g;
-            *p -= lr * g / (libm::sqrtf(*a) + eps);
+        kernel::run(AdaGradUpdate {
+            params: params.as_mut_slice(),
+            grads: grads.as_slice(),
+            acc: acc.as_mut_slice(),
+            lr: self.lr,
+            eps: self.epsilon,
+        });
+    }
+}
+
+struct AdaGradUpdate<'a> {
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    acc: &'a mut [f32],
+    lr: f32,
+    eps: f32,
+}
+
+impl Kernel for AdaGradUpdate<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let n = self.params.len();
+        let (g, a) = (&self.grads[..n], &mut self.acc[..n]);
+        for i in 0..n {
+            a[i] = M::mul_add(g[i], g[i], a[i]);
+            self.params[i] -= self.lr * g[i] / (M::sqrt(a[i]) + self.eps);
         }
     }
 }

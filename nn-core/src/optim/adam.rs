@@ -1,4 +1,5 @@
 use super::Optimizer;
+use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
 /// Adam (Kingma & Ba), with Keras' defaults: `lr = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-7`.
@@ -72,18 +73,41 @@ impl<P: Parameters> Optimizer<P> for Adam {
         let t = self.iterations as f32;
         let (b1, b2) = (self.beta1, self.beta2);
         let lr_t = self.lr * libm::sqrtf(1.0 - libm::powf(b2, t)) / (1.0 - libm::powf(b1, t));
-        let eps = self.epsilon;
-        let (m, v) = (state.m.as_mut_slice(), state.v.as_mut_slice());
-        let it = params
-            .as_mut_slice()
-            .iter_mut()
-            .zip(grads.as_slice())
-            .zip(m)
-            .zip(v);
-        for (((p, &g), m), v) in it {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= lr_t * *m / (libm::sqrtf(*v) + eps);
+        kernel::run(AdamUpdate {
+            params: params.as_mut_slice(),
+            grads: grads.as_slice(),
+            m: state.m.as_mut_slice(),
+            v: state.v.as_mut_slice(),
+            lr_t,
+            b1,
+            b2,
+            eps: self.epsilon,
+        });
+    }
+}
+
+/// One fused pass over parameters, gradients and both moments.
+struct AdamUpdate<'a> {
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    lr_t: f32,
+    b1: f32,
+    b2: f32,
+    eps: f32,
+}
+
+impl Kernel for AdamUpdate<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let n = self.params.len();
+        let (g, m, v) = (&self.grads[..n], &mut self.m[..n], &mut self.v[..n]);
+        let (b1, b2, lr_t, eps) = (self.b1, self.b2, self.lr_t, self.eps);
+        for i in 0..n {
+            m[i] = M::mul_add(b1, m[i], (1.0 - b1) * g[i]);
+            v[i] = M::mul_add(b2, v[i], (1.0 - b2) * g[i] * g[i]);
+            self.params[i] -= lr_t * m[i] / (M::sqrt(v[i]) + eps);
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::Optimizer;
+use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
 /// RMSprop with Keras' defaults (`lr = 0.001, ρ = 0.9, ε = 1e-7`):
@@ -47,15 +48,31 @@ impl<P: Parameters> Optimizer<P> for RmsProp {
     type State = P;
 
     fn step(&mut self, params: &mut P, grads: &P, mean_square: &mut P) {
-        let (lr, rho, eps) = (self.lr, self.rho, self.epsilon);
-        let it = params
-            .as_mut_slice()
-            .iter_mut()
-            .zip(grads.as_slice())
-            .zip(mean_square.as_mut_slice());
-        for ((p, &g), a) in it {
-            *a = rho * *a + (1.0 - rho) * g * g;
-            *p -= lr * g / (libm::sqrtf(*a) + eps);
+        kernel::run(RmsPropUpdate {
+            params: params.as_mut_slice(),
+            grads: grads.as_slice(),
+            mean_square: mean_square.as_mut_slice(),
+            opt: *self,
+        });
+    }
+}
+
+struct RmsPropUpdate<'a> {
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    mean_square: &'a mut [f32],
+    opt: RmsProp,
+}
+
+impl Kernel for RmsPropUpdate<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let n = self.params.len();
+        let (g, a) = (&self.grads[..n], &mut self.mean_square[..n]);
+        let RmsProp { lr, rho, epsilon } = self.opt;
+        for i in 0..n {
+            a[i] = M::mul_add(rho, a[i], (1.0 - rho) * g[i] * g[i]);
+            self.params[i] -= lr * g[i] / (M::sqrt(a[i]) + epsilon);
         }
     }
 }
