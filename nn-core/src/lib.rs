@@ -33,7 +33,7 @@ pub use loss::{
     BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,
     SparseCategoricalCrossEntropy,
 };
-pub use network::{argmax, Network, Train};
+pub use network::{argmax, largest_adjacent_sum, Network, Train};
 pub use optim::{AdaGrad, Adam, Momentum, Optimizer, RmsProp, Sgd};
 pub use params::Parameters;
 pub use rng::Rng;

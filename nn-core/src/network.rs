@@ -125,3 +125,26 @@ pub fn argmax(values: &[f32]) -> usize {
     }
     best
 }
+
+/// The largest sum of two consecutive values: the activation memory of an inference, given the
+/// widths from input to output (used by the consts `network!` generates).
+///
+/// ```
+/// assert_eq!(nn_core::largest_adjacent_sum(&[784, 64, 10]), 848);
+/// assert_eq!(nn_core::largest_adjacent_sum(&[3]), 3);
+/// ```
+pub const fn largest_adjacent_sum(widths: &[usize]) -> usize {
+    if widths.len() == 1 {
+        return widths[0];
+    }
+    let mut best = 0;
+    let mut i = 1;
+    while i < widths.len() {
+        let pair = widths[i - 1] + widths[i];
+        if pair > best {
+            best = pair;
+        }
+        i += 1;
+    }
+    best
+}

@@ -75,6 +75,13 @@ fn expand_net(net: &Net) -> TokenStream {
     let net_name = ident.to_string();
 
     let forward_batch = forward_batch(layers);
+    // Byte offset of each layer in the little-endian parameter layout.
+    let offsets: Vec<TokenStream> = (0..n)
+        .map(|k| {
+            let (i, o) = (&ins[..k], &outs[..k]);
+            quote!(0 #( + (#i * #o + #o) * 4 )*)
+        })
+        .collect();
     let gradient = gradient(layers, &types);
     let checks = chain_assertions(net);
 
@@ -110,6 +117,30 @@ fn expand_net(net: &Net) -> TokenStream {
             pub const PARAMS: usize = 0 #( + #ins * #outs + #outs )*;
             /// Bytes of the parameters: `size_of::<Self>()`, and what a model in flash occupies.
             pub const WEIGHT_BYTES: usize = Self::PARAMS * ::core::mem::size_of::<f32>();
+
+            /// Bytes of activation buffers an inference of one sample needs: the largest pair of
+            /// consecutive widths (inputs included), since at most two are live at a time.
+            pub const INFERENCE_BYTES: usize =
+                ::constnet::largest_adjacent_sum(&[#input #(, #outs)*]) * ::core::mem::size_of::<f32>();
+
+            /// Bytes a training step on batches of `batch` samples works with: weights, gradients,
+            /// the optimizer state of `O`, the input batch, and every layer's outputs and deltas.
+            pub const fn training_bytes<O: ::constnet::Optimizer<Self>>(batch: usize) -> usize {
+                2 * Self::WEIGHT_BYTES
+                    + ::core::mem::size_of::<O::State>()
+                    + batch * (#input + 2 * (0 #( + #outs)*)) * ::core::mem::size_of::<f32>()
+            }
+
+            /// The network from little-endian `f32` bytes in the layout of
+            /// `Parameters::to_le_bytes`: layer by layer, each layer's weights row by row (one row per
+            /// output), then its biases. A `const fn`, so that
+            /// `static NET: Net = Net::from_le_bytes(include_bytes!("net.bin"));` decodes the weights
+            /// at compile time into flash; a file of the wrong length does not compile.
+            pub const fn from_le_bytes(bytes: &[u8; Self::WEIGHT_BYTES]) -> Self {
+                Self {
+                    #( #names: <#types>::from_le_bytes_at(bytes, #offsets), )*
+                }
+            }
 
             /// A network with weights drawn from `seed` (He for ReLU-like layers, Glorot
             /// otherwise) and zero biases. Equal seeds give equal networks.
@@ -219,10 +250,49 @@ fn forward_keep(layers: &[Layer], last_into: Option<TokenStream>) -> TokenStream
     body
 }
 
+/// Inference: each layer's output lives in a block that ends once the next layer has read it, so at
+/// most two activation buffers are live at a time (what `INFERENCE_BYTES` counts).
+fn forward_scoped(layers: &[Layer]) -> TokenStream {
+    let n = layers.len();
+    let mut prev = quote!(__x);
+    for (i, layer) in layers.iter().enumerate() {
+        let name = &layer.name;
+        let a = spanned(act_buf(i), in_span(layer));
+        let input = if i == 0 {
+            quote!(__x)
+        } else {
+            quote_spanned!(in_span(layer)=> &#a)
+        };
+        if i + 1 == n {
+            return quote! {{
+                let #a = #prev;
+                self.#name.forward(#input, __y);
+            }};
+        }
+        let out = width(layer.outputs());
+        let buffer = act_buf(i + 1);
+        prev = if i == 0 {
+            quote! {{
+                let mut #buffer = [[0.0f32; #out]; B];
+                self.#name.forward(__x, &mut #buffer);
+                #buffer
+            }}
+        } else {
+            quote! {{
+                let #a = #prev;
+                let mut #buffer = [[0.0f32; #out]; B];
+                self.#name.forward(#input, &mut #buffer);
+                #buffer
+            }}
+        };
+    }
+    unreachable!("a validated network has at least one layer")
+}
+
 fn forward_batch(layers: &[Layer]) -> TokenStream {
     let input = width(layers[0].inputs());
     let output = width(layers[layers.len() - 1].outputs());
-    let body = forward_keep(layers, Some(quote!(__y)));
+    let body = forward_scoped(layers);
     quote! {
         #[inline]
         fn forward_batch<const B: usize>(&self, __x: &[[f32; #input]; B], __y: &mut [[f32; #output]; B]) {

@@ -1,0 +1,95 @@
+//! The memory figures a network publishes as consts agree with the types, and weights round-trip
+//! through the little-endian byte layout, also in const evaluation.
+use constnet::optim::AdamState;
+use constnet::prelude::*;
+use core::mem::size_of;
+
+network! {
+    #[derive(Debug, PartialEq)]
+    pub struct Mnist { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> }
+    pub struct Sine { Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1> }
+}
+
+// A build fails if the model outgrows the chip: here it fits a 256 KB flash.
+const _: () = assert!(Mnist::WEIGHT_BYTES <= 256 * 1024);
+
+#[test]
+fn counts_and_bytes_match_the_types() {
+    assert_eq!(Mnist::PARAMS, 50_890);
+    assert_eq!(Mnist::WEIGHT_BYTES, 203_560);
+    assert_eq!(size_of::<Mnist>(), Mnist::WEIGHT_BYTES);
+    assert_eq!(<Mnist as Parameters>::LEN, Mnist::PARAMS);
+    assert_eq!((Mnist::INPUTS, Mnist::OUTPUTS, Mnist::LAYERS), (784, 10, 2));
+    // 784 inputs and 64 hidden activations are the largest live pair.
+    assert_eq!(Mnist::INFERENCE_BYTES, (784 + 64) * 4);
+    assert_eq!(
+        size_of::<[f32; 784]>() + size_of::<[f32; 64]>(),
+        Mnist::INFERENCE_BYTES
+    );
+    assert_eq!(Sine::PARAMS, 16 + 16 + 16 * 16 + 16 + 16 + 1);
+    assert_eq!(Sine::INFERENCE_BYTES, 32 * 4);
+}
+
+#[test]
+fn training_bytes_add_up() {
+    let activations = size_of::<[[f32; 784]; 32]>() + 2 * size_of::<[[f32; 64 + 10]; 32]>();
+    assert_eq!(
+        Mnist::training_bytes::<Adam>(32),
+        size_of::<Mnist>() * 2 + size_of::<AdamState<Mnist>>() + activations
+    );
+    assert_eq!(size_of::<AdamState<Mnist>>(), 2 * Mnist::WEIGHT_BYTES);
+    // Plain SGD keeps no state.
+    assert_eq!(
+        Mnist::training_bytes::<Sgd>(32),
+        Mnist::training_bytes::<Adam>(32) - 2 * Mnist::WEIGHT_BYTES
+    );
+}
+
+#[test]
+fn weights_round_trip_through_le_bytes() {
+    let net = Mnist::boxed_zeroed();
+    let mut net = net;
+    net.init(5);
+    let bytes = net.to_le_bytes();
+    assert_eq!(bytes.len(), Mnist::WEIGHT_BYTES);
+    // Layout: first layer's row 0 weights come first, its biases after all its weights.
+    assert_eq!(bytes[..4], net.hidden.weight[0][0].to_le_bytes());
+    let bias_at = 784 * 64 * 4;
+    net.hidden.bias[0] = 1.5;
+    let bytes = net.to_le_bytes();
+    assert_eq!(bytes[bias_at..bias_at + 4], 1.5f32.to_le_bytes());
+
+    let array: &[u8; Mnist::WEIGHT_BYTES] = bytes.as_slice().try_into().unwrap();
+    let back = Box::new(Mnist::from_le_bytes(array));
+    assert_eq!(back.as_slice(), net.as_slice());
+
+    let mut other = Mnist::boxed_zeroed();
+    other.copy_from_le_bytes(&bytes).unwrap();
+    assert_eq!(other.as_slice(), net.as_slice());
+    // A buffer of the wrong length is refused and leaves the network as it was.
+    let err = other.copy_from_le_bytes(&bytes[1..]).unwrap_err();
+    assert_eq!(
+        (err.expected, err.found),
+        (Mnist::WEIGHT_BYTES, Mnist::WEIGHT_BYTES - 1)
+    );
+    assert_eq!(other.as_slice(), net.as_slice());
+}
+
+/// Weights decoded in const evaluation, as for a `static` in flash.
+static SINE: Sine = Sine::from_le_bytes(&{
+    let mut bytes = [0u8; Sine::WEIGHT_BYTES];
+    // Every parameter 0.5 (0x3f000000 little-endian).
+    let mut i = 0;
+    while i < bytes.len() {
+        bytes[i + 3] = 0x3f;
+        i += 4;
+    }
+    bytes
+});
+
+#[test]
+fn const_decoding_into_a_static() {
+    assert!(SINE.as_slice().iter().all(|&p| p == 0.5));
+    // relu(0.5·1 + 0.5) = 1 → 16 units of 0.5·16·1 + 0.5 = 8.5 → 0.5·16·8.5 + 0.5 = 68.5
+    assert_eq!(SINE.forward(&[1.0]), [68.5]);
+}
