@@ -1,7 +1,8 @@
 //! The baseline of the benchmarks: the plain fixed-array Rust a user would write by hand for a
 //! two-layer ReLU/softmax network (issue #5's "plain Rust fixed arrays"): per-sample loops, the
 //! straightforward loop order, no blocking, no dispatch.
-#![allow(dead_code)]
+// Index loops on purpose: this is the straightforward code being compared against.
+#![allow(dead_code, clippy::needless_range_loop)]
 
 pub struct Naive<const I: usize, const H: usize, const O: usize> {
     pub w1: [[f32; I]; H],
