@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# constnet on microcontrollers, end to end:
+#  1. on the host: train MNIST and the sine model, save their weights, write 20 test digits and the
+#     lines the firmware must print (host portable arithmetic = the MCU's, so bit-exact);
+#  2. build the firmware for Cortex-M4F (mps2-an386) and Cortex-M3 (lm3s6965evb), run each binary
+#     under QEMU and compare its output with the host's, exactly;
+#  3. build it for Cortex-M0 (thumbv6m: no FPU, no atomics);
+#  4. print flash/RAM sizes, stack and instruction counts.
+# Needs: rustup targets thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi, qemu-system-arm.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+data=$here/data
+mkdir -p "$data"
+
+echo "== host: training and reference output"
+(cd "$root" && cargo run --quiet --release --example mnist -- --save "$data/mnist.bin" | tail -n 2)
+(cd "$root" && cargo run --quiet --release --example sine -- --save "$data/sine.bin" | tail -n 1)
+(cd "$root" && CONSTNET_PORTABLE=1 cargo run --quiet --release --example firmware_reference -- "$data") > "$data/expected.txt"
+# The host's default (AVX2 + FMA) path must predict the same classes.
+(cd "$root" && cargo run --quiet --release --example firmware_reference -- "$data") > "$data/expected-fma.txt"
+if ! diff <(grep '^digit' "$data/expected.txt" | cut -d' ' -f2) <(grep '^digit' "$data/expected-fma.txt" | cut -d' ' -f2); then
+  echo "FAIL: host FMA and portable paths predict different classes" >&2; exit 1
+fi
+
+cd "$here"
+fail=0
+declare -A board=([thumbv7em-none-eabihf]="mps2-an386 (Cortex-M4F)" [thumbv7m-none-eabi]="lm3s6965evb (Cortex-M3, soft float)")
+declare -A ns_per_tick=([thumbv7em-none-eabihf]=40 [thumbv7m-none-eabi]=80)
+for target in thumbv7em-none-eabihf thumbv7m-none-eabi; do
+  echo "== ${board[$target]}"
+  cargo build --quiet --release --target "$target"
+  for bin in mnist sine xor; do
+    out=$(cargo run --quiet --release --target "$target" --bin "$bin" 2>/dev/null) || {
+      echo "FAIL: $bin exited with $?"; echo "$out"; fail=1; continue; }
+    case $bin in
+      mnist) want=$(grep '^digit' "$data/expected.txt" | cut -d' ' -f1-3); got=$(grep '^digit' <<<"$out") ;;
+      sine) want=$(grep '^sine' "$data/expected.txt"); got=$(grep '^sine' <<<"$out") ;;
+      xor) want=""; got="" ;;
+    esac
+    if [ "$want" != "$got" ]; then
+      echo "FAIL: $bin output differs from the host's"; diff <(echo "$want") <(echo "$got") || true; fail=1
+    fi
+    summary=$(grep -E '^(stack|xor|training)' <<<"$out" | tr '\n' ';')
+    ticks=$(sed -n 's/.* \([0-9]*\) ticks per inference/\1/p' <<<"$out")
+    instr=""
+    [ -n "$ticks" ] && instr=" ≈ $((ticks * ${ns_per_tick[$target]})) instructions per inference"
+    echo "  $bin: ok  ${summary}${instr}"
+  done
+done
+
+echo "== Cortex-M0 (thumbv6m-none-eabi): build only"
+cargo build --quiet --release --target thumbv6m-none-eabi && echo "  built"
+
+echo "== sizes (bytes; flash = .vector_table + .text + .rodata + .data, static RAM = .data + .bss)"
+size=$(find "$(rustc --print sysroot)" -name llvm-size -type f 2>/dev/null | head -n 1)
+if [ -z "$size" ]; then size=$(command -v arm-none-eabi-size || true); fi
+if [ -n "$size" ]; then
+  for target in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
+    for bin in mnist sine xor; do
+      "$size" -A "target/$target/release/$bin" | awk -v t="$target" -v b="$bin" '
+        $1 ~ /^\.(vector_table|text|rodata)$/ { flash += $2 }
+        $1 == ".data" { flash += $2; ram += $2 }
+        $1 == ".bss" || $1 == ".uninit" { ram += $2 }
+        END { printf "  %-22s %-6s flash %7d  static RAM %5d\n", t, b, flash, ram }'
+    done
+  done
+else
+  echo "  (no llvm-size: rustup component add llvm-tools)"
+fi
+exit $fail

@@ -1,0 +1,44 @@
+//! Training on the microcontroller: the XOR network learns with Adam, gradients and optimizer state
+//! on the stack, no allocator. Exits with failure unless all four predictions are right.
+#![no_std]
+#![no_main]
+
+use constnet::prelude::*;
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use panic_semihosting as _;
+
+network! {
+    pub struct Xor { Dense<2, 4, Tanh>, Dense<4, 1, Sigmoid> }
+}
+
+#[entry]
+fn main() -> ! {
+    let x = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    let t = [[0.0], [1.0], [1.0], [0.0]];
+    let mut net = Xor::new(7);
+    let mut grads = Xor::zeroed();
+    let mut adam = Adam::new(0.05);
+    let mut state = adam.new_state();
+    let mut loss = 0.0;
+    for _ in 0..1500 {
+        loss = net.train_step(Mse, &x, &t, &mut grads, &mut adam, &mut state);
+    }
+    hprintln!("xor trained on the MCU: mse {}", loss);
+    let mut right = 0;
+    for (x, t) in x.iter().zip(&t) {
+        let y = net.forward(x)[0];
+        hprintln!("{:?} -> {}", x, y);
+        right += usize::from((y > 0.5) == (t[0] > 0.5));
+    }
+    hprintln!(
+        "training RAM {} bytes (weights, gradients, Adam state, activations)",
+        Xor::training_bytes::<Adam>(4)
+    );
+    debug::exit(if right == 4 {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    loop {}
+}

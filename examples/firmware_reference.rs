@@ -1,0 +1,51 @@
+//! Writes what the firmware in `examples/cortex-m` needs and what it must print.
+//!
+//! `cargo run --release --example firmware_reference -- DIR` reads `DIR/mnist.bin` and `DIR/sine.bin`
+//! (weights saved by the `mnist` and `sine` examples), writes `DIR/digits.bin` (the first 20 digits
+//! of the bundled test split, one byte per pixel) and prints the lines the firmware prints for them.
+//! Run it with `CONSTNET_PORTABLE=1`: the firmware has no FMA, and with the same arithmetic the
+//! outputs are bit-identical, so the comparison is exact.
+use constnet::data::{load_mnist, Split};
+use constnet::prelude::*;
+
+network! {
+    pub struct Mnist { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> }
+    pub struct Sine { Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1> }
+}
+
+/// Digits the firmware classifies.
+const DIGITS: usize = 20;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args()
+        .nth(1)
+        .ok_or("usage: firmware_reference DIR")?;
+    let dir = std::path::Path::new(&dir);
+    let mut mnist = Mnist::boxed_zeroed();
+    mnist.copy_from_le_bytes(&std::fs::read(dir.join("mnist.bin"))?)?;
+    let mut sine = Sine::zeroed();
+    sine.copy_from_le_bytes(&std::fs::read(dir.join("sine.bin"))?)?;
+
+    let test = load_mnist::<784>(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k"),
+        Split::Test,
+    )?;
+    let mut pixels = Vec::with_capacity(DIGITS * 784);
+    for (x, label) in test.features().iter().zip(test.labels()).take(DIGITS) {
+        // The loader scaled bytes by 1/255; undo it exactly for the firmware's copy.
+        pixels.extend(x.iter().map(|p| (p * 255.0).round() as u8));
+        let y = mnist.forward(x);
+        let class = constnet::argmax(&y);
+        println!("digit {class} p={:08x} label {label}", y[class].to_bits());
+    }
+    std::fs::write(dir.join("digits.bin"), pixels)?;
+    for i in 0..8 {
+        let x = i as f32 * 0.75;
+        println!(
+            "sine {:08x} -> {:08x}",
+            x.to_bits(),
+            sine.forward(&[x])[0].to_bits()
+        );
+    }
+    Ok(())
+}
