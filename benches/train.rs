@@ -94,6 +94,35 @@ fn training(c: &mut Criterion) {
     train_case::<Tutorial, _, 128>(c, "784-64-64-10 train b128 sgd", Sgd::new(0.01));
 }
 
+/// Batch 128, plain SGD, the gradient data-parallel over chunks of 64 on one and on two threads.
+fn threads(c: &mut Criterion) {
+    use constnet::parallel::DataParallel;
+    let (x, labels) = batch::<128>();
+    let mut g = c.benchmark_group("784-64-10 train b128 sgd threads");
+    g.throughput(Throughput::Elements(128));
+    for threads in [1, 2] {
+        let mut net = Mnist::boxed_zeroed();
+        net.init(1);
+        let mut grads = Mnist::boxed_zeroed();
+        let mut sgd = Sgd::new(0.01);
+        let mut dp = DataParallel::<Mnist, 64>::new(threads).unwrap();
+        g.bench_function(format!("constnet {threads} thread(s)"), |b| {
+            b.iter(|| {
+                dp.gradient(
+                    &*net,
+                    SparseCategoricalCrossEntropy,
+                    &x[..],
+                    &labels,
+                    &mut grads,
+                )
+                .unwrap();
+                sgd.step(&mut *net, &*grads, &mut ());
+            })
+        });
+    }
+    g.finish();
+}
+
 fn inference(c: &mut Criterion) {
     let (x, _) = batch::<128>();
     let net = {
@@ -136,6 +165,6 @@ criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = training, inference
+    targets = training, threads, inference
 }
 criterion_main!(benches);

@@ -23,6 +23,8 @@ mod summary;
 #[cfg(feature = "std")]
 pub mod data;
 #[cfg(feature = "std")]
+pub mod parallel;
+#[cfg(feature = "std")]
 pub mod train;
 
 pub use activation::{

@@ -1,0 +1,154 @@
+//! Data-parallel gradients over the samples of a batch (std only), with results that do not depend
+//! on the number of threads.
+use std::prelude::rust_2021::*;
+
+use rayon::prelude::*;
+
+use crate::{Loss, Parameters, Train};
+
+/// Computes a batch's gradient on several threads.
+///
+/// The batch is cut into chunks of `C` samples (a const, like the batch size). Each chunk's gradient
+/// is computed into its own buffer, by whichever thread is free, and the buffers are then summed in
+/// chunk order. The chunking does not depend on the threads, so the result is bit-for-bit the same
+/// with 1, 2 or 16 threads. (It differs in the last bits from one unchunked `gradient` call over the
+/// whole batch, whose sums run in another order.)
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::parallel::DataParallel;
+/// network! { struct Net { Dense<4, 8, Tanh>, Dense<8, 3, Softmax> } }
+/// let net = Net::new(1);
+/// let x = [[0.5f32; 4]; 8];
+/// let labels = [0usize, 1, 2, 0, 1, 2, 0, 1];
+/// let (mut one, mut two) = (Net::zeroed(), Net::zeroed());
+/// DataParallel::<Net, 2>::new(1)?.gradient(&net, SparseCategoricalCrossEntropy, &x, &labels, &mut one)?;
+/// DataParallel::<Net, 2>::new(2)?.gradient(&net, SparseCategoricalCrossEntropy, &x, &labels, &mut two)?;
+/// assert_eq!(one.as_slice(), two.as_slice());
+/// # Ok::<(), constnet::parallel::ParallelError>(())
+/// ```
+pub struct DataParallel<N, const C: usize> {
+    pool: rayon::ThreadPool,
+    /// One gradient per chunk; grown (once) to the largest batch seen.
+    chunks: Vec<Box<N>>,
+    losses: Vec<f32>,
+}
+
+/// Why a parallel gradient could not be computed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParallelError {
+    /// Samples and targets differ in number.
+    #[error("{samples} samples but {targets} targets")]
+    CountMismatch {
+        /// Number of samples.
+        samples: usize,
+        /// Number of targets.
+        targets: usize,
+    },
+    /// The batch is empty or not a whole number of chunks.
+    #[error("{samples} samples are not a positive whole number of chunks of {chunk}")]
+    NotWholeChunks {
+        /// Number of samples.
+        samples: usize,
+        /// Chunk size.
+        chunk: usize,
+    },
+    /// The thread pool could not be started.
+    #[error("cannot start {threads} threads: {message}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// The operating system's reason.
+        message: String,
+    },
+}
+
+impl<N: Parameters + Send + Sync, const C: usize> DataParallel<N, C> {
+    /// A pool of `threads` worker threads (at least one).
+    pub fn new(threads: usize) -> Result<Self, ParallelError> {
+        let threads = threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| ParallelError::Threads {
+                threads,
+                message: e.to_string(),
+            })?;
+        Ok(DataParallel {
+            pool,
+            chunks: Vec::new(),
+            losses: Vec::new(),
+        })
+    }
+
+    /// Overwrites `grads` with the gradient of the mean `loss` over all samples and returns that
+    /// mean loss. `x.len()` must be a positive multiple of `C`.
+    ///
+    /// The first call with a given number of chunks allocates their buffers; later calls with at
+    /// most as many chunks allocate nothing.
+    pub fn gradient<L, const IN: usize, const OUT: usize>(
+        &mut self,
+        net: &N,
+        loss: L,
+        x: &[[f32; IN]],
+        target: &[L::Target],
+        grads: &mut N,
+    ) -> Result<f32, ParallelError>
+    where
+        N: Train<IN, OUT, C>,
+        L: Loss<OUT>,
+        L::Target: Sync,
+    {
+        let _ = loss;
+        if x.len() != target.len() {
+            return Err(ParallelError::CountMismatch {
+                samples: x.len(),
+                targets: target.len(),
+            });
+        }
+        let (xs, x_rest) = x.as_chunks::<C>();
+        let (ts, _) = target.as_chunks::<C>();
+        if xs.is_empty() || !x_rest.is_empty() {
+            return Err(ParallelError::NotWholeChunks {
+                samples: x.len(),
+                chunk: C,
+            });
+        }
+        let k = xs.len();
+        while self.chunks.len() < k {
+            self.chunks.push(N::boxed_zeroed());
+        }
+        self.losses.resize(self.losses.len().max(k), 0.0);
+        let (chunks, losses) = (&mut self.chunks[..k], &mut self.losses[..k]);
+        self.pool.install(|| {
+            chunks
+                .par_iter_mut()
+                .zip(losses.par_iter_mut())
+                .zip(xs.par_iter().zip(ts.par_iter()))
+                .for_each(|((g, l), (x, t))| {
+                    let mut outputs = [[0.0f32; OUT]; C];
+                    *l = net.backprop::<L>(x, t, &mut outputs, g);
+                });
+            // Mean of the chunk means, summed in chunk order for every parameter; the parameters
+            // are split across threads, which does not change any single sum.
+            let scale = 1.0 / k as f32;
+            let chunks: &[Box<N>] = chunks;
+            grads
+                .as_mut_slice()
+                .par_chunks_mut(4096)
+                .enumerate()
+                .for_each(|(block, out)| {
+                    let start = block * 4096;
+                    for (i, o) in out.iter_mut().enumerate() {
+                        let mut sum = 0.0;
+                        for c in chunks {
+                            sum += c.as_slice()[start + i];
+                        }
+                        *o = sum * scale;
+                    }
+                });
+        });
+        Ok(self.losses[..k].iter().sum::<f32>() / k as f32)
+    }
+}

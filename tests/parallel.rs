@@ -1,0 +1,85 @@
+//! Data-parallel gradients give the same bits whatever the number of threads.
+use constnet::parallel::{DataParallel, ParallelError};
+use constnet::prelude::*;
+use constnet::Rng;
+
+network! {
+    struct Mnist { Dense<784, 64, Relu>, Dense<64, 10, Softmax> }
+}
+
+#[test]
+fn identical_for_any_thread_count_and_close_to_the_single_batch() {
+    let mut net = Mnist::boxed_zeroed();
+    net.init(3);
+    let mut rng = Rng::new(4);
+    let x: Vec<[f32; 784]> = (0..128)
+        .map(|_| core::array::from_fn(|_| rng.next_f32()))
+        .collect();
+    let labels: Vec<usize> = (0..128).map(|i| i % 10).collect();
+
+    let mut results = Vec::new();
+    for threads in [1, 2, 3] {
+        let mut grads = Mnist::boxed_zeroed();
+        let loss = DataParallel::<Mnist, 32>::new(threads)
+            .unwrap()
+            .gradient(
+                &*net,
+                SparseCategoricalCrossEntropy,
+                &x,
+                &labels,
+                &mut grads,
+            )
+            .unwrap();
+        results.push((loss, grads));
+    }
+    for (loss, grads) in &results[1..] {
+        assert_eq!(loss.to_bits(), results[0].0.to_bits());
+        assert_eq!(grads.as_slice(), results[0].1.as_slice());
+    }
+
+    // The same gradient as one 128-sample call, up to summation order.
+    let batch: &[[f32; 784]; 128] = x.as_slice().try_into().unwrap();
+    let targets: &[usize; 128] = labels.as_slice().try_into().unwrap();
+    let mut whole = Mnist::boxed_zeroed();
+    let loss = net.gradient(SparseCategoricalCrossEntropy, batch, targets, &mut whole);
+    assert!((loss - results[0].0).abs() < 1e-5);
+    for (a, b) in whole.as_slice().iter().zip(results[0].1.as_slice()) {
+        assert!((a - b).abs() <= 1e-6 + 1e-4 * a.abs(), "{a} vs {b}");
+    }
+}
+
+#[test]
+fn rejects_partial_chunks_and_mismatched_targets() {
+    let net = Mnist::boxed_zeroed();
+    let mut grads = Mnist::boxed_zeroed();
+    let mut dp = DataParallel::<Mnist, 32>::new(2).unwrap();
+    let x = vec![[0.0f32; 784]; 40];
+    let err = dp.gradient(
+        &*net,
+        SparseCategoricalCrossEntropy,
+        &x,
+        &[0; 40],
+        &mut grads,
+    );
+    assert_eq!(
+        err,
+        Err(ParallelError::NotWholeChunks {
+            samples: 40,
+            chunk: 32
+        })
+    );
+    let err = dp.gradient(
+        &*net,
+        SparseCategoricalCrossEntropy,
+        &x[..32],
+        &[0; 31],
+        &mut grads,
+    );
+    assert_eq!(
+        err,
+        Err(ParallelError::CountMismatch {
+            samples: 32,
+            targets: 31
+        })
+    );
+}
