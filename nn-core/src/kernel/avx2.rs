@@ -4,7 +4,7 @@
 
 use core::arch::x86_64::*;
 
-use super::gemm::LANES;
+use super::gemm::{LANES, STRIP};
 
 /// # Safety
 /// The CPU must support AVX2 and FMA, and the caller must be compiled with them (inlined into a
@@ -53,7 +53,7 @@ unsafe fn hsum(a: __m256) -> f32 {
 }
 
 /// # Safety
-/// As [`dot_tile`].
+/// As [`dot_tile`]; and `col + STRIP ≤ N`.
 #[inline(always)]
 pub(super) unsafe fn combine_tile<
     const RR: usize,
@@ -65,44 +65,30 @@ pub(super) unsafe fn combine_tile<
     coef: impl Fn(usize, usize) -> f32,
     out: &mut [[f32; N]; R],
     r0: usize,
+    col: usize,
 ) {
-    let mut col = 0;
-    while col + 2 * LANES <= N {
-        let mut acc = [[_mm256_setzero_ps(); 2]; RR];
-        for (k, row) in rows.iter().enumerate() {
-            // SAFETY: col + 16 ≤ N.
-            let v = unsafe {
-                [
-                    _mm256_loadu_ps(row.as_ptr().add(col)),
-                    _mm256_loadu_ps(row.as_ptr().add(col + LANES)),
-                ]
-            };
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let s = _mm256_set1_ps(coef(k, r0 + r));
-                acc[0] = _mm256_fmadd_ps(s, v[0], acc[0]);
-                acc[1] = _mm256_fmadd_ps(s, v[1], acc[1]);
-            }
+    debug_assert!(col + STRIP <= N);
+    let mut acc = [[_mm256_setzero_ps(); 2]; RR];
+    for (k, row) in rows.iter().enumerate() {
+        // SAFETY: col + 16 ≤ N.
+        let v = unsafe {
+            [
+                _mm256_loadu_ps(row.as_ptr().add(col)),
+                _mm256_loadu_ps(row.as_ptr().add(col + LANES)),
+            ]
+        };
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let s = _mm256_set1_ps(coef(k, r0 + r));
+            acc[0] = _mm256_fmadd_ps(s, v[0], acc[0]);
+            acc[1] = _mm256_fmadd_ps(s, v[1], acc[1]);
         }
-        for (r, acc) in acc.iter().enumerate() {
-            let dst = &mut out[r0 + r];
-            // SAFETY: col + 16 ≤ N.
-            unsafe {
-                _mm256_storeu_ps(dst.as_mut_ptr().add(col), acc[0]);
-                _mm256_storeu_ps(dst.as_mut_ptr().add(col + LANES), acc[1]);
-            }
-        }
-        col += 2 * LANES;
     }
-    while col < N {
-        let mut acc = [0.0f32; RR];
-        for (k, row) in rows.iter().enumerate() {
-            for (r, acc) in acc.iter_mut().enumerate() {
-                *acc = coef(k, r0 + r).mul_add(row[col], *acc);
-            }
+    for (r, acc) in acc.iter().enumerate() {
+        let dst = &mut out[r0 + r];
+        // SAFETY: col + 16 ≤ N.
+        unsafe {
+            _mm256_storeu_ps(dst.as_mut_ptr().add(col), acc[0]);
+            _mm256_storeu_ps(dst.as_mut_ptr().add(col + LANES), acc[1]);
         }
-        for (r, acc) in acc.iter().enumerate() {
-            out[r0 + r][col] = *acc;
-        }
-        col += 1;
     }
 }

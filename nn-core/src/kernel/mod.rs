@@ -35,17 +35,19 @@ pub(crate) trait Math {
         gemm::dot_tile::<Self, RB, RC, I>(x, w)
     }
 
-    /// Rows `r0..r0 + RR` of `out[r] = Σ_k coef(k, r) · rows[k]` (see `gemm::combine_tile`).
+    /// Rows `r0..r0 + RR`, one column strip from `col`, of `out[r] = Σ_k coef(k, r) · rows[k]`
+    /// (see `gemm::combine_tile`).
     #[inline(always)]
     fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
         rows: &[[f32; N]; K],
         coef: impl Fn(usize, usize) -> f32,
         out: &mut [[f32; N]; R],
         r0: usize,
+        col: usize,
     ) where
         Self: Sized,
     {
-        gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0)
+        gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0, col)
     }
 }
 
@@ -95,9 +97,10 @@ impl Math for Fused {
         coef: impl Fn(usize, usize) -> f32,
         out: &mut [[f32; N]; R],
         r0: usize,
+        col: usize,
     ) {
-        // SAFETY: as above.
-        unsafe { avx2::combine_tile::<RR, N, K, R>(rows, coef, out, r0) }
+        // SAFETY: as above; `combine_rows` passes only full strips.
+        unsafe { avx2::combine_tile::<RR, N, K, R>(rows, coef, out, r0, col) }
     }
 }
 
