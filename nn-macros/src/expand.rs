@@ -75,13 +75,6 @@ fn expand_net(net: &Net) -> TokenStream {
     let net_name = ident.to_string();
 
     let forward_batch = forward_batch(layers);
-    // Byte offset of each layer in the little-endian parameter layout.
-    let offsets: Vec<TokenStream> = (0..n)
-        .map(|k| {
-            let (i, o) = (&ins[..k], &outs[..k]);
-            quote!(0 #( + (#i * #o + #o) * 4 )*)
-        })
-        .collect();
     let gradient = gradient(layers, &types);
     let checks = chain_assertions(net);
 
@@ -136,9 +129,18 @@ fn expand_net(net: &Net) -> TokenStream {
             /// output), then its biases. A `const fn`, so that
             /// `static NET: Net = Net::from_le_bytes(include_bytes!("net.bin"));` decodes the weights
             /// at compile time into flash; a file of the wrong length does not compile.
+            #[allow(unused_assignments)] // the offset after the last layer
             pub const fn from_le_bytes(bytes: &[u8; Self::WEIGHT_BYTES]) -> Self {
+                // A running offset keeps the expansion linear in the number of layers.
+                let mut __at = 0;
                 Self {
-                    #( #names: <#types>::from_le_bytes_at(bytes, #offsets), )*
+                    #(
+                        #names: {
+                            let __layer = <#types>::from_le_bytes_at(bytes, __at);
+                            __at += <#types>::PARAMS * ::core::mem::size_of::<f32>();
+                            __layer
+                        },
+                    )*
                 }
             }
 
@@ -395,4 +397,54 @@ fn chain_assertions(net: &Net) -> TokenStream {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::{TokenStream, TokenTree};
+
+    use super::expand;
+    use crate::ast::Input;
+
+    /// Every token of the expansion, inside groups too.
+    fn tokens(src: &str) -> usize {
+        fn count(ts: TokenStream) -> usize {
+            ts.into_iter()
+                .map(|tt| match tt {
+                    TokenTree::Group(g) => 2 + count(g.stream()),
+                    _ => 1,
+                })
+                .sum()
+        }
+        let input: Input = syn::parse_str(src).expect("valid input");
+        count(expand(&input))
+    }
+
+    fn layers(n: usize, width: usize) -> String {
+        let body: Vec<String> = (0..n)
+            .map(|_| format!("Dense<{width}, {width}, Relu>"))
+            .collect();
+        format!("pub struct Net {{ {} }}", body.join(", "))
+    }
+
+    /// The expansion is unrolled over layers, never over elements: its size does not depend on the
+    /// widths, and grows linearly with the number of layers.
+    #[test]
+    fn expansion_size_is_independent_of_widths() {
+        assert_eq!(tokens(&layers(10, 2)), tokens(&layers(10, 4096)));
+        let (one, two, ten) = (
+            tokens(&layers(1, 8)),
+            tokens(&layers(2, 8)),
+            tokens(&layers(10, 8)),
+        );
+        let per_layer = two - one;
+        assert!(per_layer > 0);
+        // Linear up to the bookkeeping of the first and last layers (about one layer's worth).
+        let linear = one + 9 * per_layer;
+        assert!(
+            ten.abs_diff(linear) < per_layer,
+            "not linear in the layers: {one} {two} {ten}"
+        );
+        println!("expansion: {one} tokens for 1 layer, {per_layer} more per layer, {ten} for 10");
+    }
 }
