@@ -60,6 +60,12 @@ pub use nn_core::*;
 pub use nn_macros::network;
 
 /// Everything a typical program needs: `use constnet::prelude::*;`.
+///
+/// ```
+/// use constnet::prelude::*;
+/// network! { struct Net { Dense<1, 1, Sigmoid> } }
+/// assert_eq!(Net::new(0).forward(&[0.0]), [0.5]); // zero bias, sigmoid(0)
+/// ```
 pub mod prelude {
     pub use crate::network;
     pub use nn_core::{

@@ -99,6 +99,23 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
 ///
 /// `network!` implements it for every batch size, provided every layer's activation is
 /// [`Differentiable`](crate::Differentiable). Generic training code takes `N: Train<IN, OUT, B>`.
+///
+/// ```
+/// use constnet::prelude::*;
+/// /// One SGD step for any trainable network and batch size.
+/// fn sgd_step<N: Train<IN, OUT, B>, const IN: usize, const OUT: usize, const B: usize>(
+///     net: &mut N, x: &[[f32; IN]; B], t: &[[f32; OUT]; B], grads: &mut N,
+/// ) -> f32 {
+///     let loss = net.backprop::<Mse>(x, t, &mut [[0.0; OUT]; B], grads);
+///     Sgd::new(0.1).step(net, grads, &mut ());
+///     loss
+/// }
+/// network! { struct Line { Dense<1, 1> } }
+/// let mut net = Line { l0: Dense::new([[0.0]], [0.0]) };
+/// let before = sgd_step(&mut net, &[[1.0]], &[[2.0]], &mut Line::zeroed());
+/// let after = sgd_step(&mut net, &[[1.0]], &[[2.0]], &mut Line::zeroed());
+/// assert!(after < before);
+/// ```
 pub trait Train<const IN: usize, const OUT: usize, const B: usize>: Network<IN, OUT> {
     /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss;
     /// `outputs` receives the network's outputs on the way (for accuracy, without a second pass).

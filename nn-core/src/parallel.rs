@@ -35,6 +35,16 @@ pub struct DataParallel<N, const C: usize> {
 }
 
 /// Why a parallel gradient could not be computed.
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::parallel::{DataParallel, ParallelError};
+/// network! { struct Net { Dense<2, 2, Softmax> } }
+/// let mut dp = DataParallel::<Net, 4>::new(2)?;
+/// let err = dp.gradient(&Net::new(0), SparseCategoricalCrossEntropy, &[[0.0; 2]; 6], &[0; 6], &mut Net::zeroed());
+/// assert_eq!(err, Err(ParallelError::NotWholeChunks { samples: 6, chunk: 4 }));
+/// # Ok::<(), ParallelError>(())
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParallelError {

@@ -1,6 +1,13 @@
 use core::fmt;
 
 /// One row of a network's summary.
+///
+/// ```
+/// constnet::network! { struct Net { hidden: Dense<4, 3, Relu>, Dense<3, 1> } }
+/// let rows = Net::summary().layers;
+/// assert_eq!((rows[0].name, rows[0].activation, rows[0].params), ("hidden", "relu", 15));
+/// assert_eq!((rows[1].name, rows[1].activation), ("l1", "linear"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LayerInfo {
     /// Field name of the layer.

@@ -9,6 +9,11 @@ use crate::loss::FromLabel;
 use crate::{argmax, Loss, Network, Optimizer, Parameters, Rng, Train};
 
 /// How much `fit` prints, as Keras' `verbose`.
+///
+/// ```
+/// use constnet::train::Verbose;
+/// assert_eq!(Verbose::default(), Verbose::Bar); // as Keras' verbose=1
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verbose {
     /// Nothing (`verbose=0`).
@@ -49,6 +54,12 @@ pub struct Fit<const B: usize> {
 }
 
 /// Loss and accuracy over a data set.
+///
+/// ```
+/// use constnet::train::Evaluation;
+/// let e = Evaluation { loss: 0.2, accuracy: 0.95 };
+/// assert!(e.accuracy > 0.9);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evaluation {
     /// Mean loss per sample.
@@ -58,6 +69,14 @@ pub struct Evaluation {
 }
 
 /// What happened in one epoch.
+///
+/// ```
+/// use std::time::Duration;
+/// use constnet::train::{Epoch, History};
+/// let epoch = Epoch { loss: 0.3, accuracy: 0.9, validation: None, duration: Duration::from_millis(30) };
+/// let history = History { epochs: vec![epoch; 2] };
+/// assert_eq!(history.duration(), Duration::from_millis(60));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Epoch {
     /// Mean training loss over the epoch's batches.
@@ -71,6 +90,11 @@ pub struct Epoch {
 }
 
 /// Per-epoch results of [`Fit::run`], as Keras' `History`.
+///
+/// ```
+/// let history = constnet::train::History::default();
+/// assert!(history.epochs.is_empty());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     /// One entry per epoch.
@@ -85,6 +109,12 @@ impl History {
 }
 
 /// Why training could not start.
+///
+/// ```
+/// use constnet::train::FitError;
+/// let e = FitError::TooFewSamples { samples: 2, batch: 4 };
+/// assert_eq!(e.to_string(), "2 training samples do not fill one batch of 4");
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FitError {

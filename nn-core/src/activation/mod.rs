@@ -20,6 +20,12 @@ pub use step::Step;
 pub use tanh::Tanh;
 
 /// How a layer's weights are drawn at initialisation (biases start at zero, as in Keras).
+///
+/// ```
+/// use nn_core::activation::{Activation, Init};
+/// assert_eq!(nn_core::Relu::INIT, Init::He);
+/// assert_eq!(nn_core::Tanh::INIT, Init::Glorot);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Init {
     /// Glorot/Xavier uniform: `U(±√(6 / (fan_in + fan_out)))`, for saturating activations.
@@ -32,6 +38,12 @@ pub enum Init {
 ///
 /// Losses use this to fuse the output activation's gradient with their own, which is both cheaper
 /// and numerically stable (no `t / y` on saturated outputs).
+///
+/// ```
+/// use nn_core::activation::{Activation, Link};
+/// assert_eq!(nn_core::Softmax::LINK, Link::Softmax);
+/// assert_eq!(nn_core::Relu::LINK, Link::None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
     /// No fused form.

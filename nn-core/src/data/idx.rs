@@ -8,6 +8,13 @@ const IMAGES_MAGIC: u32 = 0x0000_0803; // unsigned bytes, 3 dimensions
 const LABELS_MAGIC: u32 = 0x0000_0801; // unsigned bytes, 1 dimension
 
 /// Which half of MNIST to load.
+///
+/// ```
+/// use nn_core::data::{load_mnist, Split};
+/// let test = load_mnist::<784>(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k"), Split::Test)?;
+/// assert_eq!(test.len(), 2000);
+/// # Ok::<(), nn_core::data::DataError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
     /// `train-images-idx3-ubyte` / `train-labels-idx1-ubyte`.

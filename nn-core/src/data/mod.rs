@@ -92,6 +92,14 @@ impl<const N: usize> Dataset<N> {
 }
 
 /// What is wrong with a data file.
+///
+/// ```
+/// use nn_core::data::{load_mnist, DataError, Split};
+/// match load_mnist::<784>("no/such/dir", Split::Train) {
+///     Err(DataError::Io { path, .. }) => assert!(path.ends_with("train-images-idx3-ubyte")),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {

@@ -53,6 +53,12 @@ impl Default for Adam {
 }
 
 /// Adam's moment estimates, each of the network's shape.
+///
+/// ```
+/// use nn_core::{optim::AdamState, Adam, Dense, Optimizer, Parameters};
+/// let state: AdamState<Dense<2, 1>> = Adam::default().new_state();
+/// assert_eq!(state.as_slice().len(), 2 * 3); // m and v for 2 weights and 1 bias
+/// ```
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamState<P> {
