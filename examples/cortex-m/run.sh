@@ -24,6 +24,7 @@ if ! diff <(grep '^digit' "$data/expected.txt" | cut -d' ' -f2) <(grep '^digit' 
 fi
 
 cd "$here"
+target_dir=${CARGO_TARGET_DIR:-$here/target}
 fail=0
 declare -A board=([thumbv7em-none-eabihf]="mps2-an386 (Cortex-M4F)" [thumbv7m-none-eabi]="lm3s6965evb (Cortex-M3, soft float)")
 declare -A ns_per_tick=([thumbv7em-none-eabihf]=40 [thumbv7m-none-eabi]=80)
@@ -58,7 +59,7 @@ if [ -z "$size" ]; then size=$(command -v arm-none-eabi-size || true); fi
 if [ -n "$size" ]; then
   for target in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
     for bin in mnist sine xor; do
-      "$size" -A "target/$target/release/$bin" | awk -v t="$target" -v b="$bin" '
+      "$size" -A "$target_dir/$target/release/$bin" | awk -v t="$target" -v b="$bin" '
         $1 ~ /^\.(vector_table|text|rodata)$/ { flash += $2 }
         $1 == ".data" { flash += $2; ram += $2 }
         $1 == ".bss" || $1 == ".uninit" { ram += $2 }
