@@ -1,4 +1,5 @@
 use super::Optimizer;
+use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
 /// Stochastic gradient descent, `p ← p − lr_t · g`, with Keras' time-based decay
@@ -75,10 +76,14 @@ impl<P: Parameters> Optimizer<P> for Sgd {
     type State = ();
 
     fn step(&mut self, params: &mut P, grads: &P, _: &mut ()) {
-        let lr = self.current_lr();
-        for (p, g) in params.as_mut_slice().iter_mut().zip(grads.as_slice()) {
-            *p -= lr * g;
-        }
+        kernel::run(MomentumUpdate {
+            params: params.as_mut_slice(),
+            grads: grads.as_slice(),
+            velocity: &mut [],
+            lr: self.current_lr(),
+            momentum: 0.0,
+            nesterov: false,
+        });
         self.iterations += 1;
     }
 }
@@ -129,21 +134,51 @@ impl<P: Parameters> Optimizer<P> for Momentum {
     type State = P;
 
     fn step(&mut self, params: &mut P, grads: &P, velocity: &mut P) {
-        let lr = decayed(self.lr, self.decay, self.iterations);
-        let mu = self.momentum;
-        let params = params.as_mut_slice();
-        let (grads, velocity) = (grads.as_slice(), velocity.as_mut_slice());
+        kernel::run(MomentumUpdate {
+            params: params.as_mut_slice(),
+            grads: grads.as_slice(),
+            velocity: velocity.as_mut_slice(),
+            lr: decayed(self.lr, self.decay, self.iterations),
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+        });
+        self.iterations += 1;
+    }
+}
+
+/// One pass of SGD, with momentum if `velocity` is not empty.
+struct MomentumUpdate<'a> {
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    velocity: &'a mut [f32],
+    lr: f32,
+    momentum: f32,
+    nesterov: bool,
+}
+
+impl Kernel for MomentumUpdate<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let n = self.params.len();
+        let (p, g) = (self.params, &self.grads[..n]);
+        let (lr, mu) = (self.lr, self.momentum);
+        if self.velocity.is_empty() {
+            for i in 0..n {
+                p[i] = M::mul_add(-lr, g[i], p[i]);
+            }
+            return;
+        }
+        let v = &mut self.velocity[..n];
         if self.nesterov {
-            for ((p, g), v) in params.iter_mut().zip(grads).zip(velocity) {
-                *v = mu * *v - lr * g;
-                *p += mu * *v - lr * g;
+            for i in 0..n {
+                v[i] = M::mul_add(mu, v[i], -lr * g[i]);
+                p[i] += M::mul_add(mu, v[i], -lr * g[i]);
             }
         } else {
-            for ((p, g), v) in params.iter_mut().zip(grads).zip(velocity) {
-                *v = mu * *v - lr * g;
-                *p += *v;
+            for i in 0..n {
+                v[i] = M::mul_add(mu, v[i], -lr * g[i]);
+                p[i] += v[i];
             }
         }
-        self.iterations += 1;
     }
 }
