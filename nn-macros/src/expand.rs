@@ -227,66 +227,64 @@ fn in_span(layer: &Layer) -> Span {
     layer.inputs().span()
 }
 
-/// Forward calls keeping every layer's output in `__a{i}`, unrolled over the layers.
-fn forward_keep(layers: &[Layer], last_into: Option<TokenStream>) -> TokenStream {
-    let n = layers.len();
+/// The input of layer `i`: `__x` for the first layer, else `&__a{i-1}`, spanned on the layer's input
+/// width so that a type error of the hand-off points at the offending layer.
+fn layer_input(layers: &[Layer], i: usize) -> TokenStream {
+    if i == 0 {
+        return quote!(__x);
+    }
+    let span = in_span(&layers[i]);
+    let prev = spanned(act_buf(i - 1), span);
+    quote_spanned!(span=> &#prev)
+}
+
+/// Training's forward pass: every layer's output stays alive in `__a{i}` for the backward pass; the
+/// last layer writes into `__out`.
+fn forward_keep(layers: &[Layer]) -> TokenStream {
+    let last = layers.len() - 1;
     let mut body = TokenStream::new();
     for (i, layer) in layers.iter().enumerate() {
         let name = &layer.name;
-        let out = width(layer.outputs());
-        let input = if i == 0 {
-            quote!(__x)
+        let input = layer_input(layers, i);
+        if i == last {
+            body.extend(quote! { self.#name.forward(#input, __out); });
         } else {
-            let prev = spanned(act_buf(i - 1), in_span(layer));
-            quote_spanned!(in_span(layer)=> &#prev)
-        };
-        let a = act_buf(i);
-        match (&last_into, i + 1 == n) {
-            (Some(y), true) => body.extend(quote! { self.#name.forward(#input, #y); }),
-            _ => body.extend(quote! {
+            let (a, out) = (act_buf(i), width(layer.outputs()));
+            body.extend(quote! {
                 let mut #a = [[0.0f32; #out]; B];
                 self.#name.forward(#input, &mut #a);
-            }),
+            });
         }
     }
     body
 }
 
-/// Inference: each layer's output lives in a block that ends once the next layer has read it, so at
-/// most two activation buffers are live at a time (what `INFERENCE_BYTES` counts).
+/// Inference: layer `i`'s output `__a{i}` lives in a block that ends once layer `i + 1` has read it,
+/// so at most two activation buffers are live at a time (what `INFERENCE_BYTES` counts). The last
+/// layer writes into `__y`.
 fn forward_scoped(layers: &[Layer]) -> TokenStream {
-    let n = layers.len();
-    let mut prev = quote!(__x);
+    let last = layers.len() - 1;
+    // An expression evaluating to the previous layer's output buffer, by value.
+    let mut prev = TokenStream::new();
     for (i, layer) in layers.iter().enumerate() {
         let name = &layer.name;
-        let a = spanned(act_buf(i), in_span(layer));
-        let input = if i == 0 {
-            quote!(__x)
+        let input = layer_input(layers, i);
+        let bind = if i == 0 {
+            TokenStream::new()
         } else {
-            quote_spanned!(in_span(layer)=> &#a)
+            let a = spanned(act_buf(i - 1), in_span(layer));
+            quote!(let #a = #prev;)
         };
-        if i + 1 == n {
-            return quote! {{
-                let #a = #prev;
-                self.#name.forward(#input, __y);
-            }};
+        if i == last {
+            return quote! {{ #bind self.#name.forward(#input, __y); }};
         }
-        let out = width(layer.outputs());
-        let buffer = act_buf(i + 1);
-        prev = if i == 0 {
-            quote! {{
-                let mut #buffer = [[0.0f32; #out]; B];
-                self.#name.forward(__x, &mut #buffer);
-                #buffer
-            }}
-        } else {
-            quote! {{
-                let #a = #prev;
-                let mut #buffer = [[0.0f32; #out]; B];
-                self.#name.forward(#input, &mut #buffer);
-                #buffer
-            }}
-        };
+        let (a, out) = (act_buf(i), width(layer.outputs()));
+        prev = quote! {{
+            #bind
+            let mut #a = [[0.0f32; #out]; B];
+            self.#name.forward(#input, &mut #a);
+            #a
+        }};
     }
     unreachable!("a validated network has at least one layer")
 }
@@ -307,7 +305,7 @@ fn gradient(layers: &[Layer], types: &[TokenStream]) -> TokenStream {
     let n = layers.len();
     let input = width(layers[0].inputs());
     let output = width(layers[n - 1].outputs());
-    let forward = forward_keep(layers, Some(quote!(__out)));
+    let forward = forward_keep(layers);
     let last = n - 1;
     let (d_last, ty_last) = (delta_buf(last), &types[last]);
     let (in_last, out_last) = (width(layers[last].inputs()), width(layers[last].outputs()));
@@ -328,18 +326,20 @@ fn gradient(layers: &[Layer], types: &[TokenStream]) -> TokenStream {
             let a = act_buf(i);
             backward.extend(quote! { #bp::activation_backward(&#a, &mut #d); });
         }
+        let input = layer_input(layers, i);
         if i == 0 {
-            backward
-                .extend(quote! { #bp::backward(&self.#name, __x, &#d, &mut __grads.#name, None); });
+            backward.extend(
+                quote! { #bp::backward(&self.#name, #input, &#d, &mut __grads.#name, None); },
+            );
         } else {
-            let (prev_a, prev_d) = (act_buf(i - 1), delta_buf(i - 1));
+            // dL/dx of this layer is dL/dy of the one before: the second hand-off between them.
+            let span = in_span(layer);
+            let prev_d = spanned(delta_buf(i - 1), span);
             let prev_out = width(layers[i - 1].outputs());
-            let hand_off = quote_spanned!(in_span(layer)=> &#prev_a);
-            let hand_back =
-                quote_spanned!(in_span(layer)=> ::core::option::Option::Some(&mut #prev_d));
+            let hand_back = quote_spanned!(span=> ::core::option::Option::Some(&mut #prev_d));
             backward.extend(quote! {
                 let mut #prev_d = [[0.0f32; #prev_out]; B];
-                #bp::backward(&self.#name, #hand_off, &#d, &mut __grads.#name, #hand_back);
+                #bp::backward(&self.#name, #input, &#d, &mut __grads.#name, #hand_back);
             });
         }
     }
