@@ -169,7 +169,8 @@ impl<const B: usize> Fit<B> {
     ///
     /// Each epoch runs `⌊len / B⌋` full batches over a fresh shuffle, so the samples left out
     /// change from epoch to epoch (as `drop_remainder` in tf.data). Gradients, optimizer state and
-    /// the batch buffer are allocated once, before the first step; the steps allocate nothing.
+    /// the batch buffer are allocated once, before the first step; the training steps allocate
+    /// nothing (with `Verbose::Bar`, the progress bar's messages do).
     pub fn run<N, L, O, const IN: usize, const OUT: usize>(
         &self,
         net: &mut N,

@@ -100,19 +100,25 @@ pub fn load_idx<const N: usize>(
         });
     }
     let labels_vec: Vec<usize> = label_data.iter().map(|&l| l as usize).collect();
-    if let Some((index, &label)) = labels_vec.iter().enumerate().find(|(_, &l)| l >= classes) {
-        return Err(DataError::LabelOutOfRange {
-            path: labels.into(),
-            index,
-            label,
-            classes,
-        });
-    }
     let features = pixels
         .chunks_exact(N.max(1))
         .map(|px| core::array::from_fn(|i| f32::from(px[i]) / 255.0))
         .collect();
-    Dataset::new(features, labels_vec, classes)
+    // `Dataset::new` checks the label range; name the file in its error.
+    Dataset::new(features, labels_vec, classes).map_err(|e| match e {
+        DataError::LabelOutOfRange {
+            index,
+            label,
+            classes,
+            ..
+        } => DataError::LabelOutOfRange {
+            path: labels.into(),
+            index,
+            label,
+            classes,
+        },
+        other => other,
+    })
 }
 
 /// The file's bytes, gunzipped if they start with the gzip magic.
