@@ -92,3 +92,17 @@ fn new_is_deterministic_and_seed_dependent() {
         .iter()
         .all(|w| w.abs() <= he));
 }
+
+#[test]
+fn summary_lists_layers_and_survives_long_names() {
+    network! {
+        struct Long {
+            a_layer_name_that_is_much_longer_than_any_column_of_the_summary_table_would_ever_allow_for_it_xx: Dense<2, 3, Relu>,
+            out: Dense<3, 1>,
+        }
+    }
+    let text = Long::summary().to_string();
+    assert!(text.contains("a_layer_name_that_is_much_longer"), "{text}");
+    assert!(text.contains("out (Dense, linear)"), "{text}");
+    assert!(text.contains("Total params: 13 (52 B)"), "{text}");
+}

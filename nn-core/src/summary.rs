@@ -59,12 +59,11 @@ impl fmt::Display for Summary<'_> {
         )?;
         rule(f)?;
         for l in self.layers {
-            let layer = alloc_free_concat(l.name, l.kind, l.activation);
             writeln!(
                 f,
                 "{:<28}{:>14}{:>14}{:>14}",
-                layer,
-                Width(l.outputs),
+                Padded(format_args!("{} ({}, {})", l.name, l.kind, l.activation)),
+                Padded(format_args!("(None, {})", l.outputs)),
                 l.params,
                 l.params * 4
             )?;
@@ -87,37 +86,20 @@ fn rule(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     f.write_str("\n")
 }
 
-/// `name (Kind, act)` formatted with padding, without allocating.
-fn alloc_free_concat(
-    name: &'static str,
-    kind: &'static str,
-    act: &'static str,
-) -> impl fmt::Display {
-    struct Cell(&'static str, &'static str, &'static str);
-    impl fmt::Display for Cell {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let len = self.0.len() + self.1.len() + self.2.len() + 5;
-            write!(f, "{} ({}, {})", self.0, self.1, self.2)?;
-            let width = f.width().unwrap_or(0);
-            for _ in len..width {
-                f.write_str(" ")?;
-            }
-            Ok(())
-        }
-    }
-    Cell(name, kind, act)
-}
+/// Formatted text that honours width and alignment (`{:<28}`), built in a stack buffer so that
+/// `no_std` needs no allocation. Text longer than the buffer is written whole, unpadded.
+struct Padded<'a>(fmt::Arguments<'a>);
 
-/// `(None, n)` right-aligned, as Keras prints output shapes.
-struct Width(usize);
-
-impl fmt::Display for Width {
+impl fmt::Display for Padded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 32];
-        let mut w = Cursor(&mut buf, 0);
-        fmt::write(&mut w, format_args!("(None, {})", self.0))?;
-        let n = w.1;
-        f.pad(core::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+        let mut buf = [0u8; 128];
+        let mut cursor = Cursor(&mut buf, 0);
+        if fmt::write(&mut cursor, self.0).is_err() {
+            return f.write_fmt(self.0);
+        }
+        let len = cursor.1;
+        // Whole `&str`s were copied in, so the bytes are UTF-8.
+        f.pad(core::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
