@@ -97,7 +97,7 @@ fn new_is_deterministic_and_seed_dependent() {
 fn summary_lists_layers_and_survives_long_names() {
     network! {
         struct Long {
-            a_layer_name_that_is_much_longer_than_any_column_of_the_summary_table_would_ever_allow_for_it_xx: Dense<2, 3, Relu>,
+            a_layer_name_that_is_much_longer_than_any_column_of_the_summary_table_would_ever_allow_for_it_and_longer_than_its_128_byte_buffer: Dense<2, 3, Relu>,
             out: Dense<3, 1>,
         }
     }
