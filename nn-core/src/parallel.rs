@@ -6,6 +6,9 @@ use rayon::prelude::*;
 
 use crate::{Loss, Parameters, Train};
 
+/// Parameters per reduction task (16 KB): enough work to amortise a task, several tasks per thread.
+const BLOCK: usize = 4096;
+
 /// Computes a batch's gradient on several threads.
 ///
 /// The batch is cut into chunks of `C` samples (a const, like the batch size). Each chunk's gradient
@@ -146,17 +149,18 @@ impl<N: Parameters + Send + Sync, const C: usize> DataParallel<N, C> {
             let chunks: &[Box<N>] = chunks;
             grads
                 .as_mut_slice()
-                .par_chunks_mut(4096)
+                .par_chunks_mut(BLOCK)
                 .enumerate()
                 .for_each(|(block, out)| {
-                    let start = block * 4096;
-                    for (i, o) in out.iter_mut().enumerate() {
-                        let mut sum = 0.0;
-                        for c in chunks {
-                            sum += c.as_slice()[start + i];
+                    let range = block * BLOCK..block * BLOCK + out.len();
+                    out.copy_from_slice(&chunks[0].as_slice()[range.clone()]);
+                    // Whole-slice adds, chunk after chunk: vectorised, same order per parameter.
+                    for c in &chunks[1..] {
+                        for (o, v) in out.iter_mut().zip(&c.as_slice()[range.clone()]) {
+                            *o += v;
                         }
-                        *o = sum * scale;
                     }
+                    out.iter_mut().for_each(|o| *o *= scale);
                 });
         });
         Ok(self.losses[..k].iter().sum::<f32>() / k as f32)
