@@ -48,5 +48,8 @@ fn main() -> ! {
         Mnist::INFERENCE_BYTES
     );
     debug::exit(debug::EXIT_SUCCESS);
-    loop {}
+    // Under a debugger or QEMU the exit above ends the program; on a bare board, idle.
+    loop {
+        cortex_m::asm::wfi();
+    }
 }

@@ -29,5 +29,8 @@ fn main() -> ! {
     let (_, ticks) = constnet_firmware::ticks(&mut cp.SYST, || infer(core::hint::black_box(1.0)));
     hprintln!("stack {} bytes, {} ticks per inference", stack, ticks);
     debug::exit(debug::EXIT_SUCCESS);
-    loop {}
+    // Under a debugger or QEMU the exit above ends the program; on a bare board, idle.
+    loop {
+        cortex_m::asm::wfi();
+    }
 }

@@ -40,5 +40,8 @@ fn main() -> ! {
     } else {
         debug::EXIT_FAILURE
     });
-    loop {}
+    // Under a debugger or QEMU the exit above ends the program; on a bare board, idle.
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
