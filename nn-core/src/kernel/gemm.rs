@@ -8,6 +8,8 @@
 use super::{Kernel, Math};
 
 pub(super) const LANES: usize = 8;
+/// Partial sums of the portable dot product: one SSE2 register, a quarter of an M4F's FPU registers.
+const PORTABLE_LANES: usize = 4;
 /// Forward tile: samples × outputs of dot products in flight (12 accumulators). Measured on
 /// 784-64-10 against 4×3, 6×2, 2×6, 8×1, 2×4, 4×2, 5×2 and 1×8: 3×4 was fastest for batch 1, batch
 /// 128 and training alike (4 divides the common widths, so no output falls to the 1-wide tail).
@@ -15,6 +17,10 @@ const FWD_ROWS: usize = 3;
 const FWD_COLS: usize = 4;
 /// Backward tiles: output rows × one strip of `2 · LANES` columns (8 accumulators).
 const AXPY_ROWS: usize = 4;
+/// The portable path's tiles are smaller: its registers are narrower (SSE2: 16 × 4 floats; a
+/// Cortex-M4F: 32 scalars), and an AVX2-sized tile would spill its accumulators to the stack.
+const PORTABLE_FWD_ROWS: usize = 1;
+const PORTABLE_AXPY_ROWS: usize = 2;
 
 /// `y[b] = W · x[b] + bias` for a batch (before the activation).
 pub(crate) struct Affine<'a, const I: usize, const O: usize, const B: usize> {
@@ -28,9 +34,22 @@ impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O,
     #[inline(always)]
     fn run<M: Math>(self) {
         let mut b = 0;
-        while b + FWD_ROWS <= B {
-            affine_rows::<M, FWD_ROWS, I, O, B>(self.weight, self.bias, self.x, self.y, b);
-            b += FWD_ROWS;
+        if M::WIDE {
+            while b + FWD_ROWS <= B {
+                affine_rows::<M, FWD_ROWS, I, O, B>(self.weight, self.bias, self.x, self.y, b);
+                b += FWD_ROWS;
+            }
+        } else {
+            while b + PORTABLE_FWD_ROWS <= B {
+                affine_rows::<M, PORTABLE_FWD_ROWS, I, O, B>(
+                    self.weight,
+                    self.bias,
+                    self.x,
+                    self.y,
+                    b,
+                );
+                b += PORTABLE_FWD_ROWS;
+            }
         }
         while b < B {
             affine_rows::<M, 1, I, O, B>(self.weight, self.bias, self.x, self.y, b);
@@ -68,32 +87,34 @@ fn affine_rows<M: Math, const RB: usize, const I: usize, const O: usize, const B
     }
 }
 
-/// `RB × RC` dot products of length `I`, each with `LANES` partial sums combined in a fixed order
-/// (results do not depend on the tile a dot product lands in, or on the thread that computes it).
+/// `RB × RC` dot products of length `I`, each with `PORTABLE_LANES` partial sums combined in a fixed
+/// order (results do not depend on the tile a dot product lands in, or on the thread that computes
+/// it). The AVX2 version is `avx2::dot_tile`.
 #[inline(always)]
 pub(super) fn dot_tile<M: Math, const RB: usize, const RC: usize, const I: usize>(
     x: [&[f32; I]; RB],
     w: [&[f32; I]; RC],
 ) -> [[f32; RC]; RB] {
-    let mut acc = [[[0.0f32; LANES]; RC]; RB];
-    let xs = x.map(|row| row.as_chunks::<LANES>().0);
-    let ws = w.map(|row| row.as_chunks::<LANES>().0);
-    for k in 0..I / LANES {
+    const L: usize = PORTABLE_LANES;
+    let mut acc = [[[0.0f32; L]; RC]; RB];
+    let xs = x.map(|row| row.as_chunks::<L>().0);
+    let ws = w.map(|row| row.as_chunks::<L>().0);
+    for k in 0..I / L {
         for r in 0..RB {
             for c in 0..RC {
                 let (xv, wv) = (&xs[r][k], &ws[c][k]);
-                for l in 0..LANES {
+                for l in 0..L {
                     acc[r][c][l] = M::mul_add(xv[l], wv[l], acc[r][c][l]);
                 }
             }
         }
     }
-    let tail = I / LANES * LANES;
+    let tail = I / L * L;
     let mut out = [[0.0f32; RC]; RB];
     for r in 0..RB {
         for c in 0..RC {
             let a = &acc[r][c];
-            let mut sum = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+            let mut sum = (a[0] + a[2]) + (a[1] + a[3]);
             for i in tail..I {
                 sum = M::mul_add(x[r][i], w[c][i], sum);
             }
@@ -157,13 +178,24 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
     while start < full {
         let end = (start + block).min(full);
         let mut r = 0;
-        while r + AXPY_ROWS <= R {
-            let mut col = start;
-            while col < end {
-                M::combine_tile::<AXPY_ROWS, N, K, R>(rows, coef, out, r, col);
-                col += STRIP;
+        if M::WIDE {
+            while r + AXPY_ROWS <= R {
+                let mut col = start;
+                while col < end {
+                    M::combine_tile::<AXPY_ROWS, N, K, R>(rows, coef, out, r, col);
+                    col += STRIP;
+                }
+                r += AXPY_ROWS;
             }
-            r += AXPY_ROWS;
+        } else {
+            while r + PORTABLE_AXPY_ROWS <= R {
+                let mut col = start;
+                while col < end {
+                    M::combine_tile::<PORTABLE_AXPY_ROWS, N, K, R>(rows, coef, out, r, col);
+                    col += STRIP;
+                }
+                r += PORTABLE_AXPY_ROWS;
+            }
         }
         while r < R {
             let mut col = start;

@@ -18,6 +18,9 @@ pub(crate) use gemm::{Affine, AffineBackward};
 
 /// The arithmetic a kernel uses.
 pub(crate) trait Math {
+    /// Whether this arithmetic has wide vector registers (AVX2): it picks the larger tiles.
+    const WIDE: bool = false;
+
     /// `a · b + c`.
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
     /// `√x`.
@@ -73,6 +76,8 @@ pub(crate) struct Fused;
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 impl Math for Fused {
+    const WIDE: bool = true;
+
     #[inline(always)]
     fn mul_add(a: f32, b: f32, c: f32) -> f32 {
         a.mul_add(b, c)
