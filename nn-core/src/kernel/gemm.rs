@@ -1,9 +1,9 @@
 //! The Dense layer's three products for a batch, register-blocked:
 //! forward `Y = X·Wᵀ + b`, and backward `dW = dZᵀ·X`, `dX = dZ·W`.
 //!
-//! Accumulators are arrays of `LANES` floats, which LLVM keeps in vector registers (one 256-bit
-//! register each under AVX2, two 128-bit ones with SSE2). Tiles are sized so that the accumulators
-//! fill most of the 16 registers while every loaded vector feeds several multiply-adds.
+//! Tiles are sized so that the accumulators fill most of the registers while every loaded vector
+//! feeds several multiply-adds: with AVX2 (`avx2.rs`) 12 `__m256` accumulators of 8 floats; on the
+//! portable path (SSE2, or a microcontroller's scalar FPU) smaller tiles of 4-float accumulators.
 
 use super::{Kernel, Math};
 
