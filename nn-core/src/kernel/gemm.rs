@@ -33,28 +33,29 @@ pub(crate) struct Affine<'a, const I: usize, const O: usize, const B: usize> {
 impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O, B> {
     #[inline(always)]
     fn run<M: Math>(self) {
+        let Affine { weight, bias, x, y } = self;
         let mut b = 0;
         if M::WIDE {
-            while b + FWD_ROWS <= B {
-                affine_rows::<M, FWD_ROWS, I, O, B>(self.weight, self.bias, self.x, self.y, b);
-                b += FWD_ROWS;
-            }
+            affine_tiles::<M, FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b);
         } else {
-            while b + PORTABLE_FWD_ROWS <= B {
-                affine_rows::<M, PORTABLE_FWD_ROWS, I, O, B>(
-                    self.weight,
-                    self.bias,
-                    self.x,
-                    self.y,
-                    b,
-                );
-                b += PORTABLE_FWD_ROWS;
-            }
+            affine_tiles::<M, PORTABLE_FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b);
         }
-        while b < B {
-            affine_rows::<M, 1, I, O, B>(self.weight, self.bias, self.x, self.y, b);
-            b += 1;
-        }
+        affine_tiles::<M, 1, I, O, B>(weight, bias, x, y, &mut b);
+    }
+}
+
+/// Tiles of `RB` samples from `*b` on, while a whole tile fits; advances `*b`.
+#[inline(always)]
+fn affine_tiles<M: Math, const RB: usize, const I: usize, const O: usize, const B: usize>(
+    weight: &[[f32; I]; O],
+    bias: &[f32; O],
+    x: &[[f32; I]; B],
+    y: &mut [[f32; O]; B],
+    b: &mut usize,
+) {
+    while *b + RB <= B {
+        affine_rows::<M, RB, I, O, B>(weight, bias, x, y, *b);
+        *b += RB;
     }
 }
 
@@ -179,32 +180,11 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
         let end = (start + block).min(full);
         let mut r = 0;
         if M::WIDE {
-            while r + AXPY_ROWS <= R {
-                let mut col = start;
-                while col < end {
-                    M::combine_tile::<AXPY_ROWS, N, K, R>(rows, coef, out, r, col);
-                    col += STRIP;
-                }
-                r += AXPY_ROWS;
-            }
+            combine_block::<M, AXPY_ROWS, N, K, R>(rows, coef, out, &mut r, start..end);
         } else {
-            while r + PORTABLE_AXPY_ROWS <= R {
-                let mut col = start;
-                while col < end {
-                    M::combine_tile::<PORTABLE_AXPY_ROWS, N, K, R>(rows, coef, out, r, col);
-                    col += STRIP;
-                }
-                r += PORTABLE_AXPY_ROWS;
-            }
+            combine_block::<M, PORTABLE_AXPY_ROWS, N, K, R>(rows, coef, out, &mut r, start..end);
         }
-        while r < R {
-            let mut col = start;
-            while col < end {
-                M::combine_tile::<1, N, K, R>(rows, coef, out, r, col);
-                col += STRIP;
-            }
-            r += 1;
-        }
+        combine_block::<M, 1, N, K, R>(rows, coef, out, &mut r, start..end);
         start = end;
     }
     // Fewer than a strip of columns left: one column at a time.
@@ -216,6 +196,24 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
             }
             out[col] = acc;
         }
+    }
+}
+
+/// Tiles of `RR` output rows from `*r` on, while a whole tile fits, over the column block `cols`
+/// (whole strips); advances `*r`.
+#[inline(always)]
+fn combine_block<M: Math, const RR: usize, const N: usize, const K: usize, const R: usize>(
+    rows: &[[f32; N]; K],
+    coef: impl Fn(usize, usize) -> f32 + Copy,
+    out: &mut [[f32; N]; R],
+    r: &mut usize,
+    cols: core::ops::Range<usize>,
+) {
+    while *r + RR <= R {
+        for col in cols.clone().step_by(STRIP) {
+            M::combine_tile::<RR, N, K, R>(rows, coef, out, *r, col);
+        }
+        *r += RR;
     }
 }
 
