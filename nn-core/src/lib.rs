@@ -30,13 +30,13 @@ pub mod train;
 pub use activation::{
     Activation, Differentiable, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh,
 };
-pub use layer::{Backprop, Dense};
+pub use layer::{Backprop, Dense, Layer, Tensor};
 pub use loss::{
     BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,
     SparseCategoricalCrossEntropy,
 };
 pub use network::{argmax, largest_adjacent_sum, Network, Train};
 pub use optim::{AdaGrad, Adam, Momentum, Optimizer, RmsProp, Sgd};
-pub use params::Parameters;
+pub use params::{params_from_le_bytes, Parameters};
 pub use rng::Rng;
 pub use summary::{LayerInfo, Summary};

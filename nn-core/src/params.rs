@@ -122,3 +122,38 @@ impl core::error::Error for WrongLength {}
 
 // SAFETY: `()` has no bytes at all.
 unsafe impl Parameters for () {}
+
+/// Decodes parameters `P` from little-endian `f32` bytes starting at `bytes[offset..]`, in the
+/// layout of [`Parameters::to_le_bytes`]. A `const fn`: `network!`'s generated `from_le_bytes`
+/// uses it so that weights can be decoded at compile time into a `static` in flash.
+///
+/// Panics (at compile time, when used in a `const`) if `bytes` is too short.
+///
+/// ```
+/// use nn_core::{params_from_le_bytes, Dense, Identity};
+/// const BYTES: [u8; 12] = [0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64]; // 1.0, 2.0, 3.0
+/// const LAYER: Dense<2, 1, Identity> = params_from_le_bytes(&BYTES, 0);
+/// assert_eq!((LAYER.weight, LAYER.bias), ([[1.0, 2.0]], [3.0]));
+/// ```
+pub const fn params_from_le_bytes<P: Parameters>(bytes: &[u8], offset: usize) -> P {
+    const { assert!(align_of::<P>() <= align_of::<f32>()) };
+    let len = size_of::<P>() / size_of::<f32>();
+    assert!(
+        offset + len * 4 <= bytes.len(),
+        "too few bytes for the parameters"
+    );
+    let mut out = core::mem::MaybeUninit::<P>::zeroed();
+    let ptr = out.as_mut_ptr().cast::<f32>();
+    let mut i = 0;
+    while i < len {
+        let at = offset + 4 * i;
+        let value = f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        // SAFETY: `P: Parameters` is a padding-free block of `len` f32s with at most f32
+        // alignment, so f32 slot `i < len` is inside `out`.
+        unsafe { ptr.add(i).write(value) };
+        i += 1;
+    }
+    // SAFETY: every byte of `P` belongs to an f32 that was written (or zeroed), and every f32 bit
+    // pattern is a valid value of `P` (the trait's contract).
+    unsafe { out.assume_init() }
+}

@@ -1,9 +1,9 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::Backprop;
+use super::{Backprop, Layer, ParamTensor};
 use crate::activation::{Activation, Differentiable, Identity, Init};
-use crate::{kernel, Loss, Parameters, Rng};
+use crate::{kernel, Parameters, Rng};
 
 /// A fully connected layer: `y = A(W·x + b)` with `W: [[f32; I]; O]` and `b: [f32; O]`.
 ///
@@ -12,7 +12,7 @@ use crate::{kernel, Loss, Parameters, Rng};
 /// the activation is a zero-sized type.
 ///
 /// ```
-/// use nn_core::{Dense, Relu};
+/// use nn_core::{layer::Layer, Dense, Relu};
 /// let layer = Dense::<2, 2, Relu>::new([[1.0, 2.0], [-1.0, 0.0]], [0.5, 0.0]);
 /// let mut y = [[0.0; 2]];
 /// layer.forward(&[[1.0, 1.0]], &mut y);
@@ -49,43 +49,30 @@ impl<const I: usize, const O: usize, A> Dense<I, O, A> {
             activation: PhantomData,
         }
     }
-
-    /// Reads the layer from little-endian `f32`s starting at `bytes[offset..]`: weights row by row,
-    /// then biases. Used by the `const fn from_le_bytes` that `network!` generates, so that weights
-    /// can be decoded at compile time into a `static` in flash.
-    ///
-    /// Panics (at compile time, when used in a `const`) if `bytes` is too short.
-    pub const fn from_le_bytes_at(bytes: &[u8], offset: usize) -> Self {
-        let mut layer = Dense::new([[0.0; I]; O], [0.0; O]);
-        let mut at = offset;
-        let mut o = 0;
-        while o < O {
-            let mut i = 0;
-            while i < I {
-                layer.weight[o][i] = read_f32(bytes, at);
-                at += 4;
-                i += 1;
-            }
-            o += 1;
-        }
-        let mut o = 0;
-        while o < O {
-            layer.bias[o] = read_f32(bytes, at);
-            at += 4;
-            o += 1;
-        }
-        layer
-    }
 }
 
-const fn read_f32(bytes: &[u8], at: usize) -> f32 {
-    f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
+impl<const I: usize, const O: usize, A: Activation> Layer for Dense<I, O, A> {
+    type Input = [f32; I];
+    type Output = [f32; O];
+    type Activation = A;
+    const KIND: &'static str = "Dense";
+    const PARAMS: usize = I * O + O;
+    const TENSORS: &'static [ParamTensor] = &[
+        ParamTensor {
+            name: "weight",
+            shape: &[O, I],
+            trainable: true,
+        },
+        ParamTensor {
+            name: "bias",
+            shape: &[O],
+            trainable: true,
+        },
+    ];
 
-impl<const I: usize, const O: usize, A: Activation> Dense<I, O, A> {
     /// Draws the weights from `rng` (He or Glorot uniform, as the activation asks) and zeroes the
     /// biases.
-    pub fn init(&mut self, rng: &mut Rng) {
+    fn init(&mut self, rng: &mut Rng) {
         let fan = match A::INIT {
             Init::He => I as f32 / 2.0,
             Init::Glorot => (I + O) as f32 / 2.0,
@@ -100,7 +87,7 @@ impl<const I: usize, const O: usize, A: Activation> Dense<I, O, A> {
 
     /// `y[b] = A(W·x[b] + b)` for a batch of `B` samples.
     #[inline]
-    pub fn forward<const B: usize>(&self, x: &[[f32; I]; B], y: &mut [[f32; O]; B]) {
+    fn forward<const B: usize>(&self, x: &[[f32; I]; B], y: &mut [[f32; O]; B]) {
         kernel::run(kernel::Affine {
             weight: &self.weight,
             bias: &self.bias,
@@ -113,37 +100,23 @@ impl<const I: usize, const O: usize, A: Activation> Dense<I, O, A> {
     }
 }
 
-impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop<I, O, B>
+impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop<B>
     for Dense<I, O, A>
 {
-    #[inline]
-    fn activation_backward(y: &[[f32; O]; B], dy: &mut [[f32; O]; B]) {
-        for (y, dy) in y.iter().zip(dy.iter_mut()) {
-            A::backward(y, dy);
-        }
-    }
+    type Scratch = ();
 
     #[inline]
-    fn output_delta<L: Loss<O>>(
-        y: &[[f32; O]; B],
-        target: &[L::Target; B],
-        dz: &mut [[f32; O]; B],
-    ) -> f32 {
-        let scale = 1.0 / B as f32;
-        let mut total = 0.0;
-        for ((y, t), dz) in y.iter().zip(target).zip(dz.iter_mut()) {
-            total += L::loss(y, t);
-            L::delta::<A>(y, t, dz);
-            dz.iter_mut().for_each(|d| *d *= scale);
-        }
-        total * scale
+    fn forward_train(&self, x: &[[f32; I]; B], y: &mut [[f32; O]; B], _: &mut (), _: &mut Rng) {
+        Layer::forward(self, x, y);
     }
 
     #[inline]
     fn backward(
         &self,
         x: &[[f32; I]; B],
+        _y: &[[f32; O]; B],
         dz: &[[f32; O]; B],
+        _: &(),
         grad: &mut Self,
         dx: Option<&mut [[f32; I]; B]>,
     ) {

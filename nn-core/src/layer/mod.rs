@@ -1,56 +1,308 @@
-//! Layers, one file each. A layer is a plain value of fixed size; the `network!` macro makes a struct
-//! of them and generates the code that passes data from one to the next.
+//! Layers, one file each, behind one contract: [`Layer`] for inference and [`Backprop`] for
+//! training. A layer is a plain value of fixed size (its parameters, nothing else); the `network!`
+//! macro makes a struct of layers and generates the code that hands each layer's output to the next,
+//! calling layers only through these two traits.
+//!
+//! Shapes that need arithmetic (a convolution's output height) are const parameters of the layer
+//! type, computed by the macro; each layer re-checks them in const evaluation, so a hand-written
+//! wrong instantiation does not compile either.
 
 mod dense;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use dense::Dense;
 
-use crate::Loss;
+use crate::activation::{Activation, Differentiable};
+use crate::{Loss, Parameters, Rng};
 
-/// The training half of a layer taking `I` inputs to `O` outputs, for batches of `B` samples.
-///
-/// Implemented only for layers whose activation is [`Differentiable`](crate::Differentiable):
-/// the code `network!` generates for training requires it of every layer, so a network with a
-/// [`Step`](crate::Step) layer cannot call a training method.
+/// One sample's worth of values: `[f32; N]`, `[[f32; L]; C]` (channels × length) or
+/// `[[[f32; W]; H]; C]` (channels × height × width, PyTorch's order).
 ///
 /// ```
-/// use nn_core::{Backprop, Dense, Identity, Mse, Parameters};
-/// // y = 2x + 1 against target 4 at x = 1: dL/dy = 2(y − t) = −2.
+/// use nn_core::layer::Tensor;
+/// assert_eq!(<[[[f32; 24]; 24]; 6]>::SHAPE, &[6, 24, 24]);
+/// assert_eq!(<[[[f32; 24]; 24]; 6]>::LEN, 3456);
+/// let t = [[1.0, 2.0], [3.0, 4.0]];
+/// assert_eq!(t.flat(), &[1.0, 2.0, 3.0, 4.0]);
+/// ```
+pub trait Tensor: Copy + Send + Sync + 'static {
+    /// Values per sample.
+    const LEN: usize;
+    /// The shape, outermost first.
+    const SHAPE: &'static [usize];
+    /// All zeros.
+    const ZERO: Self;
+    /// The values in memory order.
+    fn flat(&self) -> &[f32];
+    /// The values in memory order, mutable.
+    fn flat_mut(&mut self) -> &mut [f32];
+    /// A batch of flat rows of `N = LEN` values seen as a batch of this shape (no copy).
+    fn from_rows<const N: usize, const B: usize>(rows: &[[f32; N]; B]) -> &[Self; B];
+    /// As [`from_rows`](Tensor::from_rows), mutable.
+    fn from_rows_mut<const N: usize, const B: usize>(rows: &mut [[f32; N]; B]) -> &mut [Self; B];
+}
+
+impl<const N: usize> Tensor for [f32; N] {
+    const LEN: usize = N;
+    const SHAPE: &'static [usize] = &[N];
+    const ZERO: Self = [0.0; N];
+    #[inline(always)]
+    fn flat(&self) -> &[f32] {
+        self
+    }
+    #[inline(always)]
+    fn flat_mut(&mut self) -> &mut [f32] {
+        self
+    }
+    #[inline(always)]
+    fn from_rows<const M: usize, const B: usize>(rows: &[[f32; M]; B]) -> &[Self; B] {
+        const { assert!(M == N, "a row must have as many values as the tensor") };
+        as_batch(rows.as_flattened().as_chunks::<N>().0)
+    }
+    #[inline(always)]
+    fn from_rows_mut<const M: usize, const B: usize>(rows: &mut [[f32; M]; B]) -> &mut [Self; B] {
+        const { assert!(M == N, "a row must have as many values as the tensor") };
+        as_batch_mut(rows.as_flattened_mut().as_chunks_mut::<N>().0)
+    }
+}
+
+impl<const L: usize, const C: usize> Tensor for [[f32; L]; C] {
+    const LEN: usize = L * C;
+    const SHAPE: &'static [usize] = &[C, L];
+    const ZERO: Self = [[0.0; L]; C];
+    #[inline(always)]
+    fn flat(&self) -> &[f32] {
+        self.as_flattened()
+    }
+    #[inline(always)]
+    fn flat_mut(&mut self) -> &mut [f32] {
+        self.as_flattened_mut()
+    }
+    #[inline(always)]
+    fn from_rows<const M: usize, const B: usize>(rows: &[[f32; M]; B]) -> &[Self; B] {
+        const { assert!(M == L * C, "a row must have as many values as the tensor") };
+        let lines = rows.as_flattened().as_chunks::<L>().0;
+        as_batch(lines.as_chunks::<C>().0)
+    }
+    #[inline(always)]
+    fn from_rows_mut<const M: usize, const B: usize>(rows: &mut [[f32; M]; B]) -> &mut [Self; B] {
+        const { assert!(M == L * C, "a row must have as many values as the tensor") };
+        let lines = rows.as_flattened_mut().as_chunks_mut::<L>().0;
+        as_batch_mut(lines.as_chunks_mut::<C>().0)
+    }
+}
+
+impl<const W: usize, const H: usize, const C: usize> Tensor for [[[f32; W]; H]; C] {
+    const LEN: usize = W * H * C;
+    const SHAPE: &'static [usize] = &[C, H, W];
+    const ZERO: Self = [[[0.0; W]; H]; C];
+    #[inline(always)]
+    fn flat(&self) -> &[f32] {
+        self.as_flattened().as_flattened()
+    }
+    #[inline(always)]
+    fn flat_mut(&mut self) -> &mut [f32] {
+        self.as_flattened_mut().as_flattened_mut()
+    }
+    #[inline(always)]
+    fn from_rows<const M: usize, const B: usize>(rows: &[[f32; M]; B]) -> &[Self; B] {
+        const { assert!(M == W * H * C, "a row must have as many values as the tensor") };
+        let lines = rows.as_flattened().as_chunks::<W>().0;
+        as_batch(lines.as_chunks::<H>().0.as_chunks::<C>().0)
+    }
+    #[inline(always)]
+    fn from_rows_mut<const M: usize, const B: usize>(rows: &mut [[f32; M]; B]) -> &mut [Self; B] {
+        const { assert!(M == W * H * C, "a row must have as many values as the tensor") };
+        let lines = rows.as_flattened_mut().as_chunks_mut::<W>().0;
+        as_batch_mut(lines.as_chunks_mut::<H>().0.as_chunks_mut::<C>().0)
+    }
+}
+
+#[inline(always)]
+fn as_batch<T, const B: usize>(items: &[T]) -> &[T; B] {
+    // The const assertions of the callers make the length exactly B; this never fails.
+    items.first_chunk().expect("B items")
+}
+
+#[inline(always)]
+fn as_batch_mut<T, const B: usize>(items: &mut [T]) -> &mut [T; B] {
+    items.first_chunk_mut().expect("B items")
+}
+
+/// One named block of a layer's parameters, in PyTorch's naming and layout: what weight files
+/// (raw, safetensors, ONNX) read and write.
+///
+/// ```
+/// use nn_core::{layer::Layer, Dense, Relu};
+/// let [w, b] = <Dense<784, 64, Relu> as Layer>::TENSORS else { unreachable!() };
+/// assert_eq!((w.name, w.shape), ("weight", &[64, 784][..]));
+/// assert_eq!((b.name, b.shape, b.trainable), ("bias", &[64][..], true));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamTensor {
+    /// Name within the layer (`weight`, `bias`, `running_mean`, …).
+    pub name: &'static str,
+    /// Shape, outermost first; its product is the number of `f32`s.
+    pub shape: &'static [usize],
+    /// `false` for state that training updates without gradients (batch norm's running statistics).
+    pub trainable: bool,
+}
+
+impl ParamTensor {
+    /// Number of values.
+    pub const fn len(&self) -> usize {
+        let mut n = 1;
+        let mut i = 0;
+        while i < self.shape.len() {
+            n *= self.shape[i];
+            i += 1;
+        }
+        n
+    }
+
+    /// Whether the tensor holds no values.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The contract every layer kind implements: shapes, parameters, initialisation and the batched
+/// forward pass. Its parameters are the layer value itself ([`Parameters`]): the blocks of
+/// [`TENSORS`](Layer::TENSORS), one after the other, row-major.
+///
+/// Generic code can take any layer:
+/// ```
+/// use nn_core::{layer::{Layer, Tensor}, Dense, Parameters, Relu};
+/// fn describe<L: Layer>() -> (&'static str, &'static [usize], usize) {
+///     (L::KIND, <L::Output as Tensor>::SHAPE, L::PARAMS)
+/// }
+/// assert_eq!(describe::<Dense<4, 3, Relu>>(), ("Dense", &[3][..], 15));
+/// let layer = Dense::<1, 1, Relu>::new([[2.0]], [-1.0]);
+/// let mut y = [[0.0]; 2];
+/// Layer::forward(&layer, &[[1.0], [0.0]], &mut y);
+/// assert_eq!(y, [[1.0], [0.0]]);
+/// ```
+pub trait Layer: Parameters {
+    /// One sample's input.
+    type Input: Tensor;
+    /// One sample's output.
+    type Output: Tensor;
+    /// The activation applied to the output ([`Identity`](crate::Identity) for layers without).
+    type Activation: Activation;
+    /// Name of the kind, for `summary()` (`Dense`, `Conv2d`, …).
+    const KIND: &'static str;
+    /// Trainable parameters. Non-trainable state (running statistics) is not counted here, but is
+    /// part of the value and of [`TENSORS`](Layer::TENSORS).
+    const PARAMS: usize;
+    /// The parameter blocks in memory order.
+    const TENSORS: &'static [ParamTensor];
+
+    /// Draws initial parameters from `rng` (zero-sized layers draw nothing).
+    fn init(&mut self, rng: &mut Rng);
+
+    /// Inference on a batch of `B` samples, activation included.
+    fn forward<const B: usize>(&self, x: &[Self::Input; B], y: &mut [Self::Output; B]);
+}
+
+/// The training half of a layer, for batches of `B` samples.
+///
+/// `network!` requires it of every layer of a network that trains; layers with an activation that
+/// has no gradient ([`Step`](crate::Step)) do not implement it.
+///
+/// ```
+/// use nn_core::{layer::Backprop, Dense, Identity, Parameters, Rng};
+/// // y = 2x + 1; with dL/dz = −2 at x = 1 the gradient is −2 for the weight and the bias.
 /// let layer = Dense::<1, 1, Identity>::new([[2.0]], [1.0]);
-/// let x = [[1.0]];
-/// let mut y = [[0.0]];
-/// layer.forward(&x, &mut y);
-/// let mut dz = [[0.0]];
-/// let loss = <Dense<1, 1, Identity> as Backprop<1, 1, 1>>::output_delta::<Mse>(&y, &[[4.0]], &mut dz);
-/// assert_eq!((loss, dz), (1.0, [[-2.0]]));
+/// let (x, mut y) = ([[1.0]], [[0.0]]);
+/// layer.forward_train(&x, &mut y, &mut (), &mut Rng::new(0));
 /// let mut grad = Dense::zeroed();
-/// layer.backward(&x, &dz, &mut grad, None);
-/// assert_eq!((grad.weight, grad.bias), ([[-2.0]], [-2.0]));
+/// let mut dx = [[0.0]];
+/// layer.backward(&x, &y, &[[-2.0]], &(), &mut grad, Some(&mut dx));
+/// assert_eq!((grad.weight, grad.bias, dx), ([[-2.0]], [-2.0], [[-4.0]]));
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be trained",
-    label = "this layer's activation has no gradient",
+    label = "this layer has no gradient",
     note = "every layer of a network must have a `Differentiable` activation to be trained"
 )]
-pub trait Backprop<const I: usize, const O: usize, const B: usize> {
-    /// Turns `dL/dy` into `dL/dz` in place, given the layer's outputs `y`.
-    fn activation_backward(y: &[[f32; O]; B], dy: &mut [[f32; O]; B]);
+pub trait Backprop<const B: usize>: Layer {
+    /// What the training forward pass leaves for the backward pass besides the outputs (a dropout
+    /// mask, batch statistics); `()` for most layers. Owned by the caller (the
+    /// [`Trainer`](crate::Trainer) keeps it off the stack).
+    type Scratch: Parameters;
 
-    /// For an output layer: writes `dL/dz` of the batch-mean loss `L` into `dz` and returns that
-    /// mean loss.
-    fn output_delta<L: Loss<O>>(
-        y: &[[f32; O]; B],
-        target: &[L::Target; B],
-        dz: &mut [[f32; O]; B],
-    ) -> f32;
+    /// The forward pass in training mode (dropout active, batch statistics), activation included.
+    fn forward_train(
+        &self,
+        x: &[Self::Input; B],
+        y: &mut [Self::Output; B],
+        scratch: &mut Self::Scratch,
+        rng: &mut Rng,
+    );
 
-    /// Given the layer's inputs `x` and `dz = dL/dz`, overwrites `grad` with this layer's parameter
-    /// gradients and, if `dx` is given, writes `dL/dx` into it for the layer before.
+    /// Given the inputs `x`, outputs `y` and `dz = dL/dz` (the gradient before the activation),
+    /// overwrites `grad` with this layer's parameter gradients (zero for non-trainable state) and,
+    /// if `dx` is given, writes `dL/dx` into it.
     fn backward(
         &self,
-        x: &[[f32; I]; B],
-        dz: &[[f32; O]; B],
+        x: &[Self::Input; B],
+        y: &[Self::Output; B],
+        dz: &[Self::Output; B],
+        scratch: &Self::Scratch,
         grad: &mut Self,
-        dx: Option<&mut [[f32; I]; B]>,
+        dx: Option<&mut [Self::Input; B]>,
     );
+
+    /// After the optimizer step: updates non-trainable state from the batch (batch norm's running
+    /// statistics). Nothing for most layers.
+    #[inline]
+    fn update_state(&mut self, scratch: &Self::Scratch) {
+        let _ = scratch;
+    }
+}
+
+/// Turns `dL/dy` into `dL/dz` in place for a layer's batch, given its outputs `y`.
+///
+/// ```
+/// use nn_core::{layer::activation_backward, Dense, Tanh};
+/// let y = [[0.0, 0.5]];
+/// let mut d = [[1.0, 1.0]];
+/// activation_backward::<Dense<2, 2, Tanh>, 1>(&y, &mut d);
+/// assert_eq!(d, [[1.0, 0.75]]);
+/// ```
+#[inline]
+pub fn activation_backward<L: Layer, const B: usize>(y: &[L::Output; B], dy: &mut [L::Output; B])
+where
+    L::Activation: Differentiable,
+{
+    for (y, dy) in y.iter().zip(dy.iter_mut()) {
+        <L::Activation as Differentiable>::backward(y.flat(), dy.flat_mut());
+    }
+}
+
+/// For the output layer (activation `A`): writes `dL/dz` of the batch-mean loss into `dz` and
+/// returns that mean loss.
+///
+/// ```
+/// use nn_core::{layer::output_delta, Identity, Mse};
+/// // y = 3 against target 4, MSE: dL/dz = 2(y − t) = −2, halved by the batch of 2.
+/// let mut dz = [[0.0]; 2];
+/// let loss = output_delta::<Mse, Identity, 1, 2>(&[[3.0], [4.0]], &[[4.0], [4.0]], &mut dz);
+/// assert_eq!((loss, dz), (0.5, [[-1.0], [0.0]]));
+/// ```
+#[inline]
+pub fn output_delta<L: Loss<N>, A: Differentiable, const N: usize, const B: usize>(
+    y: &[[f32; N]; B],
+    target: &[L::Target; B],
+    dz: &mut [[f32; N]; B],
+) -> f32 {
+    let scale = 1.0 / B as f32;
+    let mut total = 0.0;
+    for ((y, t), dz) in y.iter().zip(target).zip(dz.iter_mut()) {
+        total += L::loss(y, t);
+        L::delta::<A>(y, t, dz);
+        dz.iter_mut().for_each(|d| *d *= scale);
+    }
+    total * scale
 }
