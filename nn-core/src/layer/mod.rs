@@ -26,7 +26,7 @@ use crate::{Loss, Parameters, Rng};
 /// let t = [[1.0, 2.0], [3.0, 4.0]];
 /// assert_eq!(t.flat(), &[1.0, 2.0, 3.0, 4.0]);
 /// ```
-pub trait Tensor: Copy + Send + Sync + 'static {
+pub trait Tensor: sealed::Sealed + Copy + Send + Sync + 'static {
     /// Values per sample.
     const LEN: usize;
     /// The shape, outermost first.
@@ -42,6 +42,19 @@ pub trait Tensor: Copy + Send + Sync + 'static {
     /// As [`from_rows`](Tensor::from_rows), mutable.
     fn from_rows_mut<const N: usize, const B: usize>(rows: &mut [[f32; N]; B]) -> &mut [Self; B];
 }
+
+mod sealed {
+    /// Only the three array shapes are tensors: the [`Parameters`](crate::Parameters) impl for
+    /// batches of tensors relies on a tensor being nothing but `f32`s.
+    pub trait Sealed {}
+    impl<const N: usize> Sealed for [f32; N] {}
+    impl<const L: usize, const C: usize> Sealed for [[f32; L]; C] {}
+    impl<const W: usize, const H: usize, const C: usize> Sealed for [[[f32; W]; H]; C] {}
+}
+
+// SAFETY: `Tensor` is sealed to arrays of f32 (nested at most three deep); an array of them is a
+// padding-free block of f32s with f32 alignment.
+unsafe impl<T: Tensor, const B: usize> Parameters for [T; B] {}
 
 impl<const N: usize> Tensor for [f32; N] {
     const LEN: usize = N;
