@@ -34,12 +34,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut model = Mlp::boxed_zeroed();
     model.init(1);
-    let mut sgd = Sgd::new(0.01).decay(1e-6).momentum(0.9).nesterov(true);
+    let sgd = Sgd::new(0.01).decay(1e-6).momentum(0.9).nesterov(true);
+    let mut trainer = Trainer::boxed(sgd);
     // One-hot targets from the labels, as Keras' `to_categorical` + categorical cross-entropy.
     let history = Fit::<32>::epochs(10).verbose(Verbose::Lines).run(
         &mut *model,
         CategoricalCrossEntropy,
-        &mut sgd,
+        &mut trainer,
         &train,
         Some(&test),
     )?;

@@ -72,6 +72,7 @@ pub mod prelude {
         Activation, AdaGrad, Adam, BinaryCrossEntropy, CategoricalCrossEntropy, Dense, Huber,
         Identity, LeakyRelu, Loss, Mae, Momentum, Mse, Network, Optimizer, Parameters, Relu,
         RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step, Tanh, Train,
+        TrainBuffers, Trainer,
     };
 }
 

@@ -4,6 +4,7 @@ use constnet::prelude::*;
 use constnet::train::{evaluate, predict_all, Fit, FitError, Verbose};
 
 network! {
+    #[derive(Clone)]
     struct Mnist { hidden: Dense<784, 32, Relu>, out: Dense<32, 10, Softmax> }
 }
 
@@ -24,7 +25,7 @@ fn fit(seed: u64) -> (Box<Mnist>, constnet::train::History) {
         .run(
             &mut *net,
             SparseCategoricalCrossEntropy,
-            &mut Adam::default(),
+            &mut Trainer::boxed(Adam::default()),
             &train,
             Some(&test),
         )
@@ -73,7 +74,7 @@ fn one_hot_losses_train_from_labels_too() {
         .run(
             &mut *net,
             CategoricalCrossEntropy,
-            &mut Adam::default(),
+            &mut Trainer::boxed(Adam::default()),
             &train,
             None,
         )
@@ -91,7 +92,7 @@ fn refuses_too_few_samples_and_too_many_classes() {
         .run(
             &mut *net,
             SparseCategoricalCrossEntropy,
-            &mut Sgd::default(),
+            &mut Trainer::boxed(Sgd::default()),
             &small,
             None,
         )
@@ -111,7 +112,7 @@ fn refuses_too_few_samples_and_too_many_classes() {
         .run(
             &mut *bin,
             BinaryCrossEntropy,
-            &mut Sgd::default(),
+            &mut Trainer::boxed(Sgd::default()),
             &train,
             None,
         )
@@ -123,4 +124,35 @@ fn refuses_too_few_samples_and_too_many_classes() {
             outputs: 1
         }
     );
+}
+
+/// A second `fit` continues the first (optimizer state, step counter and shuffle sequence kept):
+/// ten runs of one epoch end with exactly the weights of one run of ten, as in Keras.
+#[test]
+fn a_second_fit_continues_where_the_first_stopped() {
+    let (train, _) = data();
+    let start = Mnist::new_boxed(4);
+    let fit = |epochs: usize, net: &mut Mnist, trainer: &mut Trainer<Mnist, Adam, 16>| {
+        Fit::<16>::epochs(epochs)
+            .seed(9)
+            .verbose(Verbose::Silent)
+            .run(net, SparseCategoricalCrossEntropy, trainer, &train, None)
+            .unwrap()
+    };
+    let mut once = start.clone();
+    let mut trainer = Trainer::boxed(Adam::default());
+    fit(4, &mut once, &mut trainer);
+    let mut in_steps = start.clone();
+    let mut resumed = Trainer::boxed(Adam::default());
+    for _ in 0..4 {
+        fit(1, &mut in_steps, &mut resumed);
+    }
+    assert_eq!(resumed.steps, trainer.steps);
+    assert_eq!(once.as_slice(), in_steps.as_slice());
+    // A fresh optimizer each time (the old behaviour) trains differently.
+    let mut restarted = start.clone();
+    for _ in 0..4 {
+        fit(1, &mut restarted, &mut Trainer::boxed(Adam::default()));
+    }
+    assert_ne!(once.as_slice(), restarted.as_slice());
 }

@@ -32,16 +32,25 @@ fn counts_and_bytes_match_the_types() {
 
 #[test]
 fn training_bytes_add_up() {
+    // Input batch, then every layer's outputs and their gradients.
     let activations = size_of::<[[f32; 784]; 32]>() + 2 * size_of::<[[f32; 64 + 10]; 32]>();
     assert_eq!(
-        Mnist::training_bytes::<Adam>(32),
+        Mnist::training_bytes::<Adam, 32>(),
         size_of::<Mnist>() * 2 + size_of::<AdamState<Mnist>>() + activations
+    );
+    // A trainer is the gradients, the optimizer state and the batch buffers, plus a few counters.
+    let blocks =
+        size_of::<Mnist>() + size_of::<AdamState<Mnist>>() + 2 * size_of::<[[f32; 64 + 10]; 32]>();
+    let trainer = size_of::<Trainer<Mnist, Adam, 32>>();
+    assert!(
+        (blocks..blocks + 64).contains(&trainer),
+        "{trainer} vs {blocks}"
     );
     assert_eq!(size_of::<AdamState<Mnist>>(), 2 * Mnist::WEIGHT_BYTES);
     // Plain SGD keeps no state.
     assert_eq!(
-        Mnist::training_bytes::<Sgd>(32),
-        Mnist::training_bytes::<Adam>(32) - 2 * Mnist::WEIGHT_BYTES
+        Mnist::training_bytes::<Sgd, 32>(),
+        Mnist::training_bytes::<Adam, 32>() - 2 * Mnist::WEIGHT_BYTES
     );
 }
 

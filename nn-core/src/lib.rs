@@ -19,6 +19,7 @@ mod network;
 mod params;
 mod rng;
 mod summary;
+mod trainer;
 
 #[cfg(feature = "std")]
 pub mod data;
@@ -35,8 +36,9 @@ pub use loss::{
     BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,
     SparseCategoricalCrossEntropy,
 };
-pub use network::{argmax, largest_adjacent_sum, Network, Train};
+pub use network::{argmax, largest_adjacent_sum, Network, Train, TrainBuffers};
 pub use optim::{AdaGrad, Adam, Momentum, Optimizer, RmsProp, Sgd};
 pub use params::{params_from_le_bytes, Parameters};
 pub use rng::Rng;
 pub use summary::{LayerInfo, Summary};
+pub use trainer::Trainer;

@@ -1,4 +1,4 @@
-use crate::{Loss, Optimizer, Parameters, Summary};
+use crate::{Loss, Optimizer, Parameters, Rng, Summary};
 
 /// A network taking `IN` inputs to `OUT` outputs. `network!` implements it for every struct it
 /// generates, so generic code can take any network:
@@ -20,9 +20,29 @@ use crate::{Loss, Optimizer, Parameters, Summary};
 pub trait Network<const IN: usize, const OUT: usize>: Parameters {
     /// Number of layers.
     const LAYERS: usize;
+    /// Bytes of activations an inference of one sample keeps live at most (see the generated
+    /// const of the same name).
+    const INFERENCE_BYTES: usize;
 
     /// Draws fresh weights from `seed` (deterministic: equal seeds give equal networks).
     fn init(&mut self, seed: u64);
+
+    /// A network with weights drawn from `seed`, built in place on the heap: what a network too
+    /// large for the stack (tens of megabytes and up) needs, where the generated `new` would
+    /// overflow it.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// network! { struct Wide { Dense<4096, 4096, Relu>, Dense<4096, 10> } } // 64 MB
+    /// let net: Box<Wide> = Wide::new_boxed(1);
+    /// assert_eq!(net.forward(&[0.0; 4096]), [0.0; 10]); // zero biases, zero input
+    /// ```
+    #[cfg(feature = "std")]
+    fn new_boxed(seed: u64) -> std::boxed::Box<Self> {
+        let mut net = Self::boxed_zeroed();
+        net.init(seed);
+        net
+    }
 
     /// Runs a batch of `B` samples through the network.
     fn forward_batch<const B: usize>(&self, x: &[[f32; IN]; B], y: &mut [[f32; OUT]; B]);
@@ -74,7 +94,9 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
     }
 
     /// One training step on a batch: [`gradient`](Network::gradient), then one optimizer update.
-    /// Returns the batch-mean loss before the update. Allocates nothing.
+    /// Returns the batch-mean loss before the update. Allocates nothing: the batch's activations
+    /// live on the stack, so for large layers, and for networks with `Dropout` (whose masks this
+    /// draws from a fixed seed) or `BatchNorm`, use a [`Trainer`](crate::Trainer).
     #[inline]
     fn train_step<L: Loss<OUT>, O: Optimizer<Self>, const B: usize>(
         &mut self,
@@ -88,17 +110,37 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
     where
         Self: Train<IN, OUT, B>,
     {
-        let value = self.gradient(loss, x, target, grads);
+        let _ = loss;
+        let mut buffers = <Self as TrainBuffers<B>>::Buffers::zeroed();
+        let value = self.backprop_with::<L>(x, target, &mut buffers, grads, &mut Rng::new(0));
         optimizer.step(self, grads, state);
+        self.update_state(&buffers);
         value
     }
 }
 
-/// Backpropagation through a network for batches of `B` samples: what
-/// [`Network::gradient`] and [`Network::train_step`] need.
+/// The buffers a training step on batches of `B` samples works in: every layer's outputs and
+/// gradients and each layer's [`Scratch`](crate::layer::Backprop::Scratch), one block of `f32`s.
+/// `network!` implements it for every `B`; a [`Trainer`](crate::Trainer) owns one (off the stack).
 ///
-/// `network!` implements it for every batch size, provided every layer's activation is
-/// [`Differentiable`](crate::Differentiable). Generic training code takes `N: Train<IN, OUT, B>`.
+/// ```
+/// use constnet::prelude::*;
+/// network! { struct Net { Dense<4, 8, Relu>, Dense<8, 2> } }
+/// // Outputs and their gradients for 8 + 2 values per sample, 32 samples.
+/// assert_eq!(size_of::<<Net as TrainBuffers<32>>::Buffers>(), 32 * 2 * (8 + 2) * 4);
+/// # use core::mem::size_of;
+/// ```
+pub trait TrainBuffers<const B: usize>: Parameters {
+    /// The buffers; all zeros is a valid initial value.
+    type Buffers: Parameters;
+}
+
+/// Backpropagation through a network for batches of `B` samples: what
+/// [`Network::gradient`], [`Network::train_step`] and a [`Trainer`](crate::Trainer) need.
+///
+/// `network!` implements it for every batch size, provided every layer implements
+/// [`Backprop`](crate::Backprop) (every activation is [`Differentiable`](crate::Differentiable)).
+/// Generic training code takes `N: Train<IN, OUT, B>`.
 ///
 /// ```
 /// use constnet::prelude::*;
@@ -116,16 +158,43 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
 /// let after = sgd_step(&mut net, &[[1.0]], &[[2.0]], &mut Line::zeroed());
 /// assert!(after < before);
 /// ```
-pub trait Train<const IN: usize, const OUT: usize, const B: usize>: Network<IN, OUT> {
-    /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss;
-    /// `outputs` receives the network's outputs on the way (for accuracy, without a second pass).
+pub trait Train<const IN: usize, const OUT: usize, const B: usize>:
+    Network<IN, OUT> + TrainBuffers<B>
+{
+    /// Overwrites `grads` with the gradient of the batch-mean loss `L` and returns that loss,
+    /// working in `buffers` (afterwards they hold the outputs: [`outputs`](Train::outputs)).
+    /// Dropout masks are drawn from `rng`. Allocates nothing.
+    fn backprop_with<L: Loss<OUT>>(
+        &self,
+        x: &[[f32; IN]; B],
+        target: &[L::Target; B],
+        buffers: &mut <Self as TrainBuffers<B>>::Buffers,
+        grads: &mut Self,
+        rng: &mut Rng,
+    ) -> f32;
+
+    /// The network's outputs of the last [`backprop_with`](Train::backprop_with).
+    fn outputs(buffers: &<Self as TrainBuffers<B>>::Buffers) -> &[[f32; OUT]; B];
+
+    /// After an optimizer step: updates non-trainable state (batch norm's running statistics)
+    /// from the batch of the last `backprop_with`.
+    fn update_state(&mut self, buffers: &<Self as TrainBuffers<B>>::Buffers);
+
+    /// [`backprop_with`](Train::backprop_with) with buffers on the stack and dropout masks from a
+    /// fixed seed; `outputs` receives the network's outputs (for accuracy, without a second pass).
+    #[inline]
     fn backprop<L: Loss<OUT>>(
         &self,
         x: &[[f32; IN]; B],
         target: &[L::Target; B],
         outputs: &mut [[f32; OUT]; B],
         grads: &mut Self,
-    ) -> f32;
+    ) -> f32 {
+        let mut buffers = <Self as TrainBuffers<B>>::Buffers::zeroed();
+        let loss = self.backprop_with::<L>(x, target, &mut buffers, grads, &mut Rng::new(0));
+        *outputs = *Self::outputs(&buffers);
+        loss
+    }
 }
 
 /// Index of the largest value (the first one on ties; `0` for an empty slice).

@@ -1,5 +1,9 @@
 use core::fmt;
 
+use crate::activation::Activation;
+use crate::layer::{Layer, Tensor};
+use crate::Parameters;
+
 /// One row of a network's summary.
 ///
 /// ```
@@ -22,13 +26,42 @@ pub struct LayerInfo {
     pub outputs: usize,
     /// Trainable parameters.
     pub params: usize,
+    /// Shape of one sample's output (Keras' "Output Shape" without the batch dimension).
+    pub output_shape: &'static [usize],
+    /// All values of the layer, non-trainable state (running statistics) included.
+    pub values: usize,
+}
+
+impl LayerInfo {
+    /// The row of layer type `L` named `name`.
+    ///
+    /// ```
+    /// use nn_core::{Dense, LayerInfo, Relu};
+    /// let row = LayerInfo::of::<Dense<4, 3, Relu>>("hidden");
+    /// assert_eq!((row.kind, row.output_shape, row.params), ("Dense", &[3][..], 15));
+    /// ```
+    pub const fn of<L: Layer>(name: &'static str) -> LayerInfo {
+        LayerInfo {
+            name,
+            kind: L::KIND,
+            activation: <L::Activation as Activation>::NAME,
+            inputs: <L::Input as Tensor>::LEN,
+            outputs: <L::Output as Tensor>::LEN,
+            params: L::PARAMS,
+            output_shape: <L::Output as Tensor>::SHAPE,
+            values: <L as Parameters>::LEN,
+        }
+    }
 }
 
 /// A Keras-like table of a network's layers; its `Display` prints it.
 ///
 /// ```
 /// use nn_core::{LayerInfo, Summary};
-/// let layers = [LayerInfo { name: "out", kind: "Dense", activation: "sigmoid", inputs: 2, outputs: 1, params: 3 }];
+/// let layers = [LayerInfo {
+///     name: "out", kind: "Dense", activation: "sigmoid", inputs: 2, outputs: 1, params: 3,
+///     output_shape: &[1], values: 3,
+/// }];
 /// let s = Summary { name: "Tiny", layers: &layers };
 /// assert_eq!(s.params(), 3);
 /// assert!(s.to_string().contains("Total params: 3 (12 B)"));
@@ -46,6 +79,11 @@ impl Summary<'_> {
     pub fn params(&self) -> usize {
         self.layers.iter().map(|l| l.params).sum()
     }
+
+    /// Total values, non-trainable state included.
+    pub fn values(&self) -> usize {
+        self.layers.iter().map(|l| l.values).sum()
+    }
 }
 
 impl fmt::Display for Summary<'_> {
@@ -59,23 +97,39 @@ impl fmt::Display for Summary<'_> {
         )?;
         rule(f)?;
         for l in self.layers {
+            // Layers without parameters (pools, flatten, dropout) have no activation to show.
+            let bare = l.values == 0 && l.activation == "linear";
+            let (sep, activation) = if bare { ("", "") } else { (", ", l.activation) };
             writeln!(
                 f,
                 "{:<28}{:>14}{:>14}{:>14}",
-                Padded(format_args!("{} ({}, {})", l.name, l.kind, l.activation)),
-                Padded(format_args!("(None, {})", l.outputs)),
+                Padded(format_args!("{} ({}{sep}{activation})", l.name, l.kind)),
+                Padded(format_args!("(None{})", Shape(l.output_shape))),
                 l.params,
-                l.params * 4
+                l.values * 4
             )?;
         }
         rule(f)?;
         writeln!(
             f,
             "Total params: {} ({} B)",
-            self.params(),
-            self.params() * 4
+            self.values(),
+            self.values() * 4
         )?;
-        write!(f, "Trainable params: {}", self.params())
+        writeln!(f, "Trainable params: {}", self.params())?;
+        write!(f, "Non-trainable params: {}", self.values() - self.params())
+    }
+}
+
+/// `, 6, 24, 24`: the dimensions after Keras' `None` batch dimension.
+struct Shape(&'static [usize]);
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in self.0 {
+            write!(f, ", {d}")?;
+        }
+        Ok(())
     }
 }
 

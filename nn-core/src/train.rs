@@ -6,7 +6,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::data::Dataset;
 use crate::loss::FromLabel;
-use crate::{argmax, Loss, Network, Optimizer, Parameters, Rng, Train};
+use crate::optim::Schedule;
+use crate::{argmax, Loss, Network, Optimizer, Rng, Train, Trainer};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
@@ -35,9 +36,10 @@ pub enum Verbose {
 /// network! { struct Xor { Dense<2, 8, Tanh>, Dense<8, 2, Softmax> } }
 /// let data = Dataset::new(vec![[0., 0.], [0., 1.], [1., 0.], [1., 1.]], vec![0, 1, 1, 0], 2)?;
 /// let mut net = Xor::new(3);
+/// let mut trainer = Trainer::new(Adam::new(0.05));
 /// let history = Fit::<4>::epochs(500)
 ///     .verbose(Verbose::Silent)
-///     .run(&mut net, SparseCategoricalCrossEntropy, &mut Adam::new(0.05), &data, None)?;
+///     .run(&mut net, SparseCategoricalCrossEntropy, &mut trainer, &data, None)?;
 /// assert_eq!(history.epochs.last().unwrap().accuracy, 1.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -165,17 +167,20 @@ impl<const B: usize> Fit<B> {
         self
     }
 
-    /// Trains `net` on `train` and returns the per-epoch history.
+    /// Trains `net` on `train` with `trainer` (optimizer, its state, gradients and batch buffers)
+    /// and returns the per-epoch history.
     ///
     /// Each epoch runs `⌊len / B⌋` full batches over a fresh shuffle, so the samples left out
-    /// change from epoch to epoch (as `drop_remainder` in tf.data). Gradients, optimizer state and
-    /// the batch buffer are allocated once, before the first step; the training steps allocate
-    /// nothing (with `Verbose::Bar`, the progress bar's messages do).
-    pub fn run<N, L, O, const IN: usize, const OUT: usize>(
+    /// change from epoch to epoch (as `drop_remainder` in tf.data). A second `run` with the same
+    /// trainer continues where the first stopped, as Keras' second `fit` does: the optimizer state
+    /// and step counter are kept, and the shuffles continue the sequence (ten runs of one epoch
+    /// train exactly as one run of ten). Only the batch buffer is allocated here, once; the
+    /// training steps allocate nothing (with `Verbose::Bar`, the progress bar's messages do).
+    pub fn run<N, L, O, S, const IN: usize, const OUT: usize>(
         &self,
         net: &mut N,
         loss: L,
-        optimizer: &mut O,
+        trainer: &mut Trainer<N, O, B, S>,
         train: &Dataset<IN>,
         validation: Option<&Dataset<IN>>,
     ) -> Result<History, FitError>
@@ -183,6 +188,7 @@ impl<const B: usize> Fit<B> {
         N: Train<IN, OUT, B>,
         L: Loss<OUT> + Copy,
         O: Optimizer<N>,
+        S: Schedule,
     {
         check_classes::<IN, OUT>(train)?;
         if let Some(v) = validation {
@@ -194,16 +200,18 @@ impl<const B: usize> Fit<B> {
                 batch: B,
             });
         }
-        let mut grads = N::boxed_zeroed();
-        let mut state = O::State::boxed_zeroed();
-        optimizer.reset(&mut state);
         let mut x: Box<[[f32; IN]; B]> = vec![[0.0f32; IN]; B]
             .into_boxed_slice()
             .try_into()
             .expect("the vector has B rows");
-        let mut outputs = [[0.0f32; OUT]; B];
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut rng = Rng::new(self.seed);
+        if self.shuffle {
+            // Continue the shuffle sequence of earlier runs with this trainer.
+            for _ in 0..trainer.epochs {
+                rng.shuffle(&mut order);
+            }
+        }
         let batches = train.len() / B;
         let mut history = History::default();
 
@@ -220,10 +228,10 @@ impl<const B: usize> Fit<B> {
                 }
                 let target: [L::Target; B] =
                     core::array::from_fn(|j| L::Target::from_label(train.labels()[batch[j]]));
-                let batch_loss = net.backprop::<L>(&x, &target, &mut outputs, &mut grads);
-                optimizer.step(net, &grads, &mut state);
+                let batch_loss = trainer.step(net, loss, &x, &target);
                 loss_sum += f64::from(batch_loss);
-                hits += outputs
+                hits += trainer
+                    .outputs()
                     .iter()
                     .zip(batch)
                     .filter(|(y, &i)| argmax(&y[..]) == train.labels()[i])
@@ -239,6 +247,7 @@ impl<const B: usize> Fit<B> {
                     }
                 }
             }
+            trainer.epochs += 1;
             let validation = validation.map(|v| evaluate(&*net, loss, v));
             let result = Epoch {
                 loss: (loss_sum / batches as f64) as f32,
@@ -321,30 +330,51 @@ where
     L: Loss<OUT>,
 {
     let _ = loss;
-    const CHUNK: usize = 64;
+    // Batches of forward passes keep their activations on the stack: big batches for small
+    // networks, small ones for wide convolutions (≤ 256 KB of activations either way).
+    const STACK: usize = 256 * 1024;
+    let (loss_sum, hits) = if N::INFERENCE_BYTES * 64 <= STACK {
+        evaluate_in::<N, L, IN, OUT, 64>(net, data)
+    } else if N::INFERENCE_BYTES * 8 <= STACK {
+        evaluate_in::<N, L, IN, OUT, 8>(net, data)
+    } else {
+        evaluate_in::<N, L, IN, OUT, 1>(net, data)
+    };
+    let n = data.len().max(1) as f64;
+    Evaluation {
+        loss: (loss_sum / n) as f32,
+        accuracy: (hits as f64 / n) as f32,
+    }
+}
+
+/// Summed loss and hits over `data`, in batches of `C` and then one by one.
+fn evaluate_in<N, L, const IN: usize, const OUT: usize, const C: usize>(
+    net: &N,
+    data: &Dataset<IN>,
+) -> (f64, usize)
+where
+    N: Network<IN, OUT>,
+    L: Loss<OUT>,
+{
     let (mut loss_sum, mut hits) = (0.0f64, 0usize);
     let mut score = |y: &[f32; OUT], label: usize| {
         loss_sum += f64::from(L::loss(y, &L::Target::from_label(label)));
         hits += usize::from(argmax(y) == label);
     };
     let (features, labels) = (data.features(), data.labels());
-    let mut y = [[0.0f32; OUT]; CHUNK];
-    let (chunks, rest) = features.as_chunks::<CHUNK>();
+    let mut y = [[0.0f32; OUT]; C];
+    let (chunks, rest) = features.as_chunks::<C>();
     for (k, x) in chunks.iter().enumerate() {
         net.forward_batch(x, &mut y);
         for (j, y) in y.iter().enumerate() {
-            score(y, labels[k * CHUNK + j]);
+            score(y, labels[k * C + j]);
         }
     }
-    let done = chunks.len() * CHUNK;
+    let done = chunks.len() * C;
     for (j, x) in rest.iter().enumerate() {
         score(&net.forward(x), labels[done + j]);
     }
-    let n = data.len().max(1) as f64;
-    Evaluation {
-        loss: (loss_sum / n) as f32,
-        accuracy: (hits as f64 / n) as f32,
-    }
+    (loss_sum, hits)
 }
 
 /// The predicted class of every sample, as Keras' `predict` followed by arg-max.

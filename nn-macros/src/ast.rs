@@ -6,7 +6,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{
     braced, AngleBracketedGenericArguments, Attribute, Error, Expr, ExprLit, GenericArgument,
-    Ident, Lit, LitInt, Path, PathArguments, Result, Token, Type, Visibility,
+    Generics, Ident, Lit, LitInt, Path, PathArguments, Result, Token, Type, Visibility,
 };
 
 /// Everything inside `network! { ... }`: one or more structs.
@@ -14,19 +14,32 @@ pub struct Input {
     pub nets: Vec<Net>,
 }
 
-/// `#[attrs] vis struct Name { layers }`.
+/// `#[input(..)] #[attrs] vis struct Name { layers }`.
 pub struct Net {
+    /// Attributes that pass through to the struct (`#[input]` taken out).
     pub attrs: Vec<Attribute>,
+    /// `#[input(C, H, W)]`, `#[input(C, L)]` or `#[input(N)]`, if given.
+    pub input: Option<InputShape>,
     pub vis: Visibility,
     pub ident: Ident,
+    /// Generic parameters, which a network cannot have (`valid.rs` says so).
+    pub generics: Generics,
     /// Span of the `{ ... }`, for errors about the layer list as a whole.
     pub brace_span: Span,
     pub layers: Vec<Layer>,
 }
 
-/// `[name:] Kind<args>`.
+/// The dimensions of `#[input(...)]`.
+pub struct InputShape {
+    pub span: Span,
+    pub dims: Vec<Arg>,
+}
+
+/// `[#[doc]] [name:] Kind<args>`.
 pub struct Layer {
     pub index: usize,
+    /// Attributes on the layer (doc comments pass through to the field).
+    pub attrs: Vec<Attribute>,
     /// The name the user gave, if any.
     pub given_name: Option<Ident>,
     /// Field name: the given name, or `l{index}`.
@@ -34,7 +47,10 @@ pub struct Layer {
     pub kind: Ident,
     /// The `<...>`, for errors about the argument list as a whole.
     pub args_span: Span,
+    /// Positional generic arguments.
     pub args: Vec<Arg>,
+    /// `name = value` arguments (`stride = 2`, `padding = Same`).
+    pub options: Vec<(Ident, Arg)>,
 }
 
 /// One generic argument of a layer, classified only by its syntax.
@@ -77,10 +93,26 @@ impl Parse for Input {
 
 impl Parse for Net {
     fn parse(input: ParseStream) -> Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let mut shape = None;
+        let mut kept = Vec::with_capacity(attrs.len());
+        for attr in attrs.drain(..) {
+            if attr.path().is_ident("input") {
+                let list = attr.meta.require_list()?;
+                let dims = list
+                    .parse_args_with(Punctuated::<GenericArgument, Token![,]>::parse_terminated)?;
+                shape = Some(InputShape {
+                    span: attr.span(),
+                    dims: args_of(&dims)?.0,
+                });
+            } else {
+                kept.push(attr);
+            }
+        }
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident = input.parse()?;
+        let generics: Generics = input.parse()?;
         let content;
         let brace = braced!(content in input);
         let mut layers = Vec::new();
@@ -92,9 +124,11 @@ impl Parse for Net {
             content.parse::<Token![,]>()?;
         }
         Ok(Net {
-            attrs,
+            attrs: kept,
+            input: shape,
             vis,
             ident,
+            generics,
             brace_span: brace.span.join(),
             layers,
         })
@@ -103,6 +137,7 @@ impl Parse for Net {
 
 impl Layer {
     fn parse(input: ParseStream, index: usize) -> Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
         let given_name: Option<Ident> =
             if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
                 let name = input.parse()?;
@@ -124,22 +159,24 @@ impl Layer {
             .last()
             .expect("a parsed path has a segment");
         let kind = last.ident.clone();
-        let (args_span, args) = match &last.arguments {
+        let (args_span, (args, options)) = match &last.arguments {
             PathArguments::AngleBracketed(AngleBracketedGenericArguments { args, .. }) => {
                 (last.arguments.span(), args_of(args)?)
             }
-            _ => (kind.span(), Vec::new()),
+            _ => (kind.span(), (Vec::new(), Vec::new())),
         };
         let name = given_name
             .clone()
             .unwrap_or_else(|| Ident::new(&format!("l{index}"), kind.span()));
         Ok(Layer {
             index,
+            attrs,
             given_name,
             name,
             kind,
             args_span,
             args,
+            options,
         })
     }
 
@@ -147,23 +184,51 @@ impl Layer {
     pub fn describe(&self) -> String {
         format!("layer {} (`{}`)", self.index, self.name)
     }
+
+    /// The `name = value` option called `name`, if given.
+    pub fn option(&self, name: &str) -> Option<&Arg> {
+        self.options
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, arg)| arg)
+    }
 }
 
-fn args_of(args: &Punctuated<GenericArgument, Token![,]>) -> Result<Vec<Arg>> {
-    args.iter()
-        .map(|arg| match arg {
-            GenericArgument::Const(Expr::Lit(ExprLit {
-                lit: Lit::Int(lit), ..
-            })) => Ok(Arg::Int(lit.clone())),
-            GenericArgument::Const(expr) => Ok(Arg::Expr(expr.clone())),
-            GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
-                Ok(Arg::Path(p.path.clone()))
+type Args = (Vec<Arg>, Vec<(Ident, Arg)>);
+
+fn args_of(args: &Punctuated<GenericArgument, Token![,]>) -> Result<Args> {
+    let mut positional = Vec::new();
+    let mut options = Vec::new();
+    for arg in args {
+        match arg {
+            GenericArgument::AssocConst(c) => options.push((c.ident.clone(), expr_arg(&c.value))),
+            GenericArgument::AssocType(t) => options.push((t.ident.clone(), type_arg(&t.ty))),
+            GenericArgument::Const(expr) => positional.push(expr_arg(expr)),
+            GenericArgument::Type(ty) => positional.push(type_arg(ty)),
+            other => {
+                return Err(Error::new_spanned(
+                    other,
+                    "expected a width (an integer or a named const) or an activation",
+                ))
             }
-            GenericArgument::Type(ty) => Ok(Arg::Type(ty.clone())),
-            other => Err(Error::new_spanned(
-                other,
-                "expected a width (an integer or a named const) or an activation",
-            )),
-        })
-        .collect()
+        }
+    }
+    Ok((positional, options))
+}
+
+fn expr_arg(expr: &Expr) -> Arg {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => Arg::Int(lit.clone()),
+        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Arg::Path(p.path.clone()),
+        other => Arg::Expr(other.clone()),
+    }
+}
+
+fn type_arg(ty: &Type) -> Arg {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => Arg::Path(p.path.clone()),
+        other => Arg::Type(other.clone()),
+    }
 }

@@ -1,151 +1,168 @@
-//! Code generation only: every check happened in `valid.rs`.
+//! Code generation only: every check happened in `valid.rs` and `lower.rs`; this file emits the
+//! plan. Generated local names are hygienic (`Span::mixed_site`), and the generic batch parameter
+//! is `__B`, so nothing here captures or shadows a name the user writes in a width.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned};
 
-use crate::ast::{Arg, Input, Layer, Net};
-use crate::valid::ACTIVATIONS;
+use crate::ast::{Arg, Input, Net};
+use crate::lower::{Dim, Plan, Planned, Shape};
+use crate::valid::{self, Param};
 
 pub fn expand(input: &Input) -> TokenStream {
-    input
-        .nets
-        .iter()
-        .map(|net| match net.validate() {
-            Ok(()) => expand_net(net),
-            Err(err) => err.to_compile_error(),
-        })
-        .collect()
-}
-
-fn width(arg: &Arg) -> TokenStream {
-    match arg {
-        Arg::Int(lit) => {
-            // Drop any `usize` suffix: the value is what matters.
-            let value = lit.base10_digits();
-            syn::LitInt::new(value, lit.span()).into_token_stream()
+    let mut out = TokenStream::new();
+    if let Err(err) = input.validate() {
+        out.extend(err.to_compile_error());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for net in &input.nets {
+        if !seen.insert(net.ident.to_string()) {
+            continue; // reported above; the first one is emitted
         }
-        Arg::Path(path) => path.to_token_stream(),
-        Arg::Expr(expr) => expr.to_token_stream(),
-        Arg::Type(ty) => ty.to_token_stream(),
-    }
-}
-
-fn activation(layer: &Layer) -> TokenStream {
-    match layer.activation() {
-        None => quote!(::constnet::Identity),
-        Some(Arg::Path(path)) => match path.get_ident() {
-            // Built-in names mean constnet's types whatever is in scope, as `Dense` does.
-            Some(ident) if ACTIVATIONS.contains(&ident.to_string().as_str()) => {
-                quote_spanned!(ident.span()=> ::constnet::activation::#ident)
+        match net.validate().and_then(|()| net.lower()) {
+            Ok(plan) => out.extend(expand_net(&plan)),
+            Err(err) => {
+                // One mistake, one diagnostic: the struct still exists, so code using it does not
+                // add "cannot find type" errors of its own.
+                out.extend(err.to_compile_error());
+                out.extend(fallback(net));
             }
-            _ => path.to_token_stream(),
-        },
-        Some(other) => width(other),
+        }
     }
+    out
 }
 
-/// `::constnet::Dense<IN, OUT, Act>` for a layer.
-fn layer_type(layer: &Layer) -> TokenStream {
-    let (i, o, a) = (
-        width(layer.inputs()),
-        width(layer.outputs()),
-        activation(layer),
-    );
-    quote_spanned!(layer.kind.span()=> ::constnet::Dense<#i, #o, #a>)
+/// A hygienic local name, reported at `at`.
+fn local(name: &str, at: Span) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site().located_at(at))
 }
 
-fn expand_net(net: &Net) -> TokenStream {
+/// Field names in the batch buffers: outputs, their gradients, layer scratch.
+fn buf_fields(i: usize) -> (syn::Ident, syn::Ident, syn::Ident) {
+    (
+        format_ident!("a{}", i),
+        format_ident!("d{}", i),
+        format_ident!("s{}", i),
+    )
+}
+
+/// A message for `assert!` in const evaluation: braces in it are not format arguments.
+fn assert_message(text: &str) -> String {
+    text.replace('{', "{{").replace('}', "}}")
+}
+
+/// `a + b + c` without a leading `0 +` (which clippy's `identity_op` would flag in user crates).
+fn sum(terms: Vec<TokenStream>) -> TokenStream {
+    let mut terms = terms.into_iter();
+    let first = terms.next().unwrap_or_else(|| quote!(0));
+    quote!(#first #( + #terms )*)
+}
+
+fn expand_net(plan: &Plan) -> TokenStream {
+    let net = plan.net;
     let Net {
         attrs, vis, ident, ..
     } = net;
-    let layers = &net.layers;
-    let names: Vec<_> = layers.iter().map(|l| &l.name).collect();
-    let types: Vec<_> = layers.iter().map(layer_type).collect();
-    let ins: Vec<_> = layers.iter().map(|l| width(l.inputs())).collect();
-    let outs: Vec<_> = layers.iter().map(|l| width(l.outputs())).collect();
-    let acts: Vec<_> = layers.iter().map(activation).collect();
+    let layers = &plan.layers;
     let n = layers.len();
-    let input = &ins[0];
-    let output = &outs[n - 1];
-    let field_docs = layers
+    let names: Vec<_> = layers.iter().map(|l| &l.layer.name).collect();
+    let types: Vec<_> = layers.iter().map(|l| &l.ty).collect();
+    let outs: Vec<_> = layers.iter().map(|l| l.output.tensor()).collect();
+    let docs: Vec<Vec<_>> = layers
         .iter()
-        .map(|l| format!("Layer {} of the network.", l.index));
+        .map(|l| l.layer.attrs.iter().collect())
+        .collect();
+    let default_docs = layers.iter().map(|l| {
+        if l.layer.attrs.is_empty() {
+            let text = format!(
+                "Layer {} of the network: `{}`, output {}.",
+                l.layer.index,
+                l.layer.kind,
+                l.output.describe()
+            );
+            quote!(#[doc = #text])
+        } else {
+            TokenStream::new()
+        }
+    });
+    let input = plan.inputs.arg();
+    let output = plan.outputs.arg();
     let name_strs = names.iter().map(|n| n.to_string());
-    let kinds = layers.iter().map(|l| l.kind.to_string());
     let net_name = ident.to_string();
+    let in_len = plan.inputs.expr();
+    let params = sum(types
+        .iter()
+        .map(|t| quote!(<#t as ::constnet::layer::Layer>::PARAMS))
+        .collect());
 
-    let forward_batch = forward_batch(layers);
-    let gradient = gradient(layers, &types);
-    let checks = chain_assertions(net);
+    let forward_batch = forward_batch(plan);
+    let train = train(plan);
+    let checks = assertions(plan);
 
     quote! {
         #(#attrs)*
         #[repr(C)]
         #vis struct #ident {
             #(
-                #[doc = #field_docs]
+                #(#docs)*
+                #default_docs
                 #vis #names: #types,
             )*
         }
 
         #checks
 
-        // SAFETY: `#[repr(C)]` struct of `Dense` layers (themselves padding-free f32 blocks); the
-        // assertion below confirms that the struct is exactly its parameters.
+        // SAFETY: `#[repr(C)]` struct of layers, each a padding-free block of f32 values
+        // (`Layer: Parameters`); all have f32 alignment, so the struct has no padding either.
         unsafe impl ::constnet::Parameters for #ident {}
-
-        const _: () = ::core::assert!(
-            ::core::mem::size_of::<#ident>() == #ident::PARAMS * ::core::mem::size_of::<f32>()
-        );
 
         #[allow(dead_code)]
         impl #ident {
             /// Inputs per sample.
-            pub const INPUTS: usize = #input;
+            pub const INPUTS: usize = #in_len;
             /// Outputs per sample.
             pub const OUTPUTS: usize = #output;
             /// Number of layers.
             pub const LAYERS: usize = #n;
-            /// Trainable parameters (weights and biases).
-            pub const PARAMS: usize = 0 #( + #ins * #outs + #outs )*;
-            /// Bytes of the parameters: `size_of::<Self>()`, and what a model in flash occupies.
-            pub const WEIGHT_BYTES: usize = Self::PARAMS * ::core::mem::size_of::<f32>();
+            /// Trainable parameters (weights and biases; not batch norm's running statistics).
+            pub const PARAMS: usize = #params;
+            /// Bytes of the network's values (trainable parameters and state such as running
+            /// statistics): `size_of::<Self>()`, and what a model in flash occupies.
+            pub const WEIGHT_BYTES: usize = ::core::mem::size_of::<Self>();
 
             /// Bytes of activation buffers an inference of one sample needs: the largest pair of
-            /// consecutive widths (inputs included), since at most two are live at a time.
+            /// consecutive activations (inputs included), since at most two are live at a time.
             pub const INFERENCE_BYTES: usize =
-                ::constnet::largest_adjacent_sum(&[#input #(, #outs)*]) * ::core::mem::size_of::<f32>();
+                ::constnet::largest_adjacent_sum(&[#in_len #(, <#outs as ::constnet::layer::Tensor>::LEN)*])
+                    * ::core::mem::size_of::<f32>();
 
-            /// Bytes a training step on batches of `batch` samples works with: weights, gradients,
-            /// the optimizer state of `O`, the input batch, and every layer's outputs and deltas.
-            pub const fn training_bytes<O: ::constnet::Optimizer<Self>>(batch: usize) -> usize {
+            /// Bytes a training step on batches of `B` samples works with: weights, gradients,
+            /// the optimizer state of `O`, the input batch, and the batch buffers (every layer's
+            /// outputs and their gradients, dropout masks, batch statistics).
+            pub const fn training_bytes<O: ::constnet::Optimizer<Self>, const __B: usize>() -> usize
+            where
+                Self: ::constnet::TrainBuffers<__B>,
+            {
                 2 * Self::WEIGHT_BYTES
                     + ::core::mem::size_of::<O::State>()
-                    + batch * (#input + 2 * (0 #( + #outs)*)) * ::core::mem::size_of::<f32>()
+                    + ::core::mem::size_of::<<Self as ::constnet::TrainBuffers<__B>>::Buffers>()
+                    + __B * Self::INPUTS * ::core::mem::size_of::<f32>()
             }
 
             /// The network from little-endian `f32` bytes in the layout of
-            /// `Parameters::to_le_bytes`: layer by layer, each layer's weights row by row (one row per
-            /// output), then its biases. A `const fn`, so that
-            /// `static NET: Net = Net::from_le_bytes(include_bytes!("net.bin"));` decodes the weights
-            /// at compile time into flash; a file of the wrong length does not compile.
-            #[allow(unused_assignments)] // the offset after the last layer
+            /// `Parameters::to_le_bytes`: layer by layer, each layer's tensors in order (a
+            /// `Dense`'s weights row by row, one row per output, then its biases). A `const fn`, so
+            /// that `static NET: Net = Net::from_le_bytes(include_bytes!("net.bin"));` decodes the
+            /// weights at compile time into flash; a file of the wrong length does not compile.
             pub const fn from_le_bytes(bytes: &[u8; Self::WEIGHT_BYTES]) -> Self {
-                // A running offset keeps the expansion linear in the number of layers.
-                let mut __at = 0;
-                Self {
-                    #(
-                        #names: {
-                            let __layer = <#types>::from_le_bytes_at(bytes, __at);
-                            __at += <#types>::PARAMS * ::core::mem::size_of::<f32>();
-                            __layer
-                        },
-                    )*
-                }
+                ::constnet::params_from_le_bytes(bytes, 0)
             }
 
             /// A network with weights drawn from `seed` (He for ReLU-like layers, Glorot
             /// otherwise) and zero biases. Equal seeds give equal networks.
+            ///
+            /// Returned by value, so it passes through the stack: for networks of more than a few
+            /// megabytes use `Network::new_boxed` (built in place on the heap).
             pub fn new(seed: u64) -> Self {
                 let mut net = <Self as ::constnet::Parameters>::zeroed();
                 ::constnet::Network::init(&mut net, seed);
@@ -164,7 +181,7 @@ fn expand_net(net: &Net) -> TokenStream {
                 ::constnet::Network::predict(self, input)
             }
 
-            /// The Keras-like table of layers and parameter counts.
+            /// The Keras-like table of layers, output shapes and parameter counts.
             pub fn summary() -> ::constnet::Summary<'static> {
                 <Self as ::constnet::Network<#input, #output>>::summary()
             }
@@ -172,231 +189,356 @@ fn expand_net(net: &Net) -> TokenStream {
 
         impl ::constnet::Network<#input, #output> for #ident {
             const LAYERS: usize = #n;
+            const INFERENCE_BYTES: usize = Self::INFERENCE_BYTES;
 
             fn init(&mut self, seed: u64) {
-                let mut rng = ::constnet::Rng::new(seed);
-                #( self.#names.init(&mut rng); )*
+                let mut __rng = ::constnet::Rng::new(seed);
+                #( ::constnet::layer::Layer::init(&mut self.#names, &mut __rng); )*
             }
 
             #forward_batch
 
             fn summary() -> ::constnet::Summary<'static> {
-                const LAYERS: &[::constnet::LayerInfo] = &[
-                    #(
-                        ::constnet::LayerInfo {
-                            name: #name_strs,
-                            kind: #kinds,
-                            activation: <#acts as ::constnet::Activation>::NAME,
-                            inputs: #ins,
-                            outputs: #outs,
-                            params: #ins * #outs + #outs,
-                        },
-                    )*
+                const __CONSTNET_LAYERS: &[::constnet::LayerInfo] = &[
+                    #( ::constnet::LayerInfo::of::<#types>(#name_strs), )*
                 ];
-                ::constnet::Summary { name: #net_name, layers: LAYERS }
+                ::constnet::Summary { name: #net_name, layers: __CONSTNET_LAYERS }
             }
         }
 
-        impl<const B: usize> ::constnet::Train<#input, #output, B> for #ident
-        where
-            #( #types: ::constnet::Backprop<#ins, #outs, B>, )*
-        {
-            #gradient
+        #train
+    }
+}
+
+/// The first layer's input batch: the network's flat rows, seen in the first layer's shape.
+fn first_input(plan: &Plan, x: &syn::Ident) -> TokenStream {
+    match &plan.input {
+        Shape::Flat(_) => quote!(#x),
+        shape => {
+            let t = shape.tensor();
+            quote!(<#t as ::constnet::layer::Tensor>::from_rows(#x))
         }
     }
 }
 
-/// Buffer name for the outputs of layer `i`.
-fn act_buf(i: usize) -> syn::Ident {
-    format_ident!("__a{}", i)
+/// Span of the place where layer `i` receives its input: type errors of the hand-off point there.
+fn in_span(layer: &Planned) -> Span {
+    layer
+        .layer
+        .args
+        .first()
+        .map_or(layer.layer.kind.span(), Arg::span)
 }
 
-/// Buffer name for `dL/dy` of layer `i`.
-fn delta_buf(i: usize) -> syn::Ident {
-    format_ident!("__d{}", i)
-}
-
-/// The same identifier (same hygiene: both are call-site) pointing at `span` in diagnostics.
-fn spanned(mut ident: syn::Ident, span: Span) -> syn::Ident {
-    ident.set_span(span);
-    ident
-}
-
-/// Span of a layer's input width: type errors of the hand-off into this layer point there.
-fn in_span(layer: &Layer) -> Span {
-    layer.inputs().span()
-}
-
-/// The input of layer `i`: `__x` for the first layer, else `&__a{i-1}`, spanned on the layer's input
-/// width so that a type error of the hand-off points at the offending layer.
-fn layer_input(layers: &[Layer], i: usize) -> TokenStream {
-    if i == 0 {
-        return quote!(__x);
-    }
-    let span = in_span(&layers[i]);
-    let prev = spanned(act_buf(i - 1), span);
-    quote_spanned!(span=> &#prev)
-}
-
-/// Training's forward pass: every layer's output stays alive in `__a{i}` for the backward pass; the
-/// last layer writes into `__out`.
-fn forward_keep(layers: &[Layer]) -> TokenStream {
+/// Inference: layer `i`'s output lives in a block that ends once layer `i + 1` has read it, so at
+/// most two activation buffers are live at a time (what `INFERENCE_BYTES` counts).
+fn forward_scoped(plan: &Plan) -> TokenStream {
+    let layers = &plan.layers;
     let last = layers.len() - 1;
-    let mut body = TokenStream::new();
-    for (i, layer) in layers.iter().enumerate() {
-        let name = &layer.name;
-        let input = layer_input(layers, i);
-        if i == last {
-            body.extend(quote! { self.#name.forward(#input, __out); });
-        } else {
-            let (a, out) = (act_buf(i), width(layer.outputs()));
-            body.extend(quote! {
-                let mut #a = [[0.0f32; #out]; B];
-                self.#name.forward(#input, &mut #a);
-            });
-        }
-    }
-    body
-}
-
-/// Inference: layer `i`'s output `__a{i}` lives in a block that ends once layer `i + 1` has read it,
-/// so at most two activation buffers are live at a time (what `INFERENCE_BYTES` counts). The last
-/// layer writes into `__y`.
-fn forward_scoped(layers: &[Layer]) -> TokenStream {
-    let last = layers.len() - 1;
+    let (x, y) = (
+        local("__x", Span::call_site()),
+        local("__y", Span::call_site()),
+    );
+    let x0 = local("__x0", Span::call_site());
+    let bind_x0 = {
+        let from = first_input(plan, &x);
+        quote!(let #x0 = #from;)
+    };
     // An expression evaluating to the previous layer's output buffer, by value.
     let mut prev = TokenStream::new();
-    for (i, layer) in layers.iter().enumerate() {
-        let name = &layer.name;
-        let input = layer_input(layers, i);
-        let bind = if i == 0 {
-            TokenStream::new()
+    for (i, planned) in layers.iter().enumerate() {
+        let name = &planned.layer.name;
+        let (input, bind) = if i == 0 {
+            (quote!(#x0), TokenStream::new())
         } else {
-            let a = spanned(act_buf(i - 1), in_span(layer));
-            quote!(let #a = #prev;)
+            let a = local("__prev", in_span(planned));
+            (
+                quote_spanned!(in_span(planned)=> &#a),
+                quote!(let #a = #prev;),
+            )
         };
         if i == last {
-            return quote! {{ #bind self.#name.forward(#input, __y); }};
+            return quote! {{
+                #bind_x0
+                #bind
+                ::constnet::layer::Layer::forward(&self.#name, #input, #y);
+            }};
         }
-        let (a, out) = (act_buf(i), width(layer.outputs()));
+        let out = planned.output.tensor();
+        let a = local("__out", Span::call_site());
         prev = quote! {{
             #bind
-            let mut #a = [[0.0f32; #out]; B];
-            self.#name.forward(#input, &mut #a);
+            let mut #a = [<#out as ::constnet::layer::Tensor>::ZERO; __B];
+            ::constnet::layer::Layer::forward(&self.#name, #input, &mut #a);
             #a
         }};
     }
     unreachable!("a validated network has at least one layer")
 }
 
-fn forward_batch(layers: &[Layer]) -> TokenStream {
-    let input = width(layers[0].inputs());
-    let output = width(layers[layers.len() - 1].outputs());
-    let body = forward_scoped(layers);
+fn forward_batch(plan: &Plan) -> TokenStream {
+    let (input, output) = (plan.inputs.arg(), plan.outputs.arg());
+    let (x, y) = (
+        local("__x", Span::call_site()),
+        local("__y", Span::call_site()),
+    );
+    let body = forward_scoped(plan);
     quote! {
         #[inline]
-        fn forward_batch<const B: usize>(&self, __x: &[[f32; #input]; B], __y: &mut [[f32; #output]; B]) {
+        fn forward_batch<const __B: usize>(&self, #x: &[[f32; #input]; __B], #y: &mut [[f32; #output]; __B]) {
             #body
         }
     }
 }
 
-fn gradient(layers: &[Layer], types: &[TokenStream]) -> TokenStream {
+/// The batch buffers, `TrainBuffers` and `Train`, inside an anonymous const so that the buffer
+/// type's name cannot clash with anything of the user's.
+fn train(plan: &Plan) -> TokenStream {
+    let ident = &plan.net.ident;
+    let layers = &plan.layers;
     let n = layers.len();
-    let input = width(layers[0].inputs());
-    let output = width(layers[n - 1].outputs());
-    let forward = forward_keep(layers);
     let last = n - 1;
-    let (d_last, ty_last) = (delta_buf(last), &types[last]);
-    let (in_last, out_last) = (width(layers[last].inputs()), width(layers[last].outputs()));
-    let mut backward = quote! {
-        let mut #d_last = [[0.0f32; #output]; B];
-        let __loss = <#ty_last as ::constnet::Backprop<#in_last, #out_last, B>>::output_delta::<__L>(
-            __out, __target, &mut #d_last,
-        );
+    let (input, output) = (plan.inputs.arg(), plan.outputs.arg());
+    let types: Vec<_> = layers.iter().map(|l| &l.ty).collect();
+    let mut fields = TokenStream::new();
+    for (i, l) in layers.iter().enumerate() {
+        let (a, d, s) = buf_fields(i);
+        let (t, ty) = (l.output.tensor(), &l.ty);
+        fields.extend(quote! {
+            pub #a: [#t; __B],
+            pub #d: [#t; __B],
+            pub #s: <#ty as ::constnet::layer::Backprop<__B>>::Scratch,
+        });
+    }
+    let bounds = quote!(#( #types: ::constnet::layer::Backprop<__B>, )*);
+    let trainable = quote! {
+        #( #types: ::constnet::layer::Backprop<__B>,
+           <#types as ::constnet::layer::Layer>::Activation: ::constnet::Differentiable, )*
     };
-    for i in (0..n).rev() {
-        let layer = &layers[i];
-        let (name, ty) = (&layer.name, &types[i]);
-        let (inp, out) = (width(layer.inputs()), width(layer.outputs()));
-        let d = delta_buf(i);
-        let bp = quote!(<#ty as ::constnet::Backprop<#inp, #out, B>>);
-        if i != last {
-            // `__d{i}` holds dL/dy from the layer above; make it dL/dz.
-            let a = act_buf(i);
-            backward.extend(quote! { #bp::activation_backward(&#a, &mut #d); });
-        }
-        let input = layer_input(layers, i);
-        if i == 0 {
-            backward.extend(
-                quote! { #bp::backward(&self.#name, #input, &#d, &mut __grads.#name, None); },
-            );
+
+    let (x, target, buf, grads, rng) = (
+        local("__x", Span::call_site()),
+        local("__target", Span::call_site()),
+        local("__buf", Span::call_site()),
+        local("__grads", Span::call_site()),
+        local("__rng", Span::call_site()),
+    );
+    let x0 = local("__x0", Span::call_site());
+    let loss = local("__loss", Span::call_site());
+    let from = first_input(plan, &x);
+    let mut body = quote!(let #x0 = #from;);
+    for (i, l) in layers.iter().enumerate() {
+        let name = &l.layer.name;
+        let (a, _, s) = buf_fields(i);
+        let input = if i == 0 {
+            quote!(#x0)
         } else {
-            // dL/dx of this layer is dL/dy of the one before: the second hand-off between them.
-            let span = in_span(layer);
-            let prev_d = spanned(delta_buf(i - 1), span);
-            let prev_out = width(layers[i - 1].outputs());
-            let hand_back = quote_spanned!(span=> ::core::option::Option::Some(&mut #prev_d));
-            backward.extend(quote! {
-                let mut #prev_d = [[0.0f32; #prev_out]; B];
-                #bp::backward(&self.#name, #input, &#d, &mut __grads.#name, #hand_back);
+            let prev = buf_fields(i - 1).0;
+            quote_spanned!(in_span(l)=> &#buf.#prev)
+        };
+        body.extend(quote! {
+            ::constnet::layer::Backprop::<__B>::forward_train(
+                &self.#name, #input, &mut #buf.#a, &mut #buf.#s, #rng,
+            );
+        });
+    }
+    let (a_last, d_last, _) = buf_fields(last);
+    let ty_last = types[last];
+    body.extend(quote! {
+        let #loss = ::constnet::layer::output_delta::<
+            __L, <#ty_last as ::constnet::layer::Layer>::Activation, #output, __B,
+        >(&#buf.#a_last, #target, &mut #buf.#d_last);
+    });
+    for i in (0..n).rev() {
+        let l = &layers[i];
+        let name = &l.layer.name;
+        let (a, d, s) = buf_fields(i);
+        if i == 0 {
+            body.extend(quote! {
+                ::constnet::layer::Backprop::<__B>::backward(
+                    &self.#name, #x0, &#buf.#a, &#buf.#d, &#buf.#s, &mut #grads.#name, ::core::option::Option::None,
+                );
+            });
+        } else {
+            let (pa, pd, _) = buf_fields(i - 1);
+            let span = in_span(l);
+            let input = quote_spanned!(span=> &#buf.#pa);
+            let hand_back = quote_spanned!(span=> ::core::option::Option::Some(&mut #buf.#pd));
+            let prev_ty = types[i - 1];
+            body.extend(quote! {
+                ::constnet::layer::Backprop::<__B>::backward(
+                    &self.#name, #input, &#buf.#a, &#buf.#d, &#buf.#s, &mut #grads.#name, #hand_back,
+                );
+                // dL/dy of the layer before becomes its dL/dz.
+                ::constnet::layer::activation_backward::<#prev_ty, __B>(&#buf.#pa, &mut #buf.#pd);
             });
         }
     }
+    let names: Vec<_> = layers.iter().map(|l| &l.layer.name).collect();
+    let scratches: Vec<_> = (0..n).map(|i| buf_fields(i).2).collect();
+
     quote! {
-        fn backprop<__L: ::constnet::Loss<#output>>(
-            &self,
-            __x: &[[f32; #input]; B],
-            __target: &[__L::Target; B],
-            __out: &mut [[f32; #output]; B],
-            __grads: &mut Self,
-        ) -> f32 {
-            #forward
-            #backward
-            __loss
-        }
+        const _: () = {
+            /// The batch buffers of a training step (see `TrainBuffers`).
+            #[repr(C)]
+            pub struct __Buffers<const __B: usize> where #bounds {
+                #fields
+            }
+
+            // SAFETY: `#[repr(C)]` struct of batches of tensors (f32 arrays) and layer scratch
+            // (`Parameters`, f32 blocks): all f32-aligned, so no padding and every byte an f32.
+            unsafe impl<const __B: usize> ::constnet::Parameters for __Buffers<__B> where #bounds {}
+
+            impl<const __B: usize> ::constnet::TrainBuffers<__B> for #ident where #bounds {
+                type Buffers = __Buffers<__B>;
+            }
+
+            impl<const __B: usize> ::constnet::Train<#input, #output, __B> for #ident where #trainable {
+                fn backprop_with<__L: ::constnet::Loss<#output>>(
+                    &self,
+                    #x: &[[f32; #input]; __B],
+                    #target: &[__L::Target; __B],
+                    #buf: &mut __Buffers<__B>,
+                    #grads: &mut Self,
+                    #rng: &mut ::constnet::Rng,
+                ) -> f32 {
+                    #body
+                    #loss
+                }
+
+                #[inline]
+                fn outputs(#buf: &__Buffers<__B>) -> &[[f32; #output]; __B] {
+                    &#buf.#a_last
+                }
+
+                #[inline]
+                fn update_state(&mut self, #buf: &__Buffers<__B>) {
+                    #( ::constnet::layer::Backprop::<__B>::update_state(&mut self.#names, &#buf.#scratches); )*
+                }
+            }
+        };
     }
 }
 
-/// Const assertions for what the macro cannot compare itself: widths given by name.
-fn chain_assertions(net: &Net) -> TokenStream {
+/// Const assertions for what the macro cannot compare itself: sizes given by name.
+fn assertions(plan: &Plan) -> TokenStream {
+    let net = plan.net;
     let mut out = TokenStream::new();
-    for layer in &net.layers {
-        for (arg, which) in [(layer.inputs(), "input"), (layer.outputs(), "output")] {
+    for l in &plan.layers {
+        let layer = l.layer;
+        let kind = valid::kind(&layer.kind.to_string()).expect("validated");
+        let widths = kind
+            .params
+            .iter()
+            .zip(&layer.args)
+            .filter_map(|(p, a)| match p {
+                Param::Width(which) => Some((a, *which)),
+                Param::Percent => None,
+            })
+            .chain(
+                layer
+                    .options
+                    .iter()
+                    .filter(|(n, _)| n != "padding")
+                    .map(|(_, a)| (a, "option")),
+            );
+        for (arg, which) in widths {
             if matches!(arg, Arg::Int(_)) {
                 continue;
             }
-            let w = width(arg);
-            let msg = format!(
-                "network `{}`: {} has {which} width `{}` = 0; widths must be at least 1",
+            let w = Dim::of(arg);
+            let msg = assert_message(&format!(
+                "network `{}`: {} has {which} `{}` = 0; sizes must be at least 1",
                 net.ident,
                 layer.describe(),
-                w
-            );
+                w.text()
+            ));
+            let w = w.expr();
             out.extend(quote_spanned!(arg.span()=>
                 const _: () = ::core::assert!(#w > 0, #msg);
             ));
         }
-    }
-    for pair in net.layers.windows(2) {
-        let (prev, next) = (&pair[0], &pair[1]);
-        if matches!((prev.outputs(), next.inputs()), (Arg::Int(_), Arg::Int(_))) {
-            continue; // compared by the macro
+        if let Some(check) = &l.check {
+            // `H == H` is true by construction, and clippy's `eq_op` would flag it in user crates.
+            if check.declared.text() == check.arriving.text() {
+                continue;
+            }
+            let (d, a) = (check.declared.expr(), check.arriving.expr());
+            let msg = assert_message(&check.message);
+            out.extend(quote_spanned!(check.span=>
+                const _: () = ::core::assert!(#a == #d, #msg);
+            ));
         }
-        let (o, i) = (width(prev.outputs()), width(next.inputs()));
-        let msg = format!(
-            "network `{}`: {} takes `{}` inputs, which must equal the `{}` outputs of {} before it",
-            net.ident,
-            next.describe(),
-            i,
-            o,
-            prev.describe()
-        );
-        out.extend(quote_spanned!(next.inputs().span()=>
-            const _: () = ::core::assert!(#o == #i, #msg);
-        ));
     }
     out
+}
+
+/// After an error: the struct with the network's interface where its widths are known (stub
+/// bodies; the build fails anyway), so that code using it adds no errors of its own.
+fn fallback(net: &Net) -> TokenStream {
+    let Net { vis, ident, .. } = net;
+    let attrs = net
+        .attrs
+        .iter()
+        .filter(|a| !(a.path().is_ident("repr") || a.path().is_ident("cfg_attr")));
+    let lit = |arg: Option<&Arg>| match arg {
+        Some(Arg::Int(l)) => l.base10_parse::<usize>().ok().filter(|n| *n > 0),
+        _ => None,
+    };
+    let inputs = match &net.input {
+        Some(shape) => shape
+            .dims
+            .iter()
+            .map(|d| lit(Some(d)))
+            .try_fold(1usize, |acc, d| d.map(|d| acc * d)),
+        None => net
+            .layers
+            .first()
+            .filter(|l| l.kind == "Dense")
+            .and_then(|l| lit(l.args.first())),
+    };
+    let outputs = net
+        .layers
+        .last()
+        .filter(|l| l.kind == "Dense")
+        .and_then(|l| lit(l.args.get(1)));
+    let strukt = quote! {
+        #(#attrs)*
+        #vis struct #ident {}
+    };
+    let (Some(i), Some(o)) = (inputs, outputs) else {
+        return strukt;
+    };
+    let (i, o) = (
+        proc_macro2::Literal::usize_unsuffixed(i),
+        proc_macro2::Literal::usize_unsuffixed(o),
+    );
+    let net_name = ident.to_string();
+    quote! {
+        #strukt
+        // SAFETY: a struct without fields has no bytes.
+        unsafe impl ::constnet::Parameters for #ident {}
+        #[allow(dead_code)]
+        impl #ident {
+            pub const INPUTS: usize = #i;
+            pub const OUTPUTS: usize = #o;
+            pub fn new(_: u64) -> Self { #ident {} }
+            pub fn forward(&self, _: &[f32; #i]) -> [f32; #o] { [0.0; #o] }
+            pub fn predict(&self, _: &[f32; #i]) -> usize { 0 }
+            pub fn summary() -> ::constnet::Summary<'static> {
+                ::constnet::Summary { name: #net_name, layers: &[] }
+            }
+        }
+        impl ::constnet::Network<#i, #o> for #ident {
+            const LAYERS: usize = 0;
+            const INFERENCE_BYTES: usize = 0;
+            fn init(&mut self, _: u64) {}
+            fn forward_batch<const __B: usize>(&self, _: &[[f32; #i]; __B], _: &mut [[f32; #o]; __B]) {}
+            fn summary() -> ::constnet::Summary<'static> {
+                ::constnet::Summary { name: #net_name, layers: &[] }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

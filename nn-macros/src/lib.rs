@@ -1,9 +1,11 @@
 //! The `network!` proc-macro of constnet. Use it through the `constnet` crate, which documents it.
 //!
-//! Parse (`ast`) → validate (`valid`) → expand (`expand`), each in its own file.
+//! Parse (`ast`) → validate (`valid`) → lower (`lower`: layer types and shapes) → expand
+//! (`expand`), each in its own file.
 
 mod ast;
 mod expand;
+mod lower;
 mod valid;
 
 use proc_macro::TokenStream;

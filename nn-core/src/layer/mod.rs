@@ -120,13 +120,23 @@ impl<const W: usize, const H: usize, const C: usize> Tensor for [[[f32; W]; H]; 
     }
     #[inline(always)]
     fn from_rows<const M: usize, const B: usize>(rows: &[[f32; M]; B]) -> &[Self; B] {
-        const { assert!(M == W * H * C, "a row must have as many values as the tensor") };
+        const {
+            assert!(
+                M == W * H * C,
+                "a row must have as many values as the tensor"
+            )
+        };
         let lines = rows.as_flattened().as_chunks::<W>().0;
         as_batch(lines.as_chunks::<H>().0.as_chunks::<C>().0)
     }
     #[inline(always)]
     fn from_rows_mut<const M: usize, const B: usize>(rows: &mut [[f32; M]; B]) -> &mut [Self; B] {
-        const { assert!(M == W * H * C, "a row must have as many values as the tensor") };
+        const {
+            assert!(
+                M == W * H * C,
+                "a row must have as many values as the tensor"
+            )
+        };
         let lines = rows.as_flattened_mut().as_chunks_mut::<W>().0;
         as_batch_mut(lines.as_chunks_mut::<H>().0.as_chunks_mut::<C>().0)
     }

@@ -47,6 +47,14 @@ impl<P: Parameters> Optimizer<P> for AdaGrad {
     /// Sum of squared gradients.
     type State = P;
 
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn reset(&self, acc: &mut P) {
         acc.as_mut_slice().fill(self.initial_accumulator);
     }

@@ -74,6 +74,14 @@ unsafe impl<P: Parameters> Parameters for AdamState<P> {}
 impl<P: Parameters> Optimizer<P> for Adam {
     type State = AdamState<P>;
 
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn step(&mut self, params: &mut P, grads: &P, state: &mut AdamState<P>) {
         self.iterations += 1;
         let t = self.iterations as f32;

@@ -6,11 +6,15 @@
 mod adagrad;
 mod adam;
 mod rmsprop;
+mod schedule;
 mod sgd;
 
 pub use adagrad::AdaGrad;
 pub use adam::{Adam, AdamState};
 pub use rmsprop::RmsProp;
+pub use schedule::{
+    Constant, CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay,
+};
 pub use sgd::{Momentum, Sgd};
 
 use crate::Parameters;
@@ -41,6 +45,13 @@ pub trait Optimizer<P: Parameters> {
         self.reset(&mut state);
         state
     }
+
+    /// The base learning rate (before any decay the optimizer applies itself).
+    fn learning_rate(&self) -> f32;
+
+    /// Sets the base learning rate: what a [`Schedule`] drives through the
+    /// [`Trainer`](crate::Trainer).
+    fn set_learning_rate(&mut self, lr: f32);
 
     /// One update of `params` from `grads`.
     fn step(&mut self, params: &mut P, grads: &P, state: &mut Self::State);

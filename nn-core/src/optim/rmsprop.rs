@@ -47,6 +47,14 @@ impl<P: Parameters> Optimizer<P> for RmsProp {
     /// Running mean of squared gradients.
     type State = P;
 
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn step(&mut self, params: &mut P, grads: &P, mean_square: &mut P) {
         kernel::run(RmsPropUpdate {
             params: params.as_mut_slice(),

@@ -75,6 +75,14 @@ pub(crate) fn decayed(lr: f32, decay: f32, iterations: u64) -> f32 {
 impl<P: Parameters> Optimizer<P> for Sgd {
     type State = ();
 
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn step(&mut self, params: &mut P, grads: &P, _: &mut ()) {
         kernel::run(MomentumUpdate {
             params: params.as_mut_slice(),
@@ -132,6 +140,14 @@ impl Momentum {
 impl<P: Parameters> Optimizer<P> for Momentum {
     /// The velocity.
     type State = P;
+
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
+    }
 
     fn step(&mut self, params: &mut P, grads: &P, velocity: &mut P) {
         kernel::run(MomentumUpdate {
