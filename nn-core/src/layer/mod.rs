@@ -8,10 +8,12 @@
 //! wrong instantiation does not compile either.
 
 mod dense;
+mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use dense::Dense;
+pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
 
 use crate::activation::{Activation, Differentiable};
 use crate::{Loss, Parameters, Rng};
