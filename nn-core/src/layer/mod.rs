@@ -8,11 +8,15 @@
 //! wrong instantiation does not compile either.
 
 mod dense;
+mod dropout;
+mod flatten;
 mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::{Flatten1d, Flatten2d};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
 
 use crate::activation::{Activation, Differentiable};
