@@ -7,6 +7,7 @@
 //! type, computed by the macro; each layer re-checks them in const evaluation, so a hand-written
 //! wrong instantiation does not compile either.
 
+mod batch_norm;
 mod dense;
 mod dropout;
 mod flatten;
@@ -14,6 +15,7 @@ mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormDense};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::{Flatten1d, Flatten2d};
