@@ -286,7 +286,8 @@ batch_norm! {
     /// bn.forward_train(&x, &mut y, &mut stats, &mut Rng::new(0));
     /// // Batch mean 4, biased variance 5: y = (x − 4)/√5.
     /// assert!((y[1][0][0][1] - 3.0 / 5f32.sqrt()).abs() < 1e-5);
-    /// bn.update_state(&stats); // running: 0.9·(0, 1) + 0.1·(4, 20/3)
+    /// // update_state does not mention the batch size: name it.
+    /// Backprop::<2>::update_state(&mut bn, &stats); // running: 0.9·(0, 1) + 0.1·(4, 20/3)
     /// assert!((bn.running_mean[0] - 0.4).abs() < 1e-6);
     /// assert!((bn.running_var[0] - (0.9 + 2.0 / 3.0)).abs() < 1e-6);
     /// assert_eq!(core::mem::size_of::<BatchNorm2d<8, 28, 28>>(), 4 * 8 * 4);
@@ -329,7 +330,7 @@ batch_norm! {
     /// ```
     ///
     /// A batch of one is refused when training is instantiated:
-    /// ```compile_fail
+    /// ```compile_fail,E0080
     /// use nn_core::{layer::Backprop, BatchNormDense, Rng};
     /// let bn = BatchNormDense::<2>::default();
     /// bn.forward_train(&[[0.0; 2]], &mut [[0.0; 2]], &mut [[0.0; 2]; 3], &mut Rng::new(0));

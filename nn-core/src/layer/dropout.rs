@@ -35,7 +35,7 @@ use crate::{Identity, Parameters, Rng};
 /// ```
 ///
 /// A rate of 100 % would divide by zero and is refused when the layer is used:
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// use nn_core::{layer::Layer, Dropout};
 /// Dropout::<[f32; 4], 100>::new().forward(&[[0.0; 4]], &mut [[0.0; 4]]);
 /// ```

@@ -19,7 +19,7 @@ use crate::{Identity, Parameters, Rng};
 /// ```
 ///
 /// A wrong `N` is refused when the layer is used:
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// use nn_core::{layer::Layer, Flatten2d};
 /// Flatten2d::<2, 2, 2, 7>.forward(&[[[[0.0; 2]; 2]; 2]], &mut [[0.0; 7]]);
 /// ```

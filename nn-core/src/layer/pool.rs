@@ -24,7 +24,7 @@ use crate::{Identity, Parameters, Rng};
 /// ```
 ///
 /// Sizes that do not divide are refused when the layer is used:
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// use nn_core::{layer::Layer, MaxPool2d};
 /// let mut y = [[[[0.0; 2]; 2]; 1]];
 /// MaxPool2d::<1, 5, 5, 2, 2, 2>.forward(&[[[[0.0; 5]; 5]; 1]], &mut y);
