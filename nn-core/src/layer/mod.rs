@@ -7,11 +7,19 @@
 //! type, computed by the macro; each layer re-checks them in const evaluation, so a hand-written
 //! wrong instantiation does not compile either.
 
+mod batch_norm;
 mod dense;
+mod dropout;
+mod flatten;
+mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormDense};
 pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::{Flatten1d, Flatten2d};
+pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
 
 use crate::activation::{Activation, Differentiable};
 use crate::{Loss, Parameters, Rng};
