@@ -311,10 +311,9 @@ fn train(plan: &Plan) -> TokenStream {
         });
     }
     let bounds = quote!(#( #types: ::constnet::layer::Backprop<__B>, )*);
-    let trainable = quote! {
-        #( #types: ::constnet::layer::Backprop<__B>,
-           <#types as ::constnet::layer::Layer>::Activation: ::constnet::Differentiable, )*
-    };
+    // Only bounds that involve `__B`: a bound without it (`Step: Differentiable`) would be checked
+    // at the definition and break inference-only networks.
+    let trainable = bounds.clone();
 
     let (x, target, buf, grads, rng) = (
         local("__x", Span::call_site()),
@@ -346,7 +345,7 @@ fn train(plan: &Plan) -> TokenStream {
     let ty_last = types[last];
     body.extend(quote! {
         let #loss = ::constnet::layer::output_delta::<
-            __L, <#ty_last as ::constnet::layer::Layer>::Activation, #output, __B,
+            __L, <#ty_last as ::constnet::layer::Backprop<__B>>::Derivative, #output, __B,
         >(&#buf.#a_last, #target, &mut #buf.#d_last);
     });
     for i in (0..n).rev() {
@@ -370,7 +369,7 @@ fn train(plan: &Plan) -> TokenStream {
                     &self.#name, #input, &#buf.#a, &#buf.#d, &#buf.#s, &mut #grads.#name, #hand_back,
                 );
                 // dL/dy of the layer before becomes its dL/dz.
-                ::constnet::layer::activation_backward::<#prev_ty, __B>(&#buf.#pa, &mut #buf.#pd);
+                <#prev_ty as ::constnet::layer::Backprop<__B>>::activation_backward(&#buf.#pa, &mut #buf.#pd);
             });
         }
     }

@@ -1,7 +1,7 @@
 use constnet::prelude::*;
 
 network! {
-    pub struct Net { Dense<784, 64, Relu>, Conv2d<64, 10> }
+    pub struct Net { Dense<784, 64, Relu>, Lstm<64, 10> }
 }
 
 fn main() {}

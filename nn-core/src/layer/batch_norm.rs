@@ -209,6 +209,12 @@ macro_rules! batch_norm {
             /// Per channel: the batch mean, `1/√(var + ε)` and the unbiased variance.
             type Scratch = [[f32; $c]; 3];
 
+            type Derivative = crate::Identity;
+
+            /// No activation: `dL/dy` is `dL/dz`.
+            #[inline]
+            fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
             /// Normalises with the batch statistics (needs more than one value per channel:
             /// `B` > 1 for [`BatchNormDense`], checked at compile time).
             #[inline]

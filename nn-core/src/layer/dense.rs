@@ -104,6 +104,12 @@ impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop
     for Dense<I, O, A>
 {
     type Scratch = ();
+    type Derivative = A;
+
+    #[inline]
+    fn activation_backward(y: &[[f32; O]; B], dy: &mut [[f32; O]; B]) {
+        super::activation_backward::<Self, B>(y, dy);
+    }
 
     #[inline]
     fn forward_train(&self, x: &[[f32; I]; B], y: &mut [[f32; O]; B], _: &mut (), _: &mut Rng) {

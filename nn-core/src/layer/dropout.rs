@@ -89,6 +89,12 @@ impl<T: Tensor, const RATE: u32, const B: usize> Backprop<B> for Dropout<T, RATE
     /// Per value, what it was multiplied by: `0` (dropped) or [`SCALE`](Dropout::SCALE).
     type Scratch = [T; B];
 
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
     /// Draws one uniform number per value from `rng`: below the rate, dropped.
     #[inline]
     fn forward_train(&self, x: &[T; B], y: &mut [T; B], mask: &mut [T; B], rng: &mut Rng) {

@@ -90,6 +90,12 @@ impl<const C: usize, const H: usize, const W: usize, const N: usize, const B: us
 {
     type Scratch = ();
 
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
     #[inline]
     fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; N]; B], _: &mut (), _: &mut Rng) {
         Layer::forward(self, x, y);
@@ -134,6 +140,12 @@ impl<const C: usize, const L: usize, const N: usize, const B: usize> Backprop<B>
     for Flatten1d<C, L, N>
 {
     type Scratch = ();
+
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
 
     #[inline]
     fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; N]; B], _: &mut (), _: &mut Rng) {

@@ -263,6 +263,16 @@ pub trait Backprop<const B: usize>: Layer {
     /// [`Trainer`](crate::Trainer) keeps it off the stack).
     type Scratch: Parameters;
 
+    /// The layer's activation once more, as a type with a gradient (`Layer::Activation` for every
+    /// layer here): generated code names it to fuse the loss with the output activation, without
+    /// a bound that would stop an inference-only network (`Step`) from compiling.
+    type Derivative: Differentiable;
+
+    /// Turns `dL/dy` into `dL/dz` (the gradient before the activation) in place, given the
+    /// outputs `y`. A layer with an activation implements it with
+    /// [`activation_backward`]; a layer without one leaves `dy` as it is.
+    fn activation_backward(y: &[Self::Output; B], dy: &mut [Self::Output; B]);
+
     /// The forward pass in training mode (dropout active, batch statistics), activation included.
     fn forward_train(
         &self,

@@ -245,6 +245,12 @@ impl<
 {
     type Scratch = ();
 
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
     #[inline]
     fn forward_train(
         &self,
@@ -347,6 +353,12 @@ impl<
 {
     type Scratch = ();
 
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
     #[inline]
     fn forward_train(
         &self,
@@ -422,6 +434,12 @@ impl<const C: usize, const L: usize, const P: usize, const OL: usize, const B: u
 {
     type Scratch = ();
 
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
     #[inline]
     fn forward_train(
         &self,
@@ -495,6 +513,12 @@ impl<const C: usize, const L: usize, const P: usize, const OL: usize, const B: u
 {
     type Scratch = ();
 
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
     #[inline]
     fn forward_train(
         &self,
@@ -560,6 +584,12 @@ impl<const C: usize, const H: usize, const W: usize, const B: usize> Backprop<B>
 {
     type Scratch = ();
 
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
+
     #[inline]
     fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; C]; B], _: &mut (), _: &mut Rng) {
         Layer::forward(self, x, y);
@@ -614,6 +644,12 @@ impl<const C: usize, const L: usize> Layer for GlobalAvgPool1d<C, L> {
 
 impl<const C: usize, const L: usize, const B: usize> Backprop<B> for GlobalAvgPool1d<C, L> {
     type Scratch = ();
+
+    type Derivative = crate::Identity;
+
+    /// No activation: `dL/dy` is `dL/dz`.
+    #[inline]
+    fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
 
     #[inline]
     fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; C]; B], _: &mut (), _: &mut Rng) {

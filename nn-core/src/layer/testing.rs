@@ -2,7 +2,7 @@
 
 use std::vec::Vec;
 
-use super::{activation_backward, Backprop, Layer, Tensor};
+use super::{Backprop, Layer, Tensor};
 use crate::activation::Differentiable;
 use crate::{Parameters, Rng};
 
@@ -48,7 +48,7 @@ where
     let mut scratch = L::Scratch::zeroed();
     layer.forward_train(x, &mut y, &mut scratch, &mut Rng::new(seed));
     let mut dz = r;
-    activation_backward::<L, B>(&y, &mut dz);
+    L::activation_backward(&y, &mut dz);
     let mut grad = L::zeroed();
     let mut dx = [L::Input::ZERO; B];
     layer.backward(x, &y, &dz, &scratch, &mut grad, Some(&mut dx));
