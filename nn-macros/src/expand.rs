@@ -85,8 +85,9 @@ fn expand_net(plan: &Plan) -> TokenStream {
             TokenStream::new()
         }
     });
-    let input = plan.inputs.arg();
-    let output = plan.outputs.arg();
+    // Generic arguments, and array lengths / const values (rendered apart for the lints).
+    let (input, output) = (plan.inputs.arg(), plan.outputs.arg());
+    let (in_n, out_n) = (plan.inputs.expr(), plan.outputs.expr());
     let name_strs = names.iter().map(|n| n.to_string());
     let net_name = ident.to_string();
     let in_len = plan.inputs.expr();
@@ -121,7 +122,7 @@ fn expand_net(plan: &Plan) -> TokenStream {
             /// Inputs per sample.
             pub const INPUTS: usize = #in_len;
             /// Outputs per sample.
-            pub const OUTPUTS: usize = #output;
+            pub const OUTPUTS: usize = #out_n;
             /// Number of layers.
             pub const LAYERS: usize = #n;
             /// Trainable parameters (weights and biases; not batch norm's running statistics).
@@ -171,13 +172,13 @@ fn expand_net(plan: &Plan) -> TokenStream {
 
             /// Runs one sample through the network.
             #[inline]
-            pub fn forward(&self, input: &[f32; #input]) -> [f32; #output] {
+            pub fn forward(&self, input: &[f32; #in_n]) -> [f32; #out_n] {
                 ::constnet::Network::forward(self, input)
             }
 
             /// The index of the largest output (the predicted class) for one sample.
             #[inline]
-            pub fn predict(&self, input: &[f32; #input]) -> usize {
+            pub fn predict(&self, input: &[f32; #in_n]) -> usize {
                 ::constnet::Network::predict(self, input)
             }
 
@@ -277,7 +278,7 @@ fn forward_scoped(plan: &Plan) -> TokenStream {
 }
 
 fn forward_batch(plan: &Plan) -> TokenStream {
-    let (input, output) = (plan.inputs.arg(), plan.outputs.arg());
+    let (input, output) = (plan.inputs.expr(), plan.outputs.expr());
     let (x, y) = (
         local("__x", Span::call_site()),
         local("__y", Span::call_site()),
@@ -299,6 +300,7 @@ fn train(plan: &Plan) -> TokenStream {
     let n = layers.len();
     let last = n - 1;
     let (input, output) = (plan.inputs.arg(), plan.outputs.arg());
+    let (in_n, out_n) = (plan.inputs.expr(), plan.outputs.expr());
     let types: Vec<_> = layers.iter().map(|l| &l.ty).collect();
     let mut fields = TokenStream::new();
     for (i, l) in layers.iter().enumerate() {
@@ -395,7 +397,7 @@ fn train(plan: &Plan) -> TokenStream {
             impl<const __B: usize> ::constnet::Train<#input, #output, __B> for #ident where #trainable {
                 fn backprop_with<__L: ::constnet::Loss<#output>>(
                     &self,
-                    #x: &[[f32; #input]; __B],
+                    #x: &[[f32; #in_n]; __B],
                     #target: &[__L::Target; __B],
                     #buf: &mut __Buffers<__B>,
                     #grads: &mut Self,
@@ -406,7 +408,7 @@ fn train(plan: &Plan) -> TokenStream {
                 }
 
                 #[inline]
-                fn outputs(#buf: &__Buffers<__B>) -> &[[f32; #output]; __B] {
+                fn outputs(#buf: &__Buffers<__B>) -> &[[f32; #out_n]; __B] {
                     &#buf.#a_last
                 }
 
@@ -452,7 +454,7 @@ fn assertions(plan: &Plan) -> TokenStream {
                 layer.describe(),
                 w.text()
             ));
-            let w = w.expr();
+            let w = w.operand();
             out.extend(quote_spanned!(arg.span()=>
                 const _: () = ::core::assert!(#w > 0, #msg);
             ));
@@ -462,7 +464,7 @@ fn assertions(plan: &Plan) -> TokenStream {
             if check.declared.text() == check.arriving.text() {
                 continue;
             }
-            let (d, a) = (check.declared.expr(), check.arriving.expr());
+            let (d, a) = (check.declared.operand(), check.arriving.operand());
             let msg = assert_message(&check.message);
             out.extend(quote_spanned!(check.span=>
                 const _: () = ::core::assert!(#a == #d, #msg);

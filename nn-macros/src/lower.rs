@@ -13,14 +13,21 @@ use syn::{Error, Result};
 use crate::ast::{Arg, Layer, Net};
 
 /// One size: a number the macro knows, or a const expression it passes on.
+///
+/// An expression is rendered three ways, because rustc's `unused_braces` / `unused_parens` lints
+/// (and `cargo fix` after them) would otherwise rewrite what the user wrote: at the top of an
+/// array length or const value without parentheses or braces, as an operand in parentheses, and as
+/// a generic argument braced only where Rust needs it.
 #[derive(Clone)]
 pub enum Dim {
     Lit(usize),
     Expr {
-        /// Valid in expression position (`H`, `cfg::H`, `{ 2 * H }`, `((H - 5) / 1 + 1)`).
-        expr: TokenStream,
-        /// A single identifier or a block: usable as a generic argument without extra braces.
-        bare: bool,
+        /// The expression alone (`2 * H`, `cfg::H`).
+        top: TokenStream,
+        /// A path or literal: no parentheses needed as an operand.
+        atomic: bool,
+        /// As a const generic argument (`H`, `{ 2 * H }`, `{ cfg::H }`).
+        arg: TokenStream,
         /// Source text, for messages.
         text: String,
     },
@@ -31,21 +38,49 @@ impl Dim {
     pub fn of(arg: &Arg) -> Dim {
         match arg {
             Arg::Int(lit) => Dim::Lit(lit.base10_parse().expect("validated width")),
-            Arg::Path(path) => Dim::Expr {
-                expr: path.to_token_stream(),
-                bare: path.get_ident().is_some(),
-                text: path.to_token_stream().to_string().replace(' ', ""),
-            },
-            Arg::Expr(expr) => Dim::Expr {
-                expr: expr.to_token_stream(),
-                bare: matches!(expr, syn::Expr::Block(_)),
-                text: expr.to_token_stream().to_string(),
-            },
-            Arg::Type(ty) => Dim::Expr {
-                expr: ty.to_token_stream(),
-                bare: true,
-                text: ty.to_token_stream().to_string(),
-            },
+            Arg::Path(path) => {
+                let top = path.to_token_stream();
+                Dim::Expr {
+                    arg: if path.get_ident().is_some() {
+                        top.clone()
+                    } else {
+                        quote!({ #top })
+                    },
+                    top,
+                    atomic: true,
+                    text: path.to_token_stream().to_string().replace(' ', ""),
+                }
+            }
+            Arg::Expr(expr) => {
+                // `{ 2 * H }`: the user's braces stay in generic arguments, where they are needed.
+                let inner = match expr {
+                    syn::Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
+                        syn::Stmt::Expr(e, None) => Some(e),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let top = inner.map_or_else(|| expr.to_token_stream(), |e| e.to_token_stream());
+                let arg = match expr {
+                    syn::Expr::Block(_) => expr.to_token_stream(),
+                    _ => quote!({ #top }),
+                };
+                Dim::Expr {
+                    top,
+                    atomic: matches!(expr, syn::Expr::Block(_)) && inner.is_none(),
+                    arg,
+                    text: expr.to_token_stream().to_string(),
+                }
+            }
+            Arg::Type(ty) => {
+                let top = ty.to_token_stream();
+                Dim::Expr {
+                    arg: top.clone(),
+                    top,
+                    atomic: true,
+                    text: ty.to_token_stream().to_string(),
+                }
+            }
         }
     }
 
@@ -56,23 +91,30 @@ impl Dim {
         }
     }
 
-    /// In expression position.
+    /// At the top of an array length or a const value.
     pub fn expr(&self) -> TokenStream {
         match self {
             Dim::Lit(n) => unsuffixed(*n),
-            Dim::Expr { expr, .. } => expr.clone(),
+            Dim::Expr { top, .. } => top.clone(),
         }
     }
 
-    /// As a const generic argument: braced only where Rust needs it, so no `unused_braces`
-    /// suggestion can rewrite what the user wrote.
-    pub fn arg(&self) -> TokenStream {
+    /// As an operand of an arithmetic or comparison operator.
+    pub fn operand(&self) -> TokenStream {
         match self {
             Dim::Lit(n) => unsuffixed(*n),
             Dim::Expr {
-                expr, bare: true, ..
-            } => expr.clone(),
-            Dim::Expr { expr, .. } => quote!({ #expr }),
+                top, atomic: true, ..
+            } => top.clone(),
+            Dim::Expr { top, .. } => quote!((#top)),
+        }
+    }
+
+    /// As a const generic argument.
+    pub fn arg(&self) -> TokenStream {
+        match self {
+            Dim::Lit(n) => unsuffixed(*n),
+            Dim::Expr { arg, .. } => arg.clone(),
         }
     }
 
@@ -83,7 +125,7 @@ impl Dim {
         }
     }
 
-    /// `f(a, b)` if both are known, else the expression `op` applied to both.
+    /// `f(a, b)` if both are known, else the expression `op` applied to both operands.
     fn combine(
         &self,
         other: &Dim,
@@ -94,10 +136,11 @@ impl Dim {
         match (self.lit(), other.lit()) {
             (Some(a), Some(b)) => Dim::Lit(f(a, b)),
             _ => {
-                let inner = op(self.expr(), other.expr());
+                let top = op(self.operand(), other.operand());
                 Dim::Expr {
-                    expr: quote!((#inner)),
-                    bare: false,
+                    arg: quote!({ #top }),
+                    top,
+                    atomic: false,
                     text: text(&self.text(), &other.text()),
                 }
             }
@@ -168,15 +211,15 @@ impl Shape {
     pub fn tensor(&self) -> TokenStream {
         match self {
             Shape::Flat(n) => {
-                let n = n.arg();
+                let n = n.expr();
                 quote!([f32; #n])
             }
             Shape::D1(c, l) => {
-                let (c, l) = (c.arg(), l.arg());
+                let (c, l) = (c.expr(), l.expr());
                 quote!([[f32; #l]; #c])
             }
             Shape::D2(c, h, w) => {
-                let (c, h, w) = (c.arg(), h.arg(), w.arg());
+                let (c, h, w) = (c.expr(), h.expr(), w.expr());
                 quote!([[[f32; #w]; #h]; #c])
             }
         }
