@@ -126,6 +126,33 @@ fn refuses_too_few_samples_and_too_many_classes() {
     );
 }
 
+/// A class index into a single output would index past it: refused before training starts.
+#[test]
+fn refuses_sparse_cross_entropy_on_one_output() {
+    network! { struct One { Dense<784, 1, Sigmoid> } }
+    let (train, _) = data();
+    let binary = Dataset::new(
+        train.features()[..32].to_vec(),
+        (0..32).map(|i| i % 2).collect(),
+        2,
+    )
+    .unwrap();
+    let err = Fit::<16>::epochs(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *One::new_boxed(0),
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::boxed(Sgd::default()),
+            &binary,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "SparseCategoricalCrossEntropy needs at least 2 outputs, but the network has 1; for one sigmoid output use BinaryCrossEntropy"
+    );
+}
+
 /// A second `fit` continues the first (optimizer state, step counter and shuffle sequence kept):
 /// ten runs of one epoch end with exactly the weights of one run of ten, as in Keras.
 #[test]

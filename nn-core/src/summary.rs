@@ -7,7 +7,8 @@ use crate::Parameters;
 /// One row of a network's summary.
 ///
 /// ```
-/// constnet::network! { struct Net { hidden: Dense<4, 3, Relu>, Dense<3, 1> } }
+/// use constnet::prelude::*;
+/// network! { struct Net { hidden: Dense<4, 3, Relu>, Dense<3, 1> } }
 /// let rows = Net::summary().layers;
 /// assert_eq!((rows[0].name, rows[0].activation, rows[0].params), ("hidden", "relu", 15));
 /// assert_eq!((rows[1].name, rows[1].activation), ("l1", "linear"));

@@ -128,6 +128,16 @@ pub enum FitError {
         /// Batch size.
         batch: usize,
     },
+    /// The loss needs more outputs than the network has (a class index into one sigmoid output).
+    #[error("{loss} needs at least {needed} outputs, but the network has {outputs}; for one sigmoid output use BinaryCrossEntropy")]
+    TooFewOutputs {
+        /// The loss's type name.
+        loss: &'static str,
+        /// Outputs the loss needs.
+        needed: usize,
+        /// Network outputs.
+        outputs: usize,
+    },
     /// The data has more classes than the network has outputs.
     #[error("the data has {classes} classes, but the network has {outputs} outputs")]
     TooManyClasses {
@@ -190,6 +200,16 @@ impl<const B: usize> Fit<B> {
         O: Optimizer<N>,
         S: Schedule,
     {
+        if OUT < L::MIN_OUTPUTS {
+            return Err(FitError::TooFewOutputs {
+                loss: core::any::type_name::<L>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("the loss"),
+                needed: L::MIN_OUTPUTS,
+                outputs: OUT,
+            });
+        }
         check_classes::<IN, OUT>(train)?;
         if let Some(v) = validation {
             check_classes::<IN, OUT>(v)?;

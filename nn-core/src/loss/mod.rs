@@ -36,6 +36,9 @@ pub trait Loss<const N: usize> {
     /// class index.
     type Target: FromLabel;
 
+    /// The fewest outputs this loss works with (2 for a class index into the outputs).
+    const MIN_OUTPUTS: usize = 1;
+
     /// The loss of one sample with outputs `y`.
     fn loss(y: &[f32; N], target: &Self::Target) -> f32;
 

@@ -22,18 +22,13 @@ pub struct SparseCategoricalCrossEntropy;
 
 impl<const N: usize> Loss<N> for SparseCategoricalCrossEntropy {
     type Target = usize;
+    const MIN_OUTPUTS: usize = 2;
 
     fn loss(y: &[f32; N], &label: &usize) -> f32 {
-        const {
-            assert!(N >= 2, "SparseCategoricalCrossEntropy needs one output per class (at least 2); for one sigmoid output use BinaryCrossEntropy")
-        };
         -libm::logf(y[label].max(EPSILON))
     }
 
     fn delta<A: Differentiable>(y: &[f32; N], &label: &usize, dz: &mut [f32; N]) {
-        const {
-            assert!(N >= 2, "SparseCategoricalCrossEntropy needs one output per class (at least 2); for one sigmoid output use BinaryCrossEntropy")
-        };
         if matches!(A::LINK, Link::Softmax) {
             *dz = *y;
             dz[label] -= 1.0;
