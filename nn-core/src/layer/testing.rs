@@ -64,16 +64,15 @@ where
             "{what} {i}: analytic {analytic}, numeric {numeric} (error {err:.2e} > {tol:.0e})"
         );
     };
-    let n = L::LEN;
     let analytic: Vec<f32> = grad.as_slice().to_vec();
-    for i in 0..n {
+    for (i, &analytic) in analytic.iter().enumerate() {
         let mut p = *layer;
         let v = p.as_slice()[i];
         p.as_mut_slice()[i] = v + h;
         let up = probe(&p, x, &r, seed);
         p.as_mut_slice()[i] = v - h;
         let down = probe(&p, x, &r, seed);
-        check("parameter", i, analytic[i], up, down);
+        check("parameter", i, analytic, up, down);
     }
     for b in 0..B {
         for i in 0..L::Input::LEN {

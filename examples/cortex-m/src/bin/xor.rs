@@ -1,5 +1,5 @@
-//! Training on the microcontroller: the XOR network learns with Adam, gradients and optimizer state
-//! on the stack, no allocator. Exits with failure unless all four predictions are right.
+//! Training on the microcontroller: the XOR network learns with Adam; the trainer (gradients, Adam's
+//! state and step counter, batch buffers) lives on the stack, no allocator. Exits with failure unless all four predictions are right.
 #![no_std]
 #![no_main]
 
@@ -17,12 +17,10 @@ fn main() -> ! {
     let x = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
     let t = [[0.0], [1.0], [1.0], [0.0]];
     let mut net = Xor::new(7);
-    let mut grads = Xor::zeroed();
-    let mut adam = Adam::new(0.05);
-    let mut state = adam.new_state();
+    let mut trainer = Trainer::<Xor, _, 4>::new(Adam::new(0.05));
     let mut loss = 0.0;
     for _ in 0..1500 {
-        loss = net.train_step(Mse, &x, &t, &mut grads, &mut adam, &mut state);
+        loss = trainer.step(&mut net, Mse, &x, &t);
     }
     hprintln!("xor trained on the MCU: mse {}", loss);
     let mut right = 0;
@@ -33,7 +31,7 @@ fn main() -> ! {
     }
     hprintln!(
         "training RAM {} bytes (weights, gradients, Adam state, activations)",
-        Xor::training_bytes::<Adam>(4)
+        Xor::training_bytes::<Adam, 4>()
     );
     debug::exit(if right == 4 {
         debug::EXIT_SUCCESS

@@ -1,0 +1,114 @@
+//! A LeNet-style convolutional network on the bundled 8,000 MNIST digits, tested on the 2,000 held
+//! out: two 5x5 convolutions with max pooling, dropout, and a softmax layer, trained with Adam.
+//!
+//! ```text
+//! cargo run --release --example mnist_cnn [-- --epochs N] [--seed N] [--save PATH]
+//! ```
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use constnet::data::{load_mnist, Split};
+use constnet::prelude::*;
+use constnet::train::{evaluate, Fit, Verbose};
+
+network! {
+    /// LeNet-like: 1x28x28 -> 6x24x24 -> 6x12x12 -> 16x8x8 -> 16x4x4 -> 256 -> 10.
+    #[input(1, 28, 28)]
+    pub struct LeNet {
+        c1: Conv2d<6, 5, Relu>,
+        p1: MaxPool2d<2>,
+        c2: Conv2d<16, 5, Relu>,
+        p2: MaxPool2d<2>,
+        f: Flatten,
+        d: Dropout<25>,
+        out: Dense<256, 10, Softmax>,
+    }
+}
+
+struct Args {
+    epochs: usize,
+    seed: u64,
+    save: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        epochs: 10,
+        seed: 1,
+        save: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--epochs" => args.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
+            "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--save" => args.save = Some(value()?.into()),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; use --epochs N, --seed N, --save PATH"
+                ))
+            }
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
+    let train = load_mnist::<784>(dir, Split::Train)?;
+    let test = load_mnist::<784>(dir, Split::Test)?;
+    println!("{}\n", LeNet::summary());
+
+    let mut net = LeNet::new_boxed(args.seed);
+    // The trainer holds the batch's activations (6x24x24 per sample and more): on the heap.
+    let mut trainer = Trainer::boxed(Adam::new(0.002));
+    trainer.seed(args.seed);
+    let started = Instant::now();
+    let history = Fit::<32>::epochs(args.epochs)
+        .seed(args.seed)
+        .verbose(Verbose::Lines)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut *trainer,
+            &train,
+            None,
+        )?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let seen = history.epochs.len() * (train.len() / 32) * 32;
+    let result = evaluate(&*net, SparseCategoricalCrossEntropy, &test);
+    println!(
+        "\ntrained {} epochs in {:.2} s ({:.0} samples/s)",
+        history.epochs.len(),
+        elapsed,
+        seen as f64 / elapsed
+    );
+    println!(
+        "test accuracy {:.2} % (loss {:.4}) on {} held-out digits",
+        100.0 * result.accuracy,
+        result.loss,
+        test.len()
+    );
+    if let Some(path) = args.save {
+        std::fs::write(&path, net.to_le_bytes())?;
+        println!(
+            "weights written to {} ({} bytes)",
+            path.display(),
+            LeNet::WEIGHT_BYTES
+        );
+    }
+    Ok(())
+}
