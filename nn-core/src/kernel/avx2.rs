@@ -1,16 +1,79 @@
-//! AVX2 + FMA versions of the GEMM tiles, with `__m256` accumulators that LLVM keeps in registers.
-//! Same tiles, same summation order as the portable versions in `gemm.rs`, with fused
-//! multiply-adds. Only reached through `Fused`, i.e. inside `run_avx2_fma` after the CPU check.
+//! AVX2 + FMA arithmetic: the `Fused` math and its GEMM tiles, with `__m256` accumulators that LLVM
+//! keeps in registers. Same tiles, same summation order as the portable versions in `gemm.rs`, with
+//! fused multiply-adds.
+//!
+//! The safety of everything here rests on one invariant: AVX2 instructions run only on a CPU that
+//! has them. Privacy enforces it: `Fused` (the only way to reach the intrinsics) is private to this
+//! module, and the only code that names it is [`run`], which checks the CPU first. No other code in
+//! the crate can instantiate a kernel with `Fused`, so no safe call can reach an AVX2 instruction on
+//! a CPU without AVX2.
 
 use core::arch::x86_64::*;
 
 use super::gemm::{LANES, STRIP};
+use super::{Kernel, Math};
+
+/// Runs `kernel` with AVX2 + FMA arithmetic if this CPU has both (and `CONSTNET_PORTABLE` is not
+/// set); otherwise hands it back.
+#[inline]
+pub(super) fn run<K: Kernel>(kernel: K) -> Result<(), K> {
+    if !super::avx2_fma() {
+        return Err(kernel);
+    }
+    // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is all that
+    // `#[target_feature(enable = "avx2,fma")]` requires of the caller.
+    unsafe { run_avx2_fma(kernel) };
+    Ok(())
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn run_avx2_fma<K: Kernel>(kernel: K) {
+    kernel.run::<Fused>()
+}
+
+/// Fused multiply-add and the hardware square root, and the AVX2 tiles. Private: only
+/// `run_avx2_fma` (so only after the CPU check in [`run`]) executes code with it.
+struct Fused;
+
+impl Math for Fused {
+    const WIDE: bool = true;
+
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn sqrt(x: f32) -> f32 {
+        x.sqrt()
+    }
+
+    #[inline(always)]
+    fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
+        x: [&[f32; I]; RB],
+        w: [&[f32; I]; RC],
+    ) -> [[f32; RC]; RB] {
+        // SAFETY: `Fused` runs only inside `run_avx2_fma`, after the CPU check (module docs).
+        unsafe { dot_tile(x, w) }
+    }
+
+    #[inline(always)]
+    fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
+        rows: &[[f32; N]; K],
+        coef: impl Fn(usize, usize) -> f32,
+        out: &mut [[f32; N]; R],
+        r0: usize,
+        col: usize,
+    ) {
+        // SAFETY: as above; `combine_tile` checks its own bounds.
+        unsafe { combine_tile::<RR, N, K, R>(rows, coef, out, r0, col) }
+    }
+}
 
 /// # Safety
 /// The CPU must support AVX2 and FMA, and the caller must be compiled with them (inlined into a
 /// `#[target_feature(enable = "avx2,fma")]` function).
 #[inline(always)]
-pub(super) unsafe fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
+unsafe fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
     x: [&[f32; I]; RB],
     w: [&[f32; I]; RC],
 ) -> [[f32; RC]; RB] {
@@ -21,6 +84,7 @@ pub(super) unsafe fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
         let xv: [__m256; RB] =
             core::array::from_fn(|r| unsafe { _mm256_loadu_ps(x[r].as_ptr().add(k)) });
         for c in 0..RC {
+            // SAFETY: k + 8 ≤ I, as above.
             let wv = unsafe { _mm256_loadu_ps(w[c].as_ptr().add(k)) };
             for r in 0..RB {
                 acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
@@ -31,6 +95,7 @@ pub(super) unsafe fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
     let mut out = [[0.0f32; RC]; RB];
     for r in 0..RB {
         for c in 0..RC {
+            // SAFETY: AVX2 is available (this function's contract); `hsum` reads registers only.
             let mut sum = unsafe { hsum(acc[r][c]) };
             for i in k..I {
                 sum = x[r][i].mul_add(w[c][i], sum);
@@ -53,9 +118,10 @@ unsafe fn hsum(a: __m256) -> f32 {
 }
 
 /// # Safety
-/// As [`dot_tile`]; and `col + STRIP ≤ N`.
+/// As [`dot_tile`]. The column range is checked here (`col + STRIP ≤ N`, once per tile), so a wrong
+/// `col` panics, as in the portable twin, instead of reading out of bounds.
 #[inline(always)]
-pub(super) unsafe fn combine_tile<
+unsafe fn combine_tile<
     const RR: usize,
     const N: usize,
     const K: usize,
@@ -67,10 +133,10 @@ pub(super) unsafe fn combine_tile<
     r0: usize,
     col: usize,
 ) {
-    debug_assert!(col + STRIP <= N);
+    assert!(col + STRIP <= N, "column strip out of bounds");
     let mut acc = [[_mm256_setzero_ps(); 2]; RR];
     for (k, row) in rows.iter().enumerate() {
-        // SAFETY: col + 16 ≤ N.
+        // SAFETY: col + 16 ≤ N (asserted above), so both 8-float loads stay inside `row`.
         let v = unsafe {
             [
                 _mm256_loadu_ps(row.as_ptr().add(col)),
@@ -85,7 +151,7 @@ pub(super) unsafe fn combine_tile<
     }
     for (r, acc) in acc.iter().enumerate() {
         let dst = &mut out[r0 + r];
-        // SAFETY: col + 16 ≤ N.
+        // SAFETY: col + 16 ≤ N (asserted above), so both 8-float stores stay inside `dst`.
         unsafe {
             _mm256_storeu_ps(dst.as_mut_ptr().add(col), acc[0]);
             _mm256_storeu_ps(dst.as_mut_ptr().add(col + LANES), acc[1]);

@@ -69,46 +69,6 @@ impl Math for Portable {
     }
 }
 
-/// Fused multiply-add and the hardware square root; only used inside an AVX2 + FMA function, where
-/// both are single vector instructions.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-pub(crate) struct Fused;
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-impl Math for Fused {
-    const WIDE: bool = true;
-
-    #[inline(always)]
-    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
-        a.mul_add(b, c)
-    }
-    #[inline(always)]
-    fn sqrt(x: f32) -> f32 {
-        x.sqrt()
-    }
-
-    #[inline(always)]
-    fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
-        x: [&[f32; I]; RB],
-        w: [&[f32; I]; RC],
-    ) -> [[f32; RC]; RB] {
-        // SAFETY: `Fused` is only used inside `run_avx2_fma`, after the CPU check.
-        unsafe { avx2::dot_tile(x, w) }
-    }
-
-    #[inline(always)]
-    fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
-        rows: &[[f32; N]; K],
-        coef: impl Fn(usize, usize) -> f32,
-        out: &mut [[f32; N]; R],
-        r0: usize,
-        col: usize,
-    ) {
-        // SAFETY: as above; `combine_rows` passes only full strips.
-        unsafe { avx2::combine_tile::<RR, N, K, R>(rows, coef, out, r0, col) }
-    }
-}
-
 /// A kernel: a computation generic over its arithmetic. Implementations must mark `run`
 /// `#[inline(always)]` so that it is compiled inside the AVX2 + FMA function of [`run`].
 pub(crate) trait Kernel {
@@ -119,18 +79,10 @@ pub(crate) trait Kernel {
 #[inline]
 pub(crate) fn run<K: Kernel>(kernel: K) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { run_avx2_fma(kernel) };
+    let Err(kernel) = avx2::run(kernel) else {
         return;
-    }
+    };
     kernel.run::<Portable>()
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2_fma<K: Kernel>(kernel: K) {
-    kernel.run::<Fused>()
 }
 
 /// Whether AVX2 and FMA are available (std caches the CPUID answer; this is an atomic load).
