@@ -7,10 +7,12 @@
 //! type, computed by the macro; each layer re-checks them in const evaluation, so a hand-written
 //! wrong instantiation does not compile either.
 
+mod conv2d;
 mod dense;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use conv2d::Conv2d;
 pub use dense::Dense;
 
 use crate::activation::{Activation, Differentiable};

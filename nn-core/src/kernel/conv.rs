@@ -1,0 +1,609 @@
+//! Convolutions (`Conv1d`, `Conv2d`, depthwise) as matrix products over im2col blocks.
+//!
+//! For one sample and one group, a convolution is `Y = W · col(X)`: `W` is `F × Q` (`Q = C·KH·KW`,
+//! a filter's weights), `col(X)` is `Q × P` (`P = OH·OW` output positions; column `p` holds the
+//! input values under the kernel at position `p`, zeros in the padding). Padding and stride are
+//! handled only where `col` is built (`im2col`) and scattered back (`col2im`); the products
+//! themselves are plain, vectorised along the positions with register tiles like `gemm.rs`.
+//!
+//! `col` is built in blocks of at most [`CAP`] values on the stack (positions × kernel taps), so a
+//! large layer does not need a large buffer. The same `CAP` on every target keeps the blocking, and
+//! so the order of every sum, identical across targets. Sizes are runtime values here (the layer's
+//! consts, folded in by the compiler where it inlines): the loops that matter have constant trip
+//! counts (the tile and lane sizes) whatever the layer.
+
+use super::{Kernel, Math};
+
+/// Lanes of one vector of accumulators: one `__m256` with AVX2 (two SSE2 registers otherwise).
+const LANES: usize = 8;
+/// Values of the im2col block buffer: 16 KB, half of a typical L1, so the block stays in cache
+/// while every filter tile reads it (measured against 32 and 64 KB on the LeNet convolutions).
+const CAP: usize = 4096;
+
+/// The shape of a convolution, for one sample: `groups` independent convolutions of `c` input
+/// channels (`h × w`) into `f` output channels (`oh × ow`) each, with a `kh × kw` kernel, strides
+/// `sh`, `sw` and zero padding `pt` rows above and `pl` columns left (any more padding below or right
+/// is implied by the output size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub groups: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub f: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub pt: usize,
+    pub pl: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+/// Output length along one axis: 'valid' `(n − k)/s + 1` (0 if the kernel does not fit) or
+/// TensorFlow's 'same' `⌈n/s⌉`.
+pub(crate) const fn out_len(n: usize, k: usize, s: usize, same: bool) -> usize {
+    if s == 0 {
+        0
+    } else if same {
+        n.div_ceil(s)
+    } else if k <= n {
+        (n - k) / s + 1
+    } else {
+        0
+    }
+}
+
+/// Zero padding before the input along one axis: none for 'valid'; for 'same' TensorFlow's
+/// `⌊max((out − 1)·s + k − n, 0) / 2⌋` (an odd total puts the extra zero after).
+pub(crate) const fn pad_before(n: usize, k: usize, s: usize, out: usize, same: bool) -> usize {
+    if !same || out == 0 {
+        return 0;
+    }
+    let need = (out - 1) * s + k;
+    if need > n {
+        (need - n) / 2
+    } else {
+        0
+    }
+}
+
+impl Geometry {
+    /// Weights per filter.
+    fn q(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Output positions per channel.
+    fn p(&self) -> usize {
+        self.oh * self.ow
+    }
+    fn group_x(&self) -> usize {
+        self.c * self.h * self.w
+    }
+    fn group_y(&self) -> usize {
+        self.f * self.p()
+    }
+    fn group_w(&self) -> usize {
+        self.f * self.q()
+    }
+    /// Positions and kernel taps per im2col block (`≤ CAP` values together).
+    fn blocks(&self) -> (usize, usize) {
+        let (q, p) = (self.q(), self.p());
+        if q * p <= CAP {
+            return (p, q);
+        }
+        let np = (CAP / q / 16 * 16).clamp(16, p.max(16)).min(p);
+        (np, q.min(CAP / np))
+    }
+}
+
+/// `y = W ∗ x + bias` for a batch (before the activation); all slices flat, samples one after the
+/// other.
+pub(crate) struct ConvForward<'a> {
+    pub geo: Geometry,
+    pub weight: &'a [f32],
+    pub bias: &'a [f32],
+    pub x: &'a [f32],
+    pub y: &'a mut [f32],
+}
+
+impl Kernel for ConvForward<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let ConvForward {
+            geo: g,
+            weight,
+            bias,
+            x,
+            y,
+        } = self;
+        let (gx, gy, gw) = (g.group_x(), g.group_y(), g.group_w());
+        assert!(weight.len() == g.groups * gw && bias.len() == g.groups * g.f);
+        assert!(x.len() / (g.groups * gx) == y.len() / (g.groups * gy));
+        let mut col = [0.0f32; CAP];
+        // One chunk per sample and group; the group is the chunk's index modulo `groups`.
+        for (i, (x, y)) in x.chunks_exact(gx).zip(y.chunks_exact_mut(gy)).enumerate() {
+            let grp = i % g.groups;
+            let w = &weight[grp * gw..][..gw];
+            let b = &bias[grp * g.f..][..g.f];
+            forward_group::<M>(&g, w, b, x, y, &mut col);
+        }
+    }
+}
+
+#[inline(always)]
+fn forward_group<M: Math>(
+    g: &Geometry,
+    w: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    col: &mut [f32; CAP],
+) {
+    let (q, p) = (g.q(), g.p());
+    let (np, qb) = g.blocks();
+    let mut p0 = 0;
+    while p0 < p {
+        let n = np.min(p - p0);
+        let mut q0 = 0;
+        while q0 < q {
+            let kq = qb.min(q - q0);
+            let col = &mut col[..kq * n];
+            im2col(g, x, p0, n, q0, kq, col);
+            // y[f][p0..p0 + n] (+)= Σ_k W[f][q0 + k] · col[k]; each output's sum runs over k in
+            // order, continued from block to block: the blocking does not change the result.
+            let init = if q0 == 0 { Init::Bias(bias) } else { Init::Add };
+            let coef = FilterRows { w, q, q0, kq };
+            combine::<M>(col, n, kq, &coef, &mut y[p0..], p, g.f, n, init);
+            q0 += kq;
+        }
+        p0 += n;
+    }
+}
+
+/// Gradients of a convolution for a batch, given `dz = dL/dy`: overwrites `d_weight` and `d_bias`
+/// with the batch sums and, if asked, writes `dx`.
+pub(crate) struct ConvBackward<'a> {
+    pub geo: Geometry,
+    pub weight: &'a [f32],
+    pub x: &'a [f32],
+    pub dz: &'a [f32],
+    pub d_weight: &'a mut [f32],
+    pub d_bias: &'a mut [f32],
+    pub dx: Option<&'a mut [f32]>,
+}
+
+impl Kernel for ConvBackward<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let ConvBackward {
+            geo: g,
+            weight,
+            x,
+            dz,
+            d_weight,
+            d_bias,
+            mut dx,
+        } = self;
+        let (gx, gy, gw) = (g.group_x(), g.group_y(), g.group_w());
+        assert!(weight.len() == g.groups * gw && d_weight.len() == weight.len());
+        assert!(d_bias.len() == g.groups * g.f);
+        assert!(x.len() / (g.groups * gx) == dz.len() / (g.groups * gy));
+        d_weight.fill(0.0);
+        d_bias.fill(0.0);
+        let p = g.p();
+        for (i, dz) in dz.chunks_exact(p).enumerate() {
+            let o = i % (g.groups * g.f);
+            d_bias[o] = dz.iter().fold(d_bias[o], |s, &d| s + d);
+        }
+        if let Some(dx) = dx.as_deref_mut() {
+            assert!(dx.len() == x.len());
+            dx.fill(0.0);
+        }
+        let mut col = [0.0f32; CAP];
+        for (i, (x, dz)) in x.chunks_exact(gx).zip(dz.chunks_exact(gy)).enumerate() {
+            let grp = i % g.groups;
+            let w = &weight[grp * gw..][..gw];
+            let dw = &mut d_weight[grp * gw..][..gw];
+            let dx = dx.as_deref_mut().map(|dx| &mut dx[i * gx..][..gx]);
+            backward_group::<M>(&g, w, x, dz, dw, dx, &mut col);
+        }
+    }
+}
+
+#[inline(always)]
+fn backward_group<M: Math>(
+    g: &Geometry,
+    w: &[f32],
+    x: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    mut dx: Option<&mut [f32]>,
+    col: &mut [f32; CAP],
+) {
+    let (q, p) = (g.q(), g.p());
+    let (np, qb) = g.blocks();
+    let mut p0 = 0;
+    while p0 < p {
+        let n = np.min(p - p0);
+        let mut q0 = 0;
+        while q0 < q {
+            let kq = qb.min(q - q0);
+            let col = &mut col[..kq * n];
+            im2col(g, x, p0, n, q0, kq, col);
+            // dW[f][q0 + k] += Σ_j dz[f][p0 + j] · col[k][j]
+            weight_grad::<M>(&dz[p0..], p, g.f, col, kq, n, &mut dw[q0..], q);
+            if let Some(dx) = dx.as_deref_mut() {
+                // dcol[k][j] = Σ_f W[f][q0 + k] · dz[f][p0 + j], then scattered onto dx.
+                let coef = FilterColumns { w, q, q0 };
+                combine::<M>(&dz[p0..], p, g.f, &coef, col, n, kq, n, Init::Zero);
+                col2im(g, col, p0, n, q0, kq, dx);
+            }
+            q0 += kq;
+        }
+        p0 += n;
+    }
+}
+
+/// Where kernel tap `q` (channel, row, column) of a group lies.
+#[inline(always)]
+fn tap(g: &Geometry, q: usize) -> (usize, usize, usize) {
+    (q / (g.kh * g.kw), q / g.kw % g.kh, q % g.kw)
+}
+
+/// For kernel tap `q` and output positions `p0..p0 + len` within one output row `oh` (starting at
+/// column `ow0`): the input row (`None` in the padding) and the range of `t` in `0..len` whose input
+/// column `(ow0 + t)·sw + kw − pl` is inside the row.
+#[inline(always)]
+fn segment(
+    g: &Geometry,
+    (c, kh, kw): (usize, usize, usize),
+    oh: usize,
+    ow0: usize,
+    len: usize,
+) -> Option<(usize, usize, usize)> {
+    let ih = (oh * g.sh + kh).checked_sub(g.pt).filter(|&ih| ih < g.h)?;
+    // Input column of t: base + t·sw − pl, inside iff pl ≤ base + t·sw < w + pl.
+    let base = ow0 * g.sw + kw;
+    let lo = g.pl.saturating_sub(base).div_ceil(g.sw).min(len);
+    let hi = (g.w + g.pl)
+        .saturating_sub(base)
+        .div_ceil(g.sw)
+        .clamp(lo, len);
+    Some(((c * g.h + ih) * g.w, lo, hi))
+}
+
+/// Walks the output rows that positions `p0..p0 + n` cross: `(j, oh, ow0, len)` per row piece.
+#[inline(always)]
+fn row_pieces(g: &Geometry, p0: usize, n: usize, mut each: impl FnMut(usize, usize, usize, usize)) {
+    let mut j = 0;
+    while j < n {
+        let p = p0 + j;
+        let (oh, ow0) = (p / g.ow, p % g.ow);
+        let len = (g.ow - ow0).min(n - j);
+        each(j, oh, ow0, len);
+        j += len;
+    }
+}
+
+/// `col[k][j]` = the input under tap `q0 + k` at position `p0 + j` (0 in the padding).
+#[inline(always)]
+fn im2col(g: &Geometry, x: &[f32], p0: usize, n: usize, q0: usize, kq: usize, col: &mut [f32]) {
+    for (k, dst) in col.chunks_exact_mut(n).take(kq).enumerate() {
+        let t = tap(g, q0 + k);
+        row_pieces(
+            g,
+            p0,
+            n,
+            #[inline(always)]
+            |j, oh, ow0, len| {
+                let dst = &mut dst[j..j + len];
+                let Some((row, lo, hi)) = segment(g, t, oh, ow0, len) else {
+                    dst.fill(0.0);
+                    return;
+                };
+                dst[..lo].fill(0.0);
+                dst[hi..].fill(0.0);
+                let start = row + (ow0 + lo) * g.sw + t.2 - g.pl;
+                if g.sw == 1 {
+                    dst[lo..hi].copy_from_slice(&x[start..start + (hi - lo)]);
+                } else {
+                    for (d, &v) in dst[lo..hi].iter_mut().zip(x[start..].iter().step_by(g.sw)) {
+                        *d = v;
+                    }
+                }
+            },
+        );
+    }
+}
+
+/// The transpose of [`im2col`]: adds `col[k][j]` onto the input position it came from.
+#[inline(always)]
+fn col2im(g: &Geometry, col: &[f32], p0: usize, n: usize, q0: usize, kq: usize, dx: &mut [f32]) {
+    for (k, src) in col.chunks_exact(n).take(kq).enumerate() {
+        let t = tap(g, q0 + k);
+        row_pieces(
+            g,
+            p0,
+            n,
+            #[inline(always)]
+            |j, oh, ow0, len| {
+                let Some((row, lo, hi)) = segment(g, t, oh, ow0, len) else {
+                    return;
+                };
+                let src = &src[j + lo..j + hi];
+                let start = row + (ow0 + lo) * g.sw + t.2 - g.pl;
+                if g.sw == 1 {
+                    for (d, &v) in dx[start..start + src.len()].iter_mut().zip(src) {
+                        *d += v;
+                    }
+                } else {
+                    for (d, &v) in dx[start..].iter_mut().step_by(g.sw).zip(src) {
+                        *d += v;
+                    }
+                }
+            },
+        );
+    }
+}
+
+/// How a [`combine`] tile starts its sums.
+#[derive(Clone, Copy)]
+enum Init<'a> {
+    Zero,
+    /// From `bias[row]`.
+    Bias(&'a [f32]),
+    /// From the values already in the output.
+    Add,
+}
+
+/// The coefficients of a [`combine`]: for a tile of `RT` output rows from `r0`, the `RT`
+/// coefficients of source row `k`.
+trait Coefficients {
+    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_;
+}
+
+/// Forward: output row `f`, source row `k` → `W[f][q0 + k]` (rows of `W`, sliced once per tile).
+struct FilterRows<'a> {
+    w: &'a [f32],
+    q: usize,
+    q0: usize,
+    kq: usize,
+}
+
+impl Coefficients for FilterRows<'_> {
+    #[inline(always)]
+    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_ {
+        let rows: [&[f32]; RT] =
+            core::array::from_fn(|r| &self.w[(r0 + r) * self.q + self.q0..][..self.kq]);
+        #[inline(always)]
+        move |k| core::array::from_fn(|r| rows[r][k])
+    }
+}
+
+/// Input gradient: output row `k` (a tap), source row `f` → `W[f][q0 + k]` (columns of `W`).
+struct FilterColumns<'a> {
+    w: &'a [f32],
+    q: usize,
+    q0: usize,
+}
+
+impl Coefficients for FilterColumns<'_> {
+    #[inline(always)]
+    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_ {
+        #[inline(always)]
+        move |f| {
+            let c: &[f32; RT] = self.w[f * self.q + self.q0 + r0..][..RT]
+                .try_into()
+                .expect("RT values");
+            *c
+        }
+    }
+}
+
+/// `out[r·os + j] = init + Σ_k coef(k, r) · src[k·ss + j]` for rows `r < rows`, columns `j < n`,
+/// `k < kn`: each output's sum in order of `k`, whatever the tile.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn combine<M: Math>(
+    src: &[f32],
+    ss: usize,
+    kn: usize,
+    coef: &impl Coefficients,
+    out: &mut [f32],
+    os: usize,
+    rows: usize,
+    n: usize,
+    init: Init,
+) {
+    let mut r = 0;
+    // Tiles of 4, then 2, then 1 rows, as the row count allows (6 filters: 4 + 2).
+    combine_rows::<M, 4, 2>(src, ss, kn, coef, out, os, rows, n, init, &mut r);
+    combine_rows::<M, 2, 3>(src, ss, kn, coef, out, os, rows, n, init, &mut r);
+    combine_rows::<M, 1, 4>(src, ss, kn, coef, out, os, rows, n, init, &mut r);
+}
+
+/// Tiles of `RT` rows from `*r` on while they fit, each over the columns in strips of `NV`
+/// vectors, then single vectors, then single values; advances `*r`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn combine_rows<M: Math, const RT: usize, const NV: usize>(
+    src: &[f32],
+    ss: usize,
+    kn: usize,
+    coef: &impl Coefficients,
+    out: &mut [f32],
+    os: usize,
+    rows: usize,
+    n: usize,
+    init: Init,
+    r: &mut usize,
+) {
+    while *r + RT <= rows {
+        let c = coef.tile::<RT>(*r);
+        let mut j = 0;
+        while j + NV * LANES <= n {
+            combine_tile::<M, RT, NV, LANES>(src, ss, kn, &c, out, os, *r, j, init);
+            j += NV * LANES;
+        }
+        while j + LANES <= n {
+            combine_tile::<M, RT, 1, LANES>(src, ss, kn, &c, out, os, *r, j, init);
+            j += LANES;
+        }
+        while j < n {
+            combine_tile::<M, RT, 1, 1>(src, ss, kn, &c, out, os, *r, j, init);
+            j += 1;
+        }
+        *r += RT;
+    }
+}
+
+/// Rows `r0..r0 + RT`, columns `j0..j0 + NV·V` of [`combine`]: `RT·NV` vectors of accumulators.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
+    src: &[f32],
+    ss: usize,
+    kn: usize,
+    coef: &impl Fn(usize) -> [f32; RT],
+    out: &mut [f32],
+    os: usize,
+    r0: usize,
+    j0: usize,
+    init: Init,
+) {
+    let mut acc = [[[0.0f32; V]; NV]; RT];
+    for (r, acc) in acc.iter_mut().enumerate() {
+        let row = &out[(r0 + r) * os + j0..][..NV * V];
+        for (v, acc) in acc.iter_mut().enumerate() {
+            *acc = match init {
+                Init::Zero => [0.0; V],
+                Init::Bias(b) => [b[r0 + r]; V],
+                Init::Add => row[v * V..][..V].try_into().expect("V values"),
+            };
+        }
+    }
+    for k in 0..kn {
+        let s = &src[k * ss + j0..][..NV * V];
+        let xs: [&[f32; V]; NV] =
+            core::array::from_fn(|v| s[v * V..][..V].try_into().expect("V values"));
+        let c = coef(k);
+        for r in 0..RT {
+            for v in 0..NV {
+                for l in 0..V {
+                    acc[r][v][l] = M::mul_add(c[r], xs[v][l], acc[r][v][l]);
+                }
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        let row = &mut out[(r0 + r) * os + j0..][..NV * V];
+        for (v, acc) in acc.iter().enumerate() {
+            row[v * V..][..V].copy_from_slice(acc);
+        }
+    }
+}
+
+/// `dw[f·q + k] += Σ_j dz[f·ds + j] · col[k·n + j]` for filters `f < nf`, taps `k < kq`,
+/// positions `j < n`: dot products of rows, in tiles of 2 filters × 4 taps.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn weight_grad<M: Math>(
+    dz: &[f32],
+    ds: usize,
+    nf: usize,
+    col: &[f32],
+    kq: usize,
+    n: usize,
+    dw: &mut [f32],
+    q: usize,
+) {
+    let mut f = 0;
+    while f + 2 <= nf {
+        weight_grad_rows::<M, 2>(dz, ds, f, col, kq, n, dw, q);
+        f += 2;
+    }
+    while f < nf {
+        weight_grad_rows::<M, 1>(dz, ds, f, col, kq, n, dw, q);
+        f += 1;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn weight_grad_rows<M: Math, const RA: usize>(
+    dz: &[f32],
+    ds: usize,
+    f0: usize,
+    col: &[f32],
+    kq: usize,
+    n: usize,
+    dw: &mut [f32],
+    q: usize,
+) {
+    let a: [&[f32]; RA] = core::array::from_fn(|r| &dz[(f0 + r) * ds..][..n]);
+    let mut k = 0;
+    while k + 4 <= kq {
+        let d = dot_tile::<M, RA, 4>(a, core::array::from_fn(|t| &col[(k + t) * n..][..n]));
+        add_tile(d, dw, q, f0, k);
+        k += 4;
+    }
+    while k < kq {
+        let d = dot_tile::<M, RA, 1>(a, [&col[k * n..][..n]]);
+        add_tile(d, dw, q, f0, k);
+        k += 1;
+    }
+}
+
+#[inline(always)]
+fn add_tile<const RA: usize, const RB: usize>(
+    d: [[f32; RB]; RA],
+    dw: &mut [f32],
+    q: usize,
+    f0: usize,
+    k0: usize,
+) {
+    for (r, d) in d.iter().enumerate() {
+        for (t, d) in d.iter().enumerate() {
+            dw[(f0 + r) * q + k0 + t] += d;
+        }
+    }
+}
+
+/// `RA × RB` dot products of rows of equal length, each with `LANES` partial sums added in a
+/// fixed tree, then the tail in order.
+#[inline(always)]
+fn dot_tile<M: Math, const RA: usize, const RB: usize>(
+    a: [&[f32]; RA],
+    b: [&[f32]; RB],
+) -> [[f32; RB]; RA] {
+    let n = a[0].len();
+    let mut acc = [[[0.0f32; LANES]; RB]; RA];
+    let full = n / LANES * LANES;
+    let mut j = 0;
+    while j < full {
+        let av: [&[f32; LANES]; RA] =
+            core::array::from_fn(|r| a[r][j..][..LANES].try_into().expect("a vector"));
+        let bv: [&[f32; LANES]; RB] =
+            core::array::from_fn(|t| b[t][j..][..LANES].try_into().expect("a vector"));
+        for r in 0..RA {
+            for t in 0..RB {
+                for l in 0..LANES {
+                    acc[r][t][l] = M::mul_add(av[r][l], bv[t][l], acc[r][t][l]);
+                }
+            }
+        }
+        j += LANES;
+    }
+    core::array::from_fn(|r| {
+        core::array::from_fn(|t| {
+            let v = &acc[r][t];
+            let mut sum = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+            for j in full..n {
+                sum = M::mul_add(a[r][j], b[t][j], sum);
+            }
+            sum
+        })
+    })
+}
