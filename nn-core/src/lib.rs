@@ -30,7 +30,7 @@ pub mod train;
 pub use activation::{
     Activation, Differentiable, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh,
 };
-pub use layer::{Backprop, Conv2d, Dense, Layer, Tensor};
+pub use layer::{Backprop, Conv1d, Conv2d, Dense, DepthwiseConv2d, Layer, Tensor};
 pub use loss::{
     BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,
     SparseCategoricalCrossEntropy,

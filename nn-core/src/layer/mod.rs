@@ -7,13 +7,17 @@
 //! type, computed by the macro; each layer re-checks them in const evaluation, so a hand-written
 //! wrong instantiation does not compile either.
 
+mod conv1d;
 mod conv2d;
 mod dense;
+mod depthwise;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use conv1d::Conv1d;
 pub use conv2d::Conv2d;
 pub use dense::Dense;
+pub use depthwise::DepthwiseConv2d;
 
 use crate::activation::{Activation, Differentiable};
 use crate::{Loss, Parameters, Rng};
