@@ -246,106 +246,116 @@ fn backward_group<M: Math>(
     }
 }
 
-/// Where kernel tap `q` (channel, row, column) of a group lies.
-#[inline(always)]
-fn tap(g: &Geometry, q: usize) -> (usize, usize, usize) {
-    (q / (g.kh * g.kw), q / g.kw % g.kh, q % g.kw)
-}
-
-/// For kernel tap `q` and output positions `p0..p0 + len` within one output row `oh` (starting at
-/// column `ow0`): the input row (`None` in the padding) and the range of `t` in `0..len` whose input
-/// column `(ow0 + t)·sw + kw − pl` is inside the row.
-#[inline(always)]
-fn segment(
-    g: &Geometry,
-    (c, kh, kw): (usize, usize, usize),
-    oh: usize,
-    ow0: usize,
+/// A piece of one im2col row: the input under one kernel tap for the output positions
+/// `j..j + len` of the block, which lie in one output row.
+struct Piece {
+    /// Offset of the piece within the block's row.
+    j: usize,
     len: usize,
-) -> Option<(usize, usize, usize)> {
-    let ih = (oh * g.sh + kh).checked_sub(g.pt).filter(|&ih| ih < g.h)?;
-    // Input column of t: base + t·sw − pl, inside iff pl ≤ base + t·sw < w + pl.
-    let base = ow0 * g.sw + kw;
-    let lo = g.pl.saturating_sub(base).div_ceil(g.sw).min(len);
-    let hi = (g.w + g.pl)
-        .saturating_sub(base)
-        .div_ceil(g.sw)
-        .clamp(lo, len);
-    Some(((c * g.h + ih) * g.w, lo, hi))
+    /// Where the input values are, if the piece is not entirely in the padding rows: the input
+    /// offset of piece element `lo`, and the range `lo..hi` of the piece that is inside the input
+    /// row (the rest is padding).
+    inside: Option<(usize, usize, usize)>,
 }
 
-/// Walks the output rows that positions `p0..p0 + n` cross: `(j, oh, ow0, len)` per row piece.
+/// Calls `each(k, piece)` for the pieces of taps `q0..q0 + kq` over positions `p0..p0 + n`,
+/// walking taps and rows by counting (no divisions: they were a quarter of the time).
 #[inline(always)]
-fn row_pieces(g: &Geometry, p0: usize, n: usize, mut each: impl FnMut(usize, usize, usize, usize)) {
-    let mut j = 0;
-    while j < n {
-        let p = p0 + j;
-        let (oh, ow0) = (p / g.ow, p % g.ow);
-        let len = (g.ow - ow0).min(n - j);
-        each(j, oh, ow0, len);
-        j += len;
+fn pieces(
+    g: &Geometry,
+    p0: usize,
+    n: usize,
+    q0: usize,
+    kq: usize,
+    mut each: impl FnMut(usize, Piece),
+) {
+    let (oh_start, ow_start) = (p0 / g.ow, p0 % g.ow);
+    let (mut c, mut kh, mut kw) = (q0 / (g.kh * g.kw), q0 / g.kw % g.kh, q0 % g.kw);
+    for k in 0..kq {
+        let (mut oh, mut ow0, mut j) = (oh_start, ow_start, 0);
+        while j < n {
+            let len = (g.ow - ow0).min(n - j);
+            let inside = (oh * g.sh + kh)
+                .checked_sub(g.pt)
+                .filter(|&ih| ih < g.h)
+                .map(|ih| {
+                    // Input column of element t: base + t·sw − pl, inside iff pl ≤ … < w + pl.
+                    let base = ow0 * g.sw + kw;
+                    let (lo, hi) = if g.sw == 1 {
+                        let lo = g.pl.saturating_sub(base).min(len);
+                        (lo, (g.w + g.pl).saturating_sub(base).clamp(lo, len))
+                    } else {
+                        let lo = g.pl.saturating_sub(base).div_ceil(g.sw).min(len);
+                        (
+                            lo,
+                            (g.w + g.pl)
+                                .saturating_sub(base)
+                                .div_ceil(g.sw)
+                                .clamp(lo, len),
+                        )
+                    };
+                    (
+                        (c * g.h + ih) * g.w + (base + lo * g.sw).saturating_sub(g.pl),
+                        lo,
+                        hi,
+                    )
+                });
+            each(k, Piece { j, len, inside });
+            j += len;
+            oh += 1;
+            ow0 = 0;
+        }
+        kw += 1;
+        if kw == g.kw {
+            kw = 0;
+            kh += 1;
+            if kh == g.kh {
+                kh = 0;
+                c += 1;
+            }
+        }
     }
 }
 
 /// `col[k][j]` = the input under tap `q0 + k` at position `p0 + j` (0 in the padding).
 #[inline(always)]
 fn im2col(g: &Geometry, x: &[f32], p0: usize, n: usize, q0: usize, kq: usize, col: &mut [f32]) {
-    for (k, dst) in col.chunks_exact_mut(n).take(kq).enumerate() {
-        let t = tap(g, q0 + k);
-        row_pieces(
-            g,
-            p0,
-            n,
-            #[inline(always)]
-            |j, oh, ow0, len| {
-                let dst = &mut dst[j..j + len];
-                let Some((row, lo, hi)) = segment(g, t, oh, ow0, len) else {
-                    dst.fill(0.0);
-                    return;
-                };
-                dst[..lo].fill(0.0);
-                dst[hi..].fill(0.0);
-                let start = row + (ow0 + lo) * g.sw + t.2 - g.pl;
-                if g.sw == 1 {
-                    dst[lo..hi].copy_from_slice(&x[start..start + (hi - lo)]);
-                } else {
-                    for (d, &v) in dst[lo..hi].iter_mut().zip(x[start..].iter().step_by(g.sw)) {
-                        *d = v;
-                    }
-                }
-            },
-        );
-    }
+    pieces(g, p0, n, q0, kq, |k, piece| {
+        let dst = &mut col[k * n + piece.j..][..piece.len];
+        let Some((start, lo, hi)) = piece.inside else {
+            dst.fill(0.0);
+            return;
+        };
+        dst[..lo].fill(0.0);
+        dst[hi..].fill(0.0);
+        if g.sw == 1 {
+            dst[lo..hi].copy_from_slice(&x[start..start + (hi - lo)]);
+        } else {
+            for (d, &v) in dst[lo..hi].iter_mut().zip(x[start..].iter().step_by(g.sw)) {
+                *d = v;
+            }
+        }
+    });
 }
 
 /// The transpose of [`im2col`]: adds `col[k][j]` onto the input position it came from.
 #[inline(always)]
 fn col2im(g: &Geometry, col: &[f32], p0: usize, n: usize, q0: usize, kq: usize, dx: &mut [f32]) {
-    for (k, src) in col.chunks_exact(n).take(kq).enumerate() {
-        let t = tap(g, q0 + k);
-        row_pieces(
-            g,
-            p0,
-            n,
-            #[inline(always)]
-            |j, oh, ow0, len| {
-                let Some((row, lo, hi)) = segment(g, t, oh, ow0, len) else {
-                    return;
-                };
-                let src = &src[j + lo..j + hi];
-                let start = row + (ow0 + lo) * g.sw + t.2 - g.pl;
-                if g.sw == 1 {
-                    for (d, &v) in dx[start..start + src.len()].iter_mut().zip(src) {
-                        *d += v;
-                    }
-                } else {
-                    for (d, &v) in dx[start..].iter_mut().step_by(g.sw).zip(src) {
-                        *d += v;
-                    }
-                }
-            },
-        );
-    }
+    pieces(g, p0, n, q0, kq, |k, piece| {
+        let Some((start, lo, hi)) = piece.inside else {
+            return;
+        };
+        let src = &col[k * n + piece.j + lo..][..hi - lo];
+        if g.sw == 1 {
+            for (d, &v) in dx[start..start + src.len()].iter_mut().zip(src) {
+                *d += v;
+            }
+        } else {
+            for (d, &v) in dx[start..].iter_mut().step_by(g.sw).zip(src) {
+                *d += v;
+            }
+        }
+    });
 }
 
 /// How a [`combine`] tile starts its sums.
@@ -579,19 +589,17 @@ fn dot_tile<M: Math, const RA: usize, const RB: usize>(
     b: [&[f32]; RB],
 ) -> [[f32; RB]; RA] {
     let n = a[0].len();
-    let mut acc = [[[0.0f32; LANES]; RB]; RA];
     let full = n / LANES * LANES;
+    let mut acc = [[[0.0f32; LANES]; RB]; RA];
     let mut j = 0;
     while j < full {
-        let av: [&[f32; LANES]; RA] =
-            core::array::from_fn(|r| a[r][j..][..LANES].try_into().expect("a vector"));
-        let bv: [&[f32; LANES]; RB] =
-            core::array::from_fn(|t| b[t][j..][..LANES].try_into().expect("a vector"));
-        for r in 0..RA {
-            for t in 0..RB {
-                for l in 0..LANES {
-                    acc[r][t][l] = M::mul_add(av[r][l], bv[t][l], acc[r][t][l]);
-                }
+        let av: [[f32; LANES]; RA] =
+            core::array::from_fn(|r| *a[r][j..].first_chunk().expect("a vector"));
+        let bv: [[f32; LANES]; RB] =
+            core::array::from_fn(|t| *b[t][j..].first_chunk().expect("a vector"));
+        for (acc, av) in acc.iter_mut().zip(&av) {
+            for (acc, bv) in acc.iter_mut().zip(&bv) {
+                *acc = core::array::from_fn(|l| M::mul_add(av[l], bv[l], acc[l]));
             }
         }
         j += LANES;
