@@ -18,7 +18,7 @@ use super::{Kernel, Math};
 const LANES: usize = 8;
 /// Values of the im2col block buffer: 16 KB, half of a typical L1, so the block stays in cache
 /// while every filter tile reads it (measured against 32 and 64 KB on the LeNet convolutions).
-const CAP: usize = 4096;
+const CAP: usize = 16384;
 
 /// The shape of a convolution, for one sample: `groups` independent convolutions of `c` input
 /// channels (`h × w`) into `f` output channels (`oh × ow`) each, with a `kh × kw` kernel, strides
@@ -317,45 +317,148 @@ fn pieces(
     }
 }
 
+/// Calls `each(k, col_offset, x_offset)` for every output row of the block and tap, if the block
+/// is whole output rows, the stride along rows is 1 and there is no padding: then every piece of
+/// im2col is a plain copy of `ow` values, and per-piece bookkeeping would cost more than the copy
+/// (the second LeNet convolution copies 8 values per piece).
+#[inline(always)]
+fn plain_rows(
+    g: &Geometry,
+    p0: usize,
+    n: usize,
+    q0: usize,
+    kq: usize,
+    mut each: impl FnMut(usize, usize),
+) -> bool {
+    let unpadded = g.pt == 0
+        && g.pl == 0
+        && (g.oh - 1) * g.sh + g.kh <= g.h
+        && (g.ow - 1) * g.sw + g.kw <= g.w;
+    if !(unpadded && g.sw == 1 && p0 % g.ow == 0 && n % g.ow == 0) {
+        return false;
+    }
+    let (oh0, rows) = (p0 / g.ow, n / g.ow);
+    let (mut c, mut kh, mut kw) = (q0 / (g.kh * g.kw), q0 / g.kw % g.kh, q0 % g.kw);
+    for k in 0..kq {
+        let first = (c * g.h + oh0 * g.sh + kh) * g.w + kw;
+        for r in 0..rows {
+            each(k * n + r * g.ow, first + r * g.sh * g.w);
+        }
+        kw += 1;
+        if kw == g.kw {
+            kw = 0;
+            kh += 1;
+            if kh == g.kh {
+                kh = 0;
+                c += 1;
+            }
+        }
+    }
+    true
+}
+
+/// `dst = src` for short rows, in vectors of 8 (a `copy_from_slice` of 8 values is a call to
+/// `memcpy`).
+#[inline(always)]
+fn copy(dst: &mut [f32], src: &[f32]) {
+    let src = &src[..dst.len()];
+    let (d8, dt) = dst.as_chunks_mut::<8>();
+    let (s8, st) = src.as_chunks::<8>();
+    for (d, s) in d8.iter_mut().zip(s8) {
+        *d = *s;
+    }
+    for (d, s) in dt.iter_mut().zip(st) {
+        *d = *s;
+    }
+}
+
+/// `dst += src`, as [`copy`].
+#[inline(always)]
+fn add(dst: &mut [f32], src: &[f32]) {
+    let src = &src[..dst.len()];
+    let (d8, dt) = dst.as_chunks_mut::<8>();
+    let (s8, st) = src.as_chunks::<8>();
+    for (d, s) in d8.iter_mut().zip(s8) {
+        for (d, s) in d.iter_mut().zip(s) {
+            *d += s;
+        }
+    }
+    for (d, s) in dt.iter_mut().zip(st) {
+        *d += s;
+    }
+}
+
 /// `col[k][j]` = the input under tap `q0 + k` at position `p0 + j` (0 in the padding).
 #[inline(always)]
 fn im2col(g: &Geometry, x: &[f32], p0: usize, n: usize, q0: usize, kq: usize, col: &mut [f32]) {
-    pieces(g, p0, n, q0, kq, |k, piece| {
-        let dst = &mut col[k * n + piece.j..][..piece.len];
-        let Some((start, lo, hi)) = piece.inside else {
-            dst.fill(0.0);
-            return;
-        };
-        dst[..lo].fill(0.0);
-        dst[hi..].fill(0.0);
-        if g.sw == 1 {
-            dst[lo..hi].copy_from_slice(&x[start..start + (hi - lo)]);
-        } else {
-            for (d, &v) in dst[lo..hi].iter_mut().zip(x[start..].iter().step_by(g.sw)) {
-                *d = v;
-            }
-        }
+    let ow = g.ow;
+    #[rustfmt::skip]
+    let plain = plain_rows(g, p0, n, q0, kq, #[inline(always)] |at, from| {
+        copy(&mut col[at..at + ow], &x[from..]);
     });
+    if plain {
+        return;
+    }
+    pieces(
+        g,
+        p0,
+        n,
+        q0,
+        kq,
+        #[inline(always)]
+        |k, piece| {
+            let dst = &mut col[k * n + piece.j..][..piece.len];
+            let Some((start, lo, hi)) = piece.inside else {
+                dst.fill(0.0);
+                return;
+            };
+            dst[..lo].fill(0.0);
+            dst[hi..].fill(0.0);
+            if g.sw == 1 {
+                dst[lo..hi].copy_from_slice(&x[start..start + (hi - lo)]);
+            } else {
+                for (d, &v) in dst[lo..hi].iter_mut().zip(x[start..].iter().step_by(g.sw)) {
+                    *d = v;
+                }
+            }
+        },
+    );
 }
 
 /// The transpose of [`im2col`]: adds `col[k][j]` onto the input position it came from.
 #[inline(always)]
 fn col2im(g: &Geometry, col: &[f32], p0: usize, n: usize, q0: usize, kq: usize, dx: &mut [f32]) {
-    pieces(g, p0, n, q0, kq, |k, piece| {
-        let Some((start, lo, hi)) = piece.inside else {
-            return;
-        };
-        let src = &col[k * n + piece.j + lo..][..hi - lo];
-        if g.sw == 1 {
-            for (d, &v) in dx[start..start + src.len()].iter_mut().zip(src) {
-                *d += v;
-            }
-        } else {
-            for (d, &v) in dx[start..].iter_mut().step_by(g.sw).zip(src) {
-                *d += v;
-            }
-        }
+    let ow = g.ow;
+    #[rustfmt::skip]
+    let plain = plain_rows(g, p0, n, q0, kq, #[inline(always)] |at, to| {
+        add(&mut dx[to..to + ow], &col[at..]);
     });
+    if plain {
+        return;
+    }
+    pieces(
+        g,
+        p0,
+        n,
+        q0,
+        kq,
+        #[inline(always)]
+        |k, piece| {
+            let Some((start, lo, hi)) = piece.inside else {
+                return;
+            };
+            let src = &col[k * n + piece.j + lo..][..hi - lo];
+            if g.sw == 1 {
+                for (d, &v) in dx[start..start + src.len()].iter_mut().zip(src) {
+                    *d += v;
+                }
+            } else {
+                for (d, &v) in dx[start..].iter_mut().step_by(g.sw).zip(src) {
+                    *d += v;
+                }
+            }
+        },
+    );
 }
 
 /// How a [`combine`] tile starts its sums.

@@ -1266,6 +1266,8 @@ mod timing {
         println!("batch {B}, µs per batch:");
         println!("conv1 1×28×28→6×24×24: forward {f1:.1}, backward (no dx) {b1:.1}");
         println!("conv2 6×12×12→16×8×8: forward {f2:.1}, backward (with dx) {b2:.1}");
+        let b2n = time(|| c2.backward(&x2, &y2, &dz2, &(), &mut g2, None));
+        println!("(conv2 backward without dx: {b2n:.1})");
         println!("total {:.1}", f1 + b1 + f2 + b2);
     }
 }
