@@ -619,7 +619,8 @@ fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
 }
 
 /// `dw[f·q + k] += Σ_j dz[f·ds + j] · col[k·n + j]` for filters `f < nf`, taps `k < kq`,
-/// positions `j < n`: dot products of rows, in tiles of 2 filters × 4 taps.
+/// positions `j < n`: dot products of rows, in tiles of 3 filters × 4 taps (12 accumulators, as
+/// the Dense forward tile).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn weight_grad<M: Math>(
@@ -633,9 +634,9 @@ fn weight_grad<M: Math>(
     q: usize,
 ) {
     let mut f = 0;
-    while f + 2 <= nf {
-        weight_grad_rows::<M, 2>(dz, ds, f, col, kq, n, dw, q);
-        f += 2;
+    while f + 3 <= nf {
+        weight_grad_rows::<M, 3>(dz, ds, f, col, kq, n, dw, q);
+        f += 3;
     }
     while f < nf {
         weight_grad_rows::<M, 1>(dz, ds, f, col, kq, n, dw, q);
@@ -658,12 +659,12 @@ fn weight_grad_rows<M: Math, const RA: usize>(
     let a: [&[f32]; RA] = core::array::from_fn(|r| &dz[(f0 + r) * ds..][..n]);
     let mut k = 0;
     while k + 4 <= kq {
-        let d = dot_tile::<M, RA, 4>(a, core::array::from_fn(|t| &col[(k + t) * n..][..n]));
+        let d = dots::<M, RA, 4>(a, core::array::from_fn(|t| &col[(k + t) * n..][..n]));
         add_tile(d, dw, q, f0, k);
         k += 4;
     }
     while k < kq {
-        let d = dot_tile::<M, RA, 1>(a, [&col[k * n..][..n]]);
+        let d = dots::<M, RA, 1>(a, [&col[k * n..][..n]]);
         add_tile(d, dw, q, f0, k);
         k += 1;
     }
@@ -684,37 +685,45 @@ fn add_tile<const RA: usize, const RB: usize>(
     }
 }
 
-/// `RA × RB` dot products of rows of equal length, each with `LANES` partial sums added in a
-/// fixed tree, then the tail in order.
+/// Length of the pieces in which [`dots`] hands rows to `Math::dot_tile` (whose length is a const).
+const DOT_CHUNK: usize = 32;
+
+/// `RA × RB` dot products of rows of equal length: `Math::dot_tile` over pieces of
+/// `DOT_CHUNK`, then of `LANES`, then single products, the pieces' sums added in order.
 #[inline(always)]
-fn dot_tile<M: Math, const RA: usize, const RB: usize>(
+fn dots<M: Math, const RA: usize, const RB: usize>(
     a: [&[f32]; RA],
     b: [&[f32]; RB],
 ) -> [[f32; RB]; RA] {
     let n = a[0].len();
-    let full = n / LANES * LANES;
-    let mut acc = [[[0.0f32; LANES]; RB]; RA];
+    let mut sum = [[0.0f32; RB]; RA];
     let mut j = 0;
-    while j < full {
-        let av: [[f32; LANES]; RA] =
-            core::array::from_fn(|r| *a[r][j..].first_chunk().expect("a vector"));
-        let bv: [[f32; LANES]; RB] =
-            core::array::from_fn(|t| *b[t][j..].first_chunk().expect("a vector"));
-        for (acc, av) in acc.iter_mut().zip(&av) {
-            for (acc, bv) in acc.iter_mut().zip(&bv) {
-                *acc = core::array::from_fn(|l| M::mul_add(av[l], bv[l], acc[l]));
+    dot_pieces::<M, RA, RB, DOT_CHUNK>(a, b, n, &mut j, &mut sum);
+    dot_pieces::<M, RA, RB, LANES>(a, b, n, &mut j, &mut sum);
+    dot_pieces::<M, RA, RB, 1>(a, b, n, &mut j, &mut sum);
+    sum
+}
+
+#[inline(always)]
+fn dot_pieces<M: Math, const RA: usize, const RB: usize, const I: usize>(
+    a: [&[f32]; RA],
+    b: [&[f32]; RB],
+    n: usize,
+    j: &mut usize,
+    sum: &mut [[f32; RB]; RA],
+) {
+    while *j + I <= n {
+        let at = *j;
+        let av: [&[f32; I]; RA] =
+            core::array::from_fn(|r| a[r][at..at + I].try_into().expect("I values"));
+        let bv: [&[f32; I]; RB] =
+            core::array::from_fn(|t| b[t][at..at + I].try_into().expect("I values"));
+        let d = M::dot_tile::<RA, RB, I>(av, bv);
+        for (sum, d) in sum.iter_mut().zip(&d) {
+            for (sum, d) in sum.iter_mut().zip(d) {
+                *sum += d;
             }
         }
-        j += LANES;
+        *j += I;
     }
-    core::array::from_fn(|r| {
-        core::array::from_fn(|t| {
-            let v = &acc[r][t];
-            let mut sum = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
-            for j in full..n {
-                sum = M::mul_add(a[r][j], b[t][j], sum);
-            }
-            sum
-        })
-    })
 }
