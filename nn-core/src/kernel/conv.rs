@@ -685,8 +685,9 @@ fn add_tile<const RA: usize, const RB: usize>(
     }
 }
 
-/// Length of the pieces in which [`dots`] hands rows to `Math::dot_tile` (whose length is a const).
-const DOT_CHUNK: usize = 32;
+/// Length of the pieces in which [`dots`] hands rows to `Math::dot_tile` (whose length is a const),
+/// and four times that: long pieces make the horizontal sums at the end of a tile rare.
+const DOT_CHUNK: usize = 64;
 
 /// `RA × RB` dot products of rows of equal length: `Math::dot_tile` over pieces of
 /// `DOT_CHUNK`, then of `LANES`, then single products, the pieces' sums added in order.
@@ -698,6 +699,7 @@ fn dots<M: Math, const RA: usize, const RB: usize>(
     let n = a[0].len();
     let mut sum = [[0.0f32; RB]; RA];
     let mut j = 0;
+    dot_pieces::<M, RA, RB, { 4 * DOT_CHUNK }>(a, b, n, &mut j, &mut sum);
     dot_pieces::<M, RA, RB, DOT_CHUNK>(a, b, n, &mut j, &mut sum);
     dot_pieces::<M, RA, RB, LANES>(a, b, n, &mut j, &mut sum);
     dot_pieces::<M, RA, RB, 1>(a, b, n, &mut j, &mut sum);
