@@ -141,6 +141,10 @@ fn forward_group<M: Math>(
     y: &mut [f32],
     col: &mut [f32; CAP],
 ) {
+    if let Some(l) = g.wide().filter(|&l| g.f * l <= CAP) {
+        forward_wide::<M>(g, l, w, bias, x, y, col);
+        return;
+    }
     let (q, p) = (g.q(), g.p());
     let (np, qb) = g.blocks();
     let mut p0 = 0;
@@ -155,10 +159,143 @@ fn forward_group<M: Math>(
             // order, continued from block to block: the blocking does not change the result.
             let init = if q0 == 0 { Init::Bias(bias) } else { Init::Add };
             let coef = FilterRows { w, q, q0, kq };
-            combine::<M>(col, n, kq, &coef, &mut y[p0..], p, g.f, n, init);
+            combine::<M>(
+                &Strided {
+                    data: col,
+                    stride: n,
+                },
+                kq,
+                &coef,
+                &mut y[p0..],
+                p,
+                g.f,
+                n,
+                init,
+            );
             q0 += kq;
         }
         p0 += n;
+    }
+}
+
+/// Most kernel taps of a [wide](Geometry::wide) product (its table of input offsets is on the
+/// stack).
+const WIDE_TAPS: usize = 512;
+
+impl Geometry {
+    /// For an unpadded stride-1 convolution, `Some(l)` with `l = (oh − 1)·w + ow`: then tap `q`'s
+    /// values for all positions are one contiguous run of the input, `x[offset(q)..][..l]`, if the
+    /// positions are numbered `t = oh·w + ow` as in the input (the "wide" output, whose `w − ow`
+    /// extra columns per row are computed and dropped). That needs no im2col at all, for a few
+    /// wasted products (14 % on the first LeNet convolution).
+    fn wide(&self) -> Option<usize> {
+        let plain = self.pt == 0
+            && self.pl == 0
+            && self.sh == 1
+            && self.sw == 1
+            && self.oh - 1 + self.kh <= self.h
+            && self.ow - 1 + self.kw <= self.w
+            // At most a quarter wasted: on the second LeNet convolution (8 of 12 columns) the
+            // extra products and the ragged row length cost more than im2col saves.
+            && 4 * self.ow >= 3 * self.w
+            && self.q() <= WIDE_TAPS;
+        plain.then(|| (self.oh - 1) * self.w + self.ow)
+    }
+
+    /// Input offset of every tap's run (see [`wide`](Geometry::wide)).
+    fn tap_offsets<'a>(&self, table: &'a mut [usize; WIDE_TAPS]) -> &'a [usize] {
+        let table = &mut table[..self.q()];
+        let mut k = 0;
+        for c in 0..self.c {
+            for kh in 0..self.kh {
+                for kw in 0..self.kw {
+                    table[k] = (c * self.h + kh) * self.w + kw;
+                    k += 1;
+                }
+            }
+        }
+        table
+    }
+}
+
+/// Rows that are runs of the input, one per tap.
+struct Taps<'a> {
+    x: &'a [f32],
+    offsets: &'a [usize],
+}
+
+impl Rows for Taps<'_> {
+    #[inline(always)]
+    fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
+        &self.x[self.offsets[k] + j..][..len]
+    }
+}
+
+/// [`forward_group`] of a [wide](Geometry::wide) convolution: the wide output in `buf`, then its
+/// real columns into `y`. Each output's sum is the same as on the im2col path.
+#[inline(always)]
+fn forward_wide<M: Math>(
+    g: &Geometry,
+    l: usize,
+    w: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    buf: &mut [f32; CAP],
+) {
+    let q = g.q();
+    let mut table = [0; WIDE_TAPS];
+    let taps = Taps {
+        x,
+        offsets: g.tap_offsets(&mut table),
+    };
+    let wide = &mut buf[..g.f * l];
+    let coef = FilterRows { w, q, q0: 0, kq: q };
+    combine::<M>(&taps, q, &coef, wide, l, g.f, l, Init::Bias(bias));
+    for (y, wide) in y.chunks_exact_mut(g.p()).zip(wide.chunks_exact(l)) {
+        for (y, wide) in y.chunks_exact_mut(g.ow).zip(wide.chunks(g.w)) {
+            copy(y, wide);
+        }
+    }
+}
+
+/// [`backward_group`] of a [wide](Geometry::wide) convolution: `dz` spread into wide rows (zeros in
+/// the extra columns, so they add nothing), dot products with the input's runs for the weights;
+/// for `dx`, each tap's wide row of `Wᵀ·dz` added onto its run.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_wide<M: Math>(
+    g: &Geometry,
+    l: usize,
+    w: &[f32],
+    x: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    dx: Option<&mut [f32]>,
+    buf: &mut [f32; CAP],
+) {
+    let q = g.q();
+    let mut table = [0; WIDE_TAPS];
+    let offsets = g.tap_offsets(&mut table);
+    let (wide, rest) = buf.split_at_mut(g.f * l);
+    wide.fill(0.0);
+    for (dz, wide) in dz.chunks_exact(g.p()).zip(wide.chunks_exact_mut(l)) {
+        for (dz, wide) in dz.chunks_exact(g.ow).zip(wide.chunks_mut(g.w)) {
+            copy(&mut wide[..g.ow], dz);
+        }
+    }
+    weight_grad::<M>(wide, l, g.f, &Taps { x, offsets }, q, l, dw, q);
+    if let Some(dx) = dx {
+        let dcol = &mut rest[..q * l];
+        let coef = FilterColumns { w, q, q0: 0 };
+        let dz = Strided {
+            data: wide,
+            stride: l,
+        };
+        combine::<M>(&dz, g.f, &coef, dcol, l, q, l, Init::Zero);
+        for (&at, dcol) in offsets.iter().zip(dcol.chunks_exact(l)) {
+            add(&mut dx[at..at + l], dcol);
+        }
     }
 }
 
@@ -222,6 +359,11 @@ fn backward_group<M: Math>(
     mut dx: Option<&mut [f32]>,
     col: &mut [f32; CAP],
 ) {
+    let taps = if dx.is_some() { g.q() } else { 0 };
+    if let Some(l) = g.wide().filter(|&l| (g.f + taps) * l <= CAP) {
+        backward_wide::<M>(g, l, w, x, dz, dw, dx, col);
+        return;
+    }
     let (q, p) = (g.q(), g.p());
     let (np, qb) = g.blocks();
     let mut p0 = 0;
@@ -233,11 +375,27 @@ fn backward_group<M: Math>(
             let col = &mut col[..kq * n];
             im2col(g, x, p0, n, q0, kq, col);
             // dW[f][q0 + k] += Σ_j dz[f][p0 + j] · col[k][j]
-            weight_grad::<M>(&dz[p0..], p, g.f, col, kq, n, &mut dw[q0..], q);
+            weight_grad::<M>(
+                &dz[p0..],
+                p,
+                g.f,
+                &Strided {
+                    data: col,
+                    stride: n,
+                },
+                kq,
+                n,
+                &mut dw[q0..],
+                q,
+            );
             if let Some(dx) = dx.as_deref_mut() {
                 // dcol[k][j] = Σ_f W[f][q0 + k] · dz[f][p0 + j], then scattered onto dx.
                 let coef = FilterColumns { w, q, q0 };
-                combine::<M>(&dz[p0..], p, g.f, &coef, col, n, kq, n, Init::Zero);
+                let dz = Strided {
+                    data: &dz[p0..],
+                    stride: p,
+                };
+                combine::<M>(&dz, g.f, &coef, col, n, kq, n, Init::Zero);
                 col2im(g, col, p0, n, q0, kq, dx);
             }
             q0 += kq;
@@ -461,6 +619,24 @@ fn col2im(g: &Geometry, col: &[f32], p0: usize, n: usize, q0: usize, kq: usize, 
     );
 }
 
+/// The source rows of a product: `row(k, j, len)` is row `k` from column `j`, `len` values.
+trait Rows {
+    fn row(&self, k: usize, j: usize, len: usize) -> &[f32];
+}
+
+/// Rows one after the other, `stride` apart.
+struct Strided<'a> {
+    data: &'a [f32],
+    stride: usize,
+}
+
+impl Rows for Strided<'_> {
+    #[inline(always)]
+    fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
+        &self.data[k * self.stride + j..][..len]
+    }
+}
+
 /// How a [`combine`] tile starts its sums.
 #[derive(Clone, Copy)]
 enum Init<'a> {
@@ -515,13 +691,12 @@ impl Coefficients for FilterColumns<'_> {
     }
 }
 
-/// `out[r·os + j] = init + Σ_k coef(k, r) · src[k·ss + j]` for rows `r < rows`, columns `j < n`,
+/// `out[r·os + j] = init + Σ_k coef(k, r) · src[k][j]` for rows `r < rows`, columns `j < n`,
 /// `k < kn`: each output's sum in order of `k`, whatever the tile.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn combine<M: Math>(
-    src: &[f32],
-    ss: usize,
+    src: &impl Rows,
     kn: usize,
     coef: &impl Coefficients,
     out: &mut [f32],
@@ -532,9 +707,9 @@ fn combine<M: Math>(
 ) {
     let mut r = 0;
     // Tiles of 4, then 2, then 1 rows, as the row count allows (6 filters: 4 + 2).
-    combine_rows::<M, 4, 2>(src, ss, kn, coef, out, os, rows, n, init, &mut r);
-    combine_rows::<M, 2, 3>(src, ss, kn, coef, out, os, rows, n, init, &mut r);
-    combine_rows::<M, 1, 4>(src, ss, kn, coef, out, os, rows, n, init, &mut r);
+    combine_rows::<M, 4, 2>(src, kn, coef, out, os, rows, n, init, &mut r);
+    combine_rows::<M, 2, 3>(src, kn, coef, out, os, rows, n, init, &mut r);
+    combine_rows::<M, 1, 4>(src, kn, coef, out, os, rows, n, init, &mut r);
 }
 
 /// Tiles of `RT` rows from `*r` on while they fit, each over the columns in strips of `NV`
@@ -542,8 +717,7 @@ fn combine<M: Math>(
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn combine_rows<M: Math, const RT: usize, const NV: usize>(
-    src: &[f32],
-    ss: usize,
+    src: &impl Rows,
     kn: usize,
     coef: &impl Coefficients,
     out: &mut [f32],
@@ -557,15 +731,15 @@ fn combine_rows<M: Math, const RT: usize, const NV: usize>(
         let c = coef.tile::<RT>(*r);
         let mut j = 0;
         while j + NV * LANES <= n {
-            combine_tile::<M, RT, NV, LANES>(src, ss, kn, &c, out, os, *r, j, init);
+            combine_tile::<M, RT, NV, LANES>(src, kn, &c, out, os, *r, j, init);
             j += NV * LANES;
         }
         while j + LANES <= n {
-            combine_tile::<M, RT, 1, LANES>(src, ss, kn, &c, out, os, *r, j, init);
+            combine_tile::<M, RT, 1, LANES>(src, kn, &c, out, os, *r, j, init);
             j += LANES;
         }
         while j < n {
-            combine_tile::<M, RT, 1, 1>(src, ss, kn, &c, out, os, *r, j, init);
+            combine_tile::<M, RT, 1, 1>(src, kn, &c, out, os, *r, j, init);
             j += 1;
         }
         *r += RT;
@@ -576,8 +750,7 @@ fn combine_rows<M: Math, const RT: usize, const NV: usize>(
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
-    src: &[f32],
-    ss: usize,
+    src: &impl Rows,
     kn: usize,
     coef: &impl Fn(usize) -> [f32; RT],
     out: &mut [f32],
@@ -598,7 +771,7 @@ fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
         }
     }
     for k in 0..kn {
-        let s = &src[k * ss + j0..][..NV * V];
+        let s = src.row(k, j0, NV * V);
         let xs: [&[f32; V]; NV] =
             core::array::from_fn(|v| s[v * V..][..V].try_into().expect("V values"));
         let c = coef(k);
@@ -618,7 +791,7 @@ fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
     }
 }
 
-/// `dw[f·q + k] += Σ_j dz[f·ds + j] · col[k·n + j]` for filters `f < nf`, taps `k < kq`,
+/// `dw[f·q + k] += Σ_j dz[f·ds + j] · col[k][j]` for filters `f < nf`, taps `k < kq`,
 /// positions `j < n`: dot products of rows, in tiles of 3 filters × 4 taps (12 accumulators, as
 /// the Dense forward tile).
 #[allow(clippy::too_many_arguments)]
@@ -627,7 +800,7 @@ fn weight_grad<M: Math>(
     dz: &[f32],
     ds: usize,
     nf: usize,
-    col: &[f32],
+    col: &impl Rows,
     kq: usize,
     n: usize,
     dw: &mut [f32],
@@ -650,7 +823,7 @@ fn weight_grad_rows<M: Math, const RA: usize>(
     dz: &[f32],
     ds: usize,
     f0: usize,
-    col: &[f32],
+    col: &impl Rows,
     kq: usize,
     n: usize,
     dw: &mut [f32],
@@ -659,12 +832,12 @@ fn weight_grad_rows<M: Math, const RA: usize>(
     let a: [&[f32]; RA] = core::array::from_fn(|r| &dz[(f0 + r) * ds..][..n]);
     let mut k = 0;
     while k + 4 <= kq {
-        let d = dots::<M, RA, 4>(a, core::array::from_fn(|t| &col[(k + t) * n..][..n]));
+        let d = dots::<M, RA, 4>(a, core::array::from_fn(|t| col.row(k + t, 0, n)));
         add_tile(d, dw, q, f0, k);
         k += 4;
     }
     while k < kq {
-        let d = dots::<M, RA, 1>(a, [&col[k * n..][..n]]);
+        let d = dots::<M, RA, 1>(a, [col.row(k, 0, n)]);
         add_tile(d, dw, q, f0, k);
         k += 1;
     }

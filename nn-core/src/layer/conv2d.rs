@@ -410,6 +410,8 @@ pub(super) mod tests {
     fn gradients_valid_stride_1() {
         check::<Conv2d<2, 5, 6, 3, 3, 1, false, 3, 4, Tanh>>(10);
         check::<Conv2d<2, 5, 6, 3, 3, 1, false, 3, 4, Identity>>(11);
+        // Wide enough for the kernel's im2col-free path (7 of 9 columns).
+        check::<Conv2d<2, 6, 9, 3, 3, 1, false, 4, 7, Tanh>>(12);
     }
 
     #[test]
