@@ -332,7 +332,7 @@ impl Kernel for ConvBackward<'_> {
         let p = g.p();
         for (i, dz) in dz.chunks_exact(p).enumerate() {
             let o = i % (g.groups * g.f);
-            d_bias[o] = dz.iter().fold(d_bias[o], |s, &d| s + d);
+            d_bias[o] += sum(dz);
         }
         if let Some(dx) = dx.as_deref_mut() {
             assert!(dx.len() == x.len());
@@ -513,6 +513,21 @@ fn plain_rows(
         }
     }
     true
+}
+
+/// `Σ v` with `LANES` partial sums (one running sum would wait on each add's latency), added in a
+/// fixed order.
+#[inline(always)]
+fn sum(v: &[f32]) -> f32 {
+    let (chunks, tail) = v.as_chunks::<LANES>();
+    let mut acc = [0.0f32; LANES];
+    for c in chunks {
+        for (a, c) in acc.iter_mut().zip(c) {
+            *a += c;
+        }
+    }
+    let total = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    tail.iter().fold(total, |s, &t| s + t)
 }
 
 /// `dst = src` for short rows, in vectors of 8 (a `copy_from_slice` of 8 values is a call to
