@@ -475,10 +475,11 @@ fn pieces(
     }
 }
 
-/// Calls `each(k, col_offset, x_offset)` for every output row of the block and tap, if the block
-/// is whole output rows, the stride along rows is 1 and there is no padding: then every piece of
-/// im2col is a plain copy of `ow` values, and per-piece bookkeeping would cost more than the copy
-/// (the second LeNet convolution copies 8 values per piece).
+/// Calls `each(k, x_offset)` for every tap of the block, with the input offset of its first
+/// output row, if the block is whole output rows, the stride along rows is 1 and there is no
+/// padding: then tap `k`'s im2col row is `n / ow` plain copies of `ow` values, `sh·w` apart in the
+/// input, and per-piece bookkeeping would cost more than the copies (the second LeNet convolution
+/// copies 8 values per piece).
 #[inline(always)]
 fn plain_rows(
     g: &Geometry,
@@ -495,13 +496,10 @@ fn plain_rows(
     if !(unpadded && g.sw == 1 && p0 % g.ow == 0 && n % g.ow == 0) {
         return false;
     }
-    let (oh0, rows) = (p0 / g.ow, n / g.ow);
+    let oh0 = p0 / g.ow;
     let (mut c, mut kh, mut kw) = (q0 / (g.kh * g.kw), q0 / g.kw % g.kh, q0 % g.kw);
     for k in 0..kq {
-        let first = (c * g.h + oh0 * g.sh + kh) * g.w + kw;
-        for r in 0..rows {
-            each(k * n + r * g.ow, first + r * g.sh * g.w);
-        }
+        each(k, (c * g.h + oh0 * g.sh + kh) * g.w + kw);
         kw += 1;
         if kw == g.kw {
             kw = 0;
@@ -552,9 +550,11 @@ fn add(dst: &mut [f32], src: &[f32]) {
     let (d8, dt) = dst.as_chunks_mut::<8>();
     let (s8, st) = src.as_chunks::<8>();
     for (d, s) in d8.iter_mut().zip(s8) {
-        for (d, s) in d.iter_mut().zip(s) {
-            *d += s;
+        let mut v = *d;
+        for (v, s) in v.iter_mut().zip(s) {
+            *v += s;
         }
+        *d = v;
     }
     for (d, s) in dt.iter_mut().zip(st) {
         *d += s;
@@ -566,9 +566,21 @@ fn add(dst: &mut [f32], src: &[f32]) {
 fn im2col(g: &Geometry, x: &[f32], p0: usize, n: usize, q0: usize, kq: usize, col: &mut [f32]) {
     let ow = g.ow;
     #[rustfmt::skip]
-    let plain = plain_rows(g, p0, n, q0, kq, #[inline(always)] |at, from| {
-        copy(&mut col[at..at + ow], &x[from..]);
-    });
+    let stride = g.sh * g.w;
+    let plain = plain_rows(
+        g,
+        p0,
+        n,
+        q0,
+        kq,
+        #[inline(always)]
+        |k, from| {
+            let rows = col[k * n..][..n].chunks_exact_mut(ow);
+            for (dst, src) in rows.zip(x[from..].chunks(stride)) {
+                copy(dst, src);
+            }
+        },
+    );
     if plain {
         return;
     }
@@ -603,9 +615,21 @@ fn im2col(g: &Geometry, x: &[f32], p0: usize, n: usize, q0: usize, kq: usize, co
 fn col2im(g: &Geometry, col: &[f32], p0: usize, n: usize, q0: usize, kq: usize, dx: &mut [f32]) {
     let ow = g.ow;
     #[rustfmt::skip]
-    let plain = plain_rows(g, p0, n, q0, kq, #[inline(always)] |at, to| {
-        add(&mut dx[to..to + ow], &col[at..]);
-    });
+    let stride = g.sh * g.w;
+    let plain = plain_rows(
+        g,
+        p0,
+        n,
+        q0,
+        kq,
+        #[inline(always)]
+        |k, to| {
+            let rows = col[k * n..][..n].chunks_exact(ow);
+            for (src, dst) in rows.zip(dx[to..].chunks_mut(stride)) {
+                add(&mut dst[..ow], src);
+            }
+        },
+    );
     if plain {
         return;
     }
