@@ -9,6 +9,7 @@ stride 2 (not available in PyTorch) is emulated with an asymmetric `F.pad`: half
 before, the odd one after.
 """
 import math
+import struct
 
 import torch
 import torch.nn.functional as F
@@ -22,12 +23,21 @@ def vals(shape, a, b):
     return torch.sin(torch.arange(n, dtype=torch.float64) * a + b).reshape(shape)
 
 
+def f32(v):
+    """The shortest decimal that reads back as the same f32 (what clippy wants in Rust)."""
+    x = struct.unpack("f", struct.pack("f", float(v)))[0]
+    for digits in range(1, 10):
+        text = f"{x:.{digits}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == x:
+            mantissa, exponent = text.split("e")
+            return f"{mantissa}e{int(exponent)}"
+    raise AssertionError(v)
+
+
 def lit(t):
     """A Rust array literal of `t` (f32 precision)."""
-    if t.dim() == 0:
-        return repr(float(torch.tensor(float(t), dtype=torch.float32)))
     if t.dim() == 1:
-        return "[" + ", ".join(f"{float(v):.8e}" for v in t.to(torch.float32)) + "]"
+        return "[" + ", ".join(f32(v) for v in t) + "]"
     return "[" + ", ".join(lit(s) for s in t) + "]"
 
 

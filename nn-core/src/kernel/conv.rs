@@ -493,7 +493,7 @@ fn plain_rows(
         && g.pl == 0
         && (g.oh - 1) * g.sh + g.kh <= g.h
         && (g.ow - 1) * g.sw + g.kw <= g.w;
-    if !(unpadded && g.sw == 1 && p0 % g.ow == 0 && n % g.ow == 0) {
+    if !(unpadded && g.sw == 1 && p0.is_multiple_of(g.ow) && n.is_multiple_of(g.ow)) {
         return false;
     }
     let oh0 = p0 / g.ow;
