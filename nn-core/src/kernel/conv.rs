@@ -202,6 +202,13 @@ impl Geometry {
         plain.then(|| (self.oh - 1) * self.w + self.ow)
     }
 
+    /// The wide length `l` if [`backward_wide`] applies: wide, and `dz` (and for `dx` the taps'
+    /// rows) fit in the buffer in wide rows.
+    fn wide_backward(&self, dx: bool) -> Option<usize> {
+        let taps = if dx { self.q() } else { 0 };
+        self.wide().filter(|&l| (self.f + taps) * l <= CAP)
+    }
+
     /// Input offset of every tap's run (see [`wide`](Geometry::wide)).
     fn tap_offsets<'a>(&self, table: &'a mut [usize; WIDE_TAPS]) -> &'a [usize] {
         let table = &mut table[..self.q()];
@@ -339,14 +346,48 @@ impl Kernel for ConvBackward<'_> {
             dx.fill(0.0);
         }
         let mut col = [0.0f32; CAP];
+        // With 8 filters or more, the weight gradient is accumulated transposed, as a product
+        // vectorised along the filters: no horizontal sums, which cost as much as the products on
+        // the second LeNet convolution (dot products of 64).
+        let (q, f) = (g.q(), g.f);
+        let transposed = g.groups == 1
+            && f >= LANES
+            && q * f <= DWT_CAP
+            && g.blocks().0 * f <= DZT_CAP
+            && g.wide_backward(dx.is_some()).is_none();
+        let mut dwt = [0.0f32; DWT_CAP];
+        let mut dzt = [0.0f32; DZT_CAP];
         for (i, (x, dz)) in x.chunks_exact(gx).zip(dz.chunks_exact(gy)).enumerate() {
             let grp = i % g.groups;
             let w = &weight[grp * gw..][..gw];
             let dw = &mut d_weight[grp * gw..][..gw];
             let dx = dx.as_deref_mut().map(|dx| &mut dx[i * gx..][..gx]);
+            let dw = if transposed {
+                WeightGrad::Transposed(&mut dwt[..q * f], &mut dzt)
+            } else {
+                WeightGrad::Direct(dw)
+            };
             backward_group::<M>(&g, w, x, dz, dw, dx, &mut col);
         }
+        if transposed {
+            for (k, dwt) in dwt[..q * f].chunks_exact(f).enumerate() {
+                for (f, &v) in dwt.iter().enumerate() {
+                    d_weight[f * q + k] = v;
+                }
+            }
+        }
     }
+}
+
+/// Values of the transposed weight gradient (`Q × F`) and of a transposed block of `dz`.
+const DWT_CAP: usize = 4096;
+const DZT_CAP: usize = 2048;
+
+/// Where [`backward_group`] accumulates the weight gradient: `dw[f][q]` by dot products, or
+/// `dwt[q][f]` (with a buffer for `dzᵀ`).
+enum WeightGrad<'a> {
+    Direct(&'a mut [f32]),
+    Transposed(&'a mut [f32], &'a mut [f32; DZT_CAP]),
 }
 
 #[inline(always)]
@@ -355,12 +396,11 @@ fn backward_group<M: Math>(
     w: &[f32],
     x: &[f32],
     dz: &[f32],
-    dw: &mut [f32],
+    mut dw: WeightGrad,
     mut dx: Option<&mut [f32]>,
     col: &mut [f32; CAP],
 ) {
-    let taps = if dx.is_some() { g.q() } else { 0 };
-    if let Some(l) = g.wide().filter(|&l| (g.f + taps) * l <= CAP) {
+    if let (Some(l), WeightGrad::Direct(dw)) = (g.wide_backward(dx.is_some()), &mut dw) {
         backward_wide::<M>(g, l, w, x, dz, dw, dx, col);
         return;
     }
@@ -374,20 +414,37 @@ fn backward_group<M: Math>(
             let kq = qb.min(q - q0);
             let col = &mut col[..kq * n];
             im2col(g, x, p0, n, q0, kq, col);
-            // dW[f][q0 + k] += Σ_j dz[f][p0 + j] · col[k][j]
-            weight_grad::<M>(
-                &dz[p0..],
-                p,
-                g.f,
-                &Strided {
-                    data: col,
-                    stride: n,
-                },
-                kq,
-                n,
-                &mut dw[q0..],
-                q,
-            );
+            match &mut dw {
+                // dW[f][q0 + k] += Σ_j dz[f][p0 + j] · col[k][j]
+                WeightGrad::Direct(dw) => {
+                    let col = Strided {
+                        data: col,
+                        stride: n,
+                    };
+                    weight_grad::<M>(&dz[p0..], p, g.f, &col, kq, n, &mut dw[q0..], q);
+                }
+                // dWᵀ[q0 + k][f] += Σ_j col[k][j] · dzᵀ[j][f]
+                WeightGrad::Transposed(dwt, dzt) => {
+                    let dzt = &mut dzt[..n * g.f];
+                    for (f, dz) in dz.chunks_exact(p).enumerate() {
+                        for (j, &v) in dz[p0..p0 + n].iter().enumerate() {
+                            dzt[j * g.f + f] = v;
+                        }
+                    }
+                    let coef = FilterRows {
+                        w: col,
+                        q: n,
+                        q0: 0,
+                        kq: n,
+                    };
+                    let dzt = Strided {
+                        data: dzt,
+                        stride: g.f,
+                    };
+                    let out = &mut dwt[q0 * g.f..];
+                    combine::<M>(&dzt, n, &coef, out, g.f, kq, g.f, Init::Add);
+                }
+            }
             if let Some(dx) = dx.as_deref_mut() {
                 // dcol[k][j] = Σ_f W[f][q0 + k] · dz[f][p0 + j], then scattered onto dx.
                 let coef = FilterColumns { w, q, q0 };

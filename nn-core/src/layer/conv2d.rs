@@ -412,6 +412,9 @@ pub(super) mod tests {
         check::<Conv2d<2, 5, 6, 3, 3, 1, false, 3, 4, Identity>>(11);
         // Wide enough for the kernel's im2col-free path (7 of 9 columns).
         check::<Conv2d<2, 6, 9, 3, 3, 1, false, 4, 7, Tanh>>(12);
+        // 8 filters or more: the weight gradient is accumulated transposed.
+        check::<Conv2d<3, 6, 6, 9, 3, 1, false, 4, 4, Identity>>(13);
+        check::<Conv2d<2, 5, 6, 8, 3, 1, true, 5, 6, Tanh>>(14);
     }
 
     #[test]
