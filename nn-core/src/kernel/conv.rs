@@ -16,9 +16,10 @@ use super::{Kernel, Math};
 
 /// Lanes of one vector of accumulators: one `__m256` with AVX2 (two SSE2 registers otherwise).
 const LANES: usize = 8;
-/// Values of the im2col block buffer: 16 KB, half of a typical L1, so the block stays in cache
-/// while every filter tile reads it (measured against 32 and 64 KB on the LeNet convolutions).
-const CAP: usize = 16384;
+/// Values of the im2col block buffer (48 KB): a whole sample of either LeNet convolution in one
+/// block. 16 KB blocks cut the second one into blocks of 16 positions, and made it a third slower.
+/// With the other buffers, the backward pass keeps about 76 KB on the stack.
+const CAP: usize = 12288;
 
 /// The shape of a convolution, for one sample: `groups` independent convolutions of `c` input
 /// channels (`h × w`) into `f` output channels (`oh × ow`) each, with a `kh × kw` kernel, strides

@@ -438,20 +438,39 @@ pub(super) mod tests {
 
     #[test]
     fn gradients_with_blocked_im2col() {
-        // 8·3·3 taps × 20·20 positions is larger than the im2col buffer: several blocks of
-        // positions and of taps.
-        let layer: Conv2d<8, 20, 20, 5, 3, 1, true, 20, 20, Tanh> = layer(50);
-        let x = [random(51), random(52)];
-        let mut y = [<[[[f32; 20]; 20]; 5]>::ZERO; 2];
-        layer.forward(&x, &mut y);
+        // 8·3·3 taps × 20·20 positions is more than the im2col buffer: blocks of positions.
+        let big: Conv2d<8, 20, 20, 5, 3, 1, true, 20, 20, Tanh> = layer(50);
+        matches_naive(&big, &[random(51), random(52)]);
+        // 90·3·3 taps: blocks of 16 positions and two blocks of taps.
+        type Deep = Conv2d<90, 4, 4, 2, 3, 1, true, 4, 4, Tanh>;
+        matches_naive(&layer::<Deep>(53), &[random(54), random(55)]);
+        check::<Deep>(56);
+    }
+
+    fn matches_naive<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const F: usize,
+        const K: usize,
+        const S: usize,
+        const SAME: bool,
+        const OH: usize,
+        const OW: usize,
+        A: Activation,
+    >(
+        layer: &Conv2d<C, H, W, F, K, S, SAME, OH, OW, A>,
+        x: &[[[[f32; W]; H]; C]; 2],
+    ) {
+        let mut y = [<[[[f32; OW]; OH]; F]>::ZERO; 2];
+        layer.forward(x, &mut y);
         let mut reference = y;
-        naive_forward(&layer, &x, &mut reference);
+        naive_forward(layer, x, &mut reference);
         for (a, b) in y.iter().zip(&reference) {
             for (a, b) in a.flat().iter().zip(b.flat()) {
                 assert!((a - b).abs() < 1e-4, "{a} vs {b}");
             }
         }
-        check::<Conv2d<30, 6, 6, 2, 3, 1, true, 6, 6, Tanh>>(53);
     }
 
     /// Straight from the definition, for comparison.
