@@ -1,16 +1,20 @@
 //! Convolutions (`Conv1d`, `Conv2d`, depthwise) as matrix products over im2col blocks.
 //!
-//! For one sample and one group, a convolution is `Y = W · col(X)`: `W` is `F × Q` (`Q = C·KH·KW`,
-//! a filter's weights), `col(X)` is `Q × P` (`P = OH·OW` output positions; column `p` holds the
-//! input values under the kernel at position `p`, zeros in the padding). Padding and stride are
-//! handled only where `col` is built (`im2col`) and scattered back (`col2im`); the products
-//! themselves are plain, vectorised along the positions with register tiles like `gemm.rs`.
+//! For one sample and one group, a convolution is `Y = W · col(X)`: `W` is `F × Q` (`Q = C·KH·KW`
+//! taps, a filter's weights), `col(X)` is `Q × P` (`P = OH·OW` output positions; column `p` holds
+//! the input values under the kernel at position `p`, zeros in the padding). Padding and stride
+//! are handled only where `col` is built (`im2col`) and scattered back (`col2im`); the products
+//! themselves are plain, vectorised along the positions with register tiles as in `gemm.rs`:
+//! `Y = W·col` and `dcol = Wᵀ·dZ` with broadcast coefficients (`combine`), `dW = dZ·colᵀ` with
+//! `Math::dot_tile`, or, from 8 filters on, as `dWᵀ += col·dZᵀ` with broadcasts (no horizontal
+//! sums). Unpadded stride-1 convolutions whose rows are mostly output (`Geometry::wide`) skip im2col:
+//! each tap's values are then one contiguous run of the input.
 //!
-//! `col` is built in blocks of at most [`CAP`] values on the stack (positions × kernel taps), so a
-//! large layer does not need a large buffer. The same `CAP` on every target keeps the blocking, and
-//! so the order of every sum, identical across targets. Sizes are runtime values here (the layer's
-//! consts, folded in by the compiler where it inlines): the loops that matter have constant trip
-//! counts (the tile and lane sizes) whatever the layer.
+//! `col` is built in blocks of at most [`CAP`] values on the stack (positions × taps), so a large
+//! layer does not need a large buffer. The same `CAP` on every target keeps the blocking, and so the
+//! order of every sum, identical across targets; a forward sum runs over the taps in order whatever
+//! the blocking. Sizes are runtime values here (one compiled kernel for every layer shape); the
+//! loops that matter have constant trip counts (tile and lane sizes).
 
 use super::{Kernel, Math};
 
@@ -575,6 +579,7 @@ fn plain_rows(
 /// fixed order.
 #[inline(always)]
 fn sum(v: &[f32]) -> f32 {
+    const { assert!(LANES == 8, "the sum below adds 8 lanes") };
     let (chunks, tail) = v.as_chunks::<LANES>();
     let mut acc = [0.0f32; LANES];
     for c in chunks {
