@@ -32,8 +32,9 @@ pub use activation::{
     Activation, Differentiable, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh,
 };
 pub use layer::{
-    AvgPool1d, AvgPool2d, Backprop, BatchNorm1d, BatchNorm2d, BatchNormDense, Dense, Dropout,
-    Flatten1d, Flatten2d, GlobalAvgPool1d, GlobalAvgPool2d, Layer, MaxPool1d, MaxPool2d, Tensor,
+    AvgPool1d, AvgPool2d, Backprop, BatchNorm1d, BatchNorm2d, BatchNormDense, Conv1d, Conv2d,
+    Dense, DepthwiseConv2d, Dropout, Flatten1d, Flatten2d, GlobalAvgPool1d, GlobalAvgPool2d, Layer,
+    MaxPool1d, MaxPool2d, Tensor,
 };
 pub use loss::{
     BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,

@@ -12,6 +12,7 @@
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx2;
+pub(crate) mod conv;
 mod gemm;
 
 pub(crate) use gemm::{Affine, AffineBackward};

@@ -8,7 +8,10 @@
 //! wrong instantiation does not compile either.
 
 mod batch_norm;
+mod conv1d;
+mod conv2d;
 mod dense;
+mod depthwise;
 mod dropout;
 mod flatten;
 mod pool;
@@ -16,7 +19,10 @@ mod pool;
 pub(crate) mod testing;
 
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormDense};
+pub use conv1d::Conv1d;
+pub use conv2d::Conv2d;
 pub use dense::Dense;
+pub use depthwise::DepthwiseConv2d;
 pub use dropout::Dropout;
 pub use flatten::{Flatten1d, Flatten2d};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
