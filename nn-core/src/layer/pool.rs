@@ -224,13 +224,38 @@ impl<
         for (x, y) in x.iter().zip(y.iter_mut()) {
             for (x, y) in x.iter().zip(y.iter_mut()) {
                 for (oy, row) in y.iter_mut().enumerate() {
-                    for (ox, y) in row.iter_mut().enumerate() {
-                        *y = first_max(window(x, P, oy, ox)).0;
-                    }
+                    *row = row_max::<H, W, OW>(x, P, oy).0;
                 }
             }
         }
     }
+}
+
+/// The maxima of the windows of output row `oy` and, per window, the offset of the first largest
+/// value (row-major within the window). Window positions are the outer loops so that the inner loop
+/// runs along the row with selects only (vectorised); the first maximum wins ties, and a NaN
+/// replaces the best so far, as in [`first_max`].
+#[inline(always)]
+fn row_max<const H: usize, const W: usize, const OW: usize>(
+    plane: &[[f32; W]; H],
+    p: usize,
+    oy: usize,
+) -> ([f32; OW], [u32; OW]) {
+    let mut best = [0.0f32; OW];
+    let mut at = [0u32; OW];
+    for dy in 0..p {
+        let row = &plane[oy * p + dy];
+        for dx in 0..p {
+            let k = (dy * p + dx) as u32;
+            for ox in 0..OW {
+                let v = row[ox * p + dx];
+                let take = k == 0 || v > best[ox] || v.is_nan();
+                best[ox] = if take { v } else { best[ox] };
+                at[ox] = if take { k } else { at[ox] };
+            }
+        }
+    }
+    (best, at)
 }
 
 impl<
@@ -243,7 +268,9 @@ impl<
         const B: usize,
     > Backprop<B> for MaxPool2d<C, H, W, P, OH, OW>
 {
-    type Scratch = ();
+    /// Per output, the offset of its window's first largest input (row-major, as an exact small
+    /// integer in an f32), so that the backward pass does not search the windows again.
+    type Scratch = [Self::Output; B];
 
     type Derivative = crate::Identity;
 
@@ -256,35 +283,53 @@ impl<
         &self,
         x: &[Self::Input; B],
         y: &mut [Self::Output; B],
-        _: &mut (),
+        argmax: &mut [Self::Output; B],
         _: &mut Rng,
     ) {
-        Layer::forward(self, x, y);
+        let () = Self::CHECK;
+        for ((x, y), argmax) in x.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
+            for ((x, y), argmax) in x.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
+                for (oy, (row, arg)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
+                    let (best, at) = row_max::<H, W, OW>(x, P, oy);
+                    *row = best;
+                    for (a, at) in arg.iter_mut().zip(at) {
+                        *a = at as f32;
+                    }
+                }
+            }
+        }
     }
 
-    /// Routes each window's gradient to its first largest input (found again from `x`, which is
-    /// cheaper to keep than an index per output); the other inputs get zero.
+    /// Routes each window's gradient to its first largest input (recorded by `forward_train`); the
+    /// other inputs get zero.
     #[inline]
     fn backward(
         &self,
-        x: &[Self::Input; B],
+        _x: &[Self::Input; B],
         _y: &[Self::Output; B],
         dz: &[Self::Output; B],
-        _: &(),
+        argmax: &[Self::Output; B],
         _grad: &mut Self,
         dx: Option<&mut [Self::Input; B]>,
     ) {
         let () = Self::CHECK;
         let Some(dx) = dx else { return };
-        for ((x, dz), dx) in x.iter().zip(dz).zip(dx.iter_mut()) {
-            for ((x, dz), dx) in x.iter().zip(dz).zip(dx.iter_mut()) {
-                *dx = [[0.0; W]; H];
-                for (oy, row) in dz.iter().enumerate() {
-                    for (ox, &d) in row.iter().enumerate() {
-                        let at = first_max(window(x, P, oy, ox)).1;
-                        dx[oy * P + at / P][ox * P + at % P] = d;
+        for ((argmax, dz), dx) in argmax.iter().zip(dz).zip(dx.iter_mut()) {
+            for ((argmax, dz), dx) in argmax.iter().zip(dz).zip(dx.iter_mut()) {
+                for (oy, (row, at)) in dz.iter().zip(argmax).enumerate() {
+                    // Every input of the window rows is written (no separate zeroing pass).
+                    for dy in 0..P {
+                        let out = &mut dx[oy * P + dy];
+                        out[OW * P..].fill(0.0);
+                        for ddx in 0..P {
+                            let k = (dy * P + ddx) as f32;
+                            for ox in 0..OW {
+                                out[ox * P + ddx] = if at[ox] == k { row[ox] } else { 0.0 };
+                            }
+                        }
                     }
                 }
+                dx[OH * P..].fill([0.0; W]);
             }
         }
     }
@@ -804,7 +849,12 @@ pub(crate) mod tests {
     #[test]
     fn max_pool_2d_matches_pytorch() {
         let r: [Pool2dOut; 2] = pattern(13, 24, 12.0, 4.0);
-        let (y, dx, _) = run(&MaxPool2d::<2, 4, 6, 2, 2, 3>, &x2(), &r, &mut ());
+        let (y, dx, _) = run(
+            &MaxPool2d::<2, 4, 6, 2, 2, 3>,
+            &x2(),
+            &r,
+            &mut Parameters::zeroed(),
+        );
         let want_y: [Pool2dOut; 2] = [
             [
                 [[2.375, 3.25, 5.125], [5.25, 3.375, 4.375]],
@@ -903,7 +953,7 @@ pub(crate) mod tests {
             &MaxPool2d::<1, 2, 2, 2, 1, 1>,
             &[[[[1.0, 3.0], [3.0, 0.0]]]],
             &[[[[1.0]]]],
-            &mut (),
+            &mut Parameters::zeroed(),
         );
         assert_eq!((y, dx), ([[[[3.0]]]], [[[[0.0, 1.0], [0.0, 0.0]]]]));
         let (y, dx, _) = run(
