@@ -439,6 +439,8 @@ pub(super) mod tests {
     fn gradients_same_stride_2() {
         check::<Conv2d<2, 5, 6, 3, 3, 2, true, 3, 3, Tanh>>(40);
         check::<Conv2d<1, 6, 5, 2, 4, 2, true, 3, 3, Identity>>(41);
+        // A kernel larger than the input.
+        check::<Conv2d<1, 2, 3, 2, 4, 2, true, 1, 2, Tanh>>(42);
     }
 
     #[test]
