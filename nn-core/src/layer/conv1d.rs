@@ -365,6 +365,8 @@ mod tests {
         check::<Conv1d<3, 8, 2, 3, 1, true, 8, Identity>>(4);
         check::<Conv1d<2, 9, 3, 4, 2, true, 5, Tanh>>(5);
         check::<Conv1d<1, 7, 2, 2, 3, true, 3, Identity>>(6);
+        // 'same' with a kernel longer than the input: padding on both sides of every output.
+        check::<Conv1d<2, 3, 2, 5, 1, true, 3, Tanh>>(7);
     }
 
     #[test]

@@ -421,6 +421,11 @@ pub(super) mod tests {
         // 8 filters or more: the weight gradient is accumulated transposed.
         check::<Conv2d<3, 6, 6, 9, 3, 1, false, 4, 4, Identity>>(13);
         check::<Conv2d<2, 5, 6, 8, 3, 1, true, 5, 6, Tanh>>(14);
+        // Rows of 8 outputs, not wide: im2col and col2im copy whole rows as arrays (as on the
+        // second LeNet convolution, which is also checked against the definition).
+        check::<Conv2d<2, 9, 11, 8, 4, 1, false, 6, 8, Tanh>>(15);
+        type LeNet2 = Conv2d<6, 12, 12, 16, 5, 1, false, 8, 8, crate::Relu>;
+        matches_naive(&layer::<LeNet2>(16), &[random(17), random(18)]);
     }
 
     #[test]
@@ -440,6 +445,8 @@ pub(super) mod tests {
     fn gradients_same_stride_2() {
         check::<Conv2d<2, 5, 6, 3, 3, 2, true, 3, 3, Tanh>>(40);
         check::<Conv2d<1, 6, 5, 2, 4, 2, true, 3, 3, Identity>>(41);
+        // A kernel larger than the input.
+        check::<Conv2d<1, 2, 3, 2, 4, 2, true, 1, 2, Tanh>>(42);
     }
 
     #[test]
