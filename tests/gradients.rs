@@ -178,3 +178,84 @@ fn extreme_logits_stay_finite() {
     assert!(loss.is_finite() && loss > 10.0, "{loss}");
     assert!(gs.as_slice().iter().all(|v| v.is_finite()));
 }
+
+// Every layer kind inside a network, through `network!`'s generated backward pass: the hand-offs
+// between shapes, the batch-mean scaling and the layers' own gradients together. Max pooling is
+// checked at the layer level (nn-core) instead: behind a convolution, every output of a channel
+// depends on every weight of its filter, so one near-tie in any pooling window of the batch is a
+// kink for the whole filter, and the checker could not tell that from an error.
+network! {
+    #[input(2, 6, 6)]
+    struct SmallCnn {
+        c: Conv2d<3, 3, Tanh>,
+        p: AvgPool2d<2>,
+        f: Flatten,
+        d: Dropout<20>,
+        out: Dense<12, 3, Softmax>,
+    }
+
+    #[input(2, 8)]
+    struct SmallSeq {
+        c: Conv1d<3, 3, Tanh, padding = Same>,
+        p: AvgPool1d<2>,
+        bn: BatchNorm,
+        g: GlobalAvgPool,
+        out: Dense<3, 2, Sigmoid>,
+    }
+
+    #[input(2, 5, 5)]
+    struct SmallDepthwise {
+        dw: DepthwiseConv2d<3, Tanh, stride = 2, padding = Same>,
+        a: AvgPool2d<3>,
+        f: Flatten,
+        bn: BatchNorm,
+        out: Dense<2, 2>,
+    }
+
+    #[input(3, 4, 4)]
+    struct SmallGlobal {
+        c: Conv2d<4, 2, Relu, stride = 2>,
+        g: GlobalAvgPool,
+        out: Dense<4, 3, Softmax>,
+    }
+}
+
+#[test]
+fn conv_pool_dropout_network() {
+    for seed in 1..4 {
+        let x = inputs::<72, 4>(2000 + seed);
+        check::<SmallCnn, SparseCategoricalCrossEntropy, 72, 3, 4>(
+            SmallCnn::new(seed),
+            &x,
+            &labels::<usize, 4>(3),
+        );
+    }
+}
+
+#[test]
+fn conv1d_same_padding_global_pool_network() {
+    for seed in 1..4 {
+        let x = inputs::<16, 4>(3000 + seed);
+        check::<SmallSeq, BinaryCrossEntropy, 16, 2, 4>(SmallSeq::new(seed), &x, &targets::<2, 4>(7));
+    }
+}
+
+#[test]
+fn depthwise_strided_network() {
+    for seed in 1..4 {
+        let x = inputs::<50, 4>(4000 + seed);
+        check::<SmallDepthwise, Mse, 50, 2, 4>(SmallDepthwise::new(seed), &x, &targets::<2, 4>(8));
+    }
+}
+
+#[test]
+fn strided_conv_network() {
+    for seed in 1..4 {
+        let x = inputs::<48, 4>(5000 + seed);
+        check::<SmallGlobal, CategoricalCrossEntropy, 48, 3, 4>(
+            SmallGlobal::new(seed),
+            &x,
+            &labels::<[f32; 3], 4>(3),
+        );
+    }
+}
