@@ -29,6 +29,19 @@ static GLOBAL: Counting = Counting;
 
 network! {
     pub struct Mnist { Dense<784, 64, Relu>, Dense<64, 10, Softmax> }
+
+    /// Every layer kind with state or scratch: convolution, pooling, batch norm, dropout.
+    #[input(1, 28, 28)]
+    pub struct Cnn {
+        c1: Conv2d<6, 5, Relu>,
+        b1: BatchNorm,
+        p1: MaxPool2d<2>,
+        c2: Conv2d<8, 3, Relu, padding = Same>,
+        p2: AvgPool2d<2>,
+        f: Flatten,
+        d: Dropout<25>,
+        out: Dense<288, 10, Softmax>,
+    }
 }
 
 fn allocations_in(what: &str, f: impl FnOnce()) -> usize {
@@ -106,6 +119,25 @@ fn main() {
         "nesterov step",
         allocations_in("nesterov step", || {
             sgd.step(&mut *net, &*grads, &mut *velocity)
+        }),
+    );
+
+    // A CNN: its trainer (gradients, Adam state, batch buffers) is boxed up front; the steps and the
+    // inference then allocate nothing.
+    let mut cnn = Cnn::new_boxed(2);
+    let mut trainer = Trainer::<Cnn, _, 32>::boxed(Adam::default());
+    let _ = trainer.step(&mut *cnn, SparseCategoricalCrossEntropy, &x, &labels);
+    check(
+        "cnn trainer step b32 adam",
+        allocations_in("cnn trainer step b32 adam", || {
+            let loss = trainer.step(&mut *cnn, SparseCategoricalCrossEntropy, &x, &labels);
+            std::hint::black_box(loss);
+        }),
+    );
+    check(
+        "cnn forward",
+        allocations_in("cnn forward", || {
+            std::hint::black_box(cnn.forward(&x[0]));
         }),
     );
 
