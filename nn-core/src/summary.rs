@@ -93,7 +93,7 @@ impl fmt::Display for Summary<'_> {
         rule(f)?;
         writeln!(
             f,
-            "{:<28}{:>14}{:>14}{:>14}",
+            "{:<28}{:>22}{:>12}{:>12}",
             "Layer (type)", "Output Shape", "Param #", "Bytes"
         )?;
         rule(f)?;
@@ -103,7 +103,7 @@ impl fmt::Display for Summary<'_> {
             let (sep, activation) = if bare { ("", "") } else { (", ", l.activation) };
             writeln!(
                 f,
-                "{:<28}{:>14}{:>14}{:>14}",
+                "{:<28}{:>22}{:>12}{:>12}",
                 Padded(format_args!("{} ({}{sep}{activation})", l.name, l.kind)),
                 Padded(format_args!("(None{})", Shape(l.output_shape))),
                 l.params,
@@ -135,7 +135,7 @@ impl fmt::Display for Shape {
 }
 
 fn rule(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    for _ in 0..70 {
+    for _ in 0..74 {
         f.write_str("─")?;
     }
     f.write_str("\n")

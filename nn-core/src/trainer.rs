@@ -52,13 +52,27 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize> Trainer<N, O, B> {
     /// times the network's plus `B` samples of activations: for large networks or batches use
     /// [`boxed`](Trainer::boxed) or a `static`.
     pub fn new(optimizer: O) -> Self {
+        Self::with_schedule(optimizer, Constant)
+    }
+
+    /// A trainer built in place on the heap: nothing of the network's size passes through the
+    /// stack.
+    #[cfg(feature = "std")]
+    pub fn boxed(optimizer: O) -> std::boxed::Box<Self> {
+        Self::boxed_with_schedule(optimizer, Constant)
+    }
+}
+
+impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S> Trainer<N, O, B, S> {
+    /// A trainer by value with a learning-rate schedule (see [`new`](Trainer::new)).
+    pub fn with_schedule(optimizer: O, schedule: S) -> Self {
         let mut trainer = Trainer {
             base_lr: optimizer.learning_rate(),
             state: O::State::zeroed(),
             optimizer,
             grads: N::zeroed(),
             buffers: N::Buffers::zeroed(),
-            schedule: Constant,
+            schedule,
             steps: 0,
             epochs: 0,
             rng: Rng::new(0x5EED),
@@ -67,10 +81,20 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize> Trainer<N, O, B> {
         trainer
     }
 
-    /// A trainer built in place on the heap: nothing of the network's size passes through the
-    /// stack.
+    /// A trainer on the heap with a learning-rate schedule, built in place.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::optim::CosineDecay;
+    /// network! { struct Line { Dense<1, 1> } }
+    /// let trainer = Trainer::<Line, _, 8, _>::boxed_with_schedule(
+    ///     Adam::new(0.01),
+    ///     CosineDecay { steps: 1000, floor: 0.0 },
+    /// );
+    /// assert_eq!(trainer.base_lr, 0.01);
+    /// ```
     #[cfg(feature = "std")]
-    pub fn boxed(optimizer: O) -> std::boxed::Box<Self> {
+    pub fn boxed_with_schedule(optimizer: O, schedule: S) -> std::boxed::Box<Self> {
         use core::ptr::addr_of_mut;
         let mut b = std::boxed::Box::<Self>::new_uninit();
         let p = b.as_mut_ptr();
@@ -83,7 +107,7 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize> Trainer<N, O, B> {
             addr_of_mut!((*p).buffers).write_bytes(0, 1);
             addr_of_mut!((*p).base_lr).write(optimizer.learning_rate());
             addr_of_mut!((*p).optimizer).write(optimizer);
-            addr_of_mut!((*p).schedule).write(Constant);
+            addr_of_mut!((*p).schedule).write(schedule);
             addr_of_mut!((*p).steps).write(0);
             addr_of_mut!((*p).epochs).write(0);
             addr_of_mut!((*p).rng).write(Rng::new(0x5EED));
