@@ -31,23 +31,61 @@
 //!
 //! ## The `network!` syntax
 //! - One or more `struct` items; doc comments and attributes (`#[derive(Clone, Debug, PartialEq)]`)
-//!   pass through. `#[repr]` is refused: the macro fixes the layout.
-//! - Layers are `name: Dense<IN, OUT, Activation>` or, unnamed, `Dense<IN, OUT, Activation>`
-//!   (fields `l0`, `l1`, …). `Dense<IN, OUT>` without an activation is linear ([`Identity`]), as
-//!   Keras' default.
-//! - Widths are integer literals, named `usize` consts, or braced const expressions (`{ 2 * H }`).
-//!   Literal widths are compared by the macro; named ones in const evaluation. Either way a
-//!   mismatch is a compile error naming both layers.
-//! - The built-in activation names ([`Relu`], [`LeakyRelu`], [`Sigmoid`], [`Tanh`], [`Softmax`],
-//!   [`Identity`], [`Step`]) always mean constnet's types; any other type implementing
-//!   [`Activation`] can be named as well.
+//!   pass through, also doc comments on layers (to their fields). `#[repr]` (also inside
+//!   `cfg_attr`) is refused: the macro fixes the layout. A network has no generic parameters.
+//! - `#[input(C, H, W)]` (channels, height, width), `#[input(C, L)]` (1-D) or `#[input(N)]` declares
+//!   the shape of one sample once; the macro works out every layer's shape from it. Without it, the
+//!   first layer must be a `Dense`, whose `IN` is the input width.
+//! - Layers are `name: Kind<..>` or, unnamed, `Kind<..>` (fields `l0`, `l1`, …):
+//!   - `Dense<IN, OUT, Activation>` (`IN` stays explicit: it is the check; without an activation
+//!     the layer is linear, [`Identity`], as Keras' default);
+//!   - `Conv2d<FILTERS, KERNEL, Activation>` (stride 1, 'valid' padding), with options
+//!     `stride = S`, `padding = Same` (Keras' 'same'), `in_channels = C` (a check, like `Dense`'s
+//!     `IN`); `Conv1d<FILTERS, KERNEL, ..>` on `(C, L)`; `DepthwiseConv2d<KERNEL, ..>` (one filter
+//!     per channel);
+//!   - `MaxPool2d<SIZE>`, `AvgPool2d<SIZE>` (and `MaxPool1d`, `AvgPool1d`): window = stride =
+//!     `SIZE`, which must divide the input (a compile error says so otherwise);
+//!   - `GlobalAvgPool`, `Flatten`, `Dropout<PERCENT>` (training only, seeded; the identity at
+//!     inference), `BatchNorm` (per channel, or per feature after a `Flatten`/`Dense`; running
+//!     statistics are state, not trained).
+//! - Sizes are integer literals, `usize` consts (also by path, `cfg::H`), or braced const
+//!   expressions (`{ 2 * H }`). Literal sizes are computed and compared by the macro; named ones in
+//!   const evaluation. Either way a mismatch is a compile error at the offending layer.
+//! - The activation is a type, resolved like any other: [`Relu`], [`LeakyRelu`], [`Sigmoid`],
+//!   [`Tanh`], [`Softmax`], [`Identity`], [`Step`] from the prelude, or your own type
+//!   implementing [`Activation`].
 //!
 //! ## What it generates
 //! A `#[repr(C)]` struct whose fields are the layers (`size_of` is exactly the weights), the
-//! associated consts `INPUTS`, `OUTPUTS`, `LAYERS`, `PARAMS`, `WEIGHT_BYTES`, the methods `new(seed)`,
+//! associated consts `INPUTS`, `OUTPUTS`, `LAYERS`, `PARAMS`, `WEIGHT_BYTES`, `INFERENCE_BYTES`,
+//! `training_bytes::<Optimizer, BATCH>()`, the methods `new(seed)`, `from_le_bytes` (a `const fn`),
 //! `forward`, `predict`, `summary`, and implementations of [`Parameters`], [`Network`] and, for
-//! every batch size, [`Train`] (only if every activation is [`Differentiable`]).
-//! Its generated code uses only `core`: the same network runs on a microcontroller.
+//! every batch size, [`TrainBuffers`] and [`Train`] (only if every layer can be trained:
+//! [`Step`] cannot). Every layer is called through the [`layer::Layer`] and [`layer::Backprop`]
+//! traits. Its generated code uses only `core`: the same network runs on a microcontroller.
+//!
+//! ```
+//! use constnet::prelude::*;
+//! network! {
+//!     #[input(1, 28, 28)]
+//!     pub struct LeNet {
+//!         c1: Conv2d<6, 5, Relu>,        // 6 filters 5x5 -> 6x24x24
+//!         p1: MaxPool2d<2>,              // -> 6x12x12
+//!         c2: Conv2d<16, 5, Relu>,       // -> 16x8x8
+//!         p2: MaxPool2d<2>,              // -> 16x4x4
+//!         f: Flatten,                    // -> 256
+//!         d: Dropout<25>,                // 25 % in training
+//!         out: Dense<256, 10, Softmax>,
+//!     }
+//! }
+//! assert_eq!(LeNet::PARAMS, 156 + 2_416 + 2_570);
+//! let mut net = LeNet::new_boxed(1);
+//! let mut trainer = Trainer::<LeNet, _, 8>::boxed(Adam::new(0.001));
+//! let x = [[0.5; 784]; 8];
+//! let loss = trainer.step(&mut *net, SparseCategoricalCrossEntropy, &x, &[3; 8]);
+//! assert!(loss.is_finite());
+//! assert_eq!(net.predict(&x[0]), net.predict(&x[1]));
+//! ```
 #![no_std]
 
 #[cfg(feature = "std")]
@@ -69,9 +107,11 @@ pub use nn_macros::network;
 pub mod prelude {
     pub use crate::network;
     pub use nn_core::{
-        Activation, AdaGrad, Adam, BinaryCrossEntropy, CategoricalCrossEntropy, Dense, Huber,
-        Identity, LeakyRelu, Loss, Mae, Momentum, Mse, Network, Optimizer, Parameters, Relu,
-        RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step, Tanh, Train,
+        Activation, AdaGrad, Adam, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormDense,
+        BinaryCrossEntropy, CategoricalCrossEntropy, Conv1d, Conv2d, Dense, DepthwiseConv2d,
+        Dropout, Flatten1d, Flatten2d, GlobalAvgPool1d, GlobalAvgPool2d, Huber, Identity,
+        LeakyRelu, Loss, Mae, MaxPool1d, MaxPool2d, Momentum, Mse, Network, Optimizer, Parameters,
+        Relu, RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step, Tanh, Train,
         TrainBuffers, Trainer,
     };
 }

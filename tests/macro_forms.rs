@@ -2,6 +2,7 @@
 //! width form the docs name, a user's own activations (even ones named like built-ins), doc
 //! comments on layers, and user items whose names the generated code must not capture.
 #![deny(warnings)]
+#![forbid(unsafe_code)]
 use constnet::prelude::*;
 use constnet::Differentiable;
 

@@ -96,6 +96,10 @@ fn expand_net(plan: &Plan) -> TokenStream {
         .map(|t| quote!(<#t as ::constnet::layer::Layer>::PARAMS))
         .collect());
 
+    let layer_bytes = sum(types
+        .iter()
+        .map(|t| quote!(::core::mem::size_of::<#t>()))
+        .collect());
     let forward_batch = forward_batch(plan);
     let train = train(plan);
     let checks = assertions(plan);
@@ -114,8 +118,14 @@ fn expand_net(plan: &Plan) -> TokenStream {
         #checks
 
         // SAFETY: `#[repr(C)]` struct of layers, each a padding-free block of f32 values
-        // (`Layer: Parameters`); all have f32 alignment, so the struct has no padding either.
+        // (`Layer: Parameters`); all have f32 alignment, so the struct has no padding either, as
+        // the assertion below confirms.
         unsafe impl ::constnet::Parameters for #ident {}
+
+        const _: () = ::core::assert!(
+            ::core::mem::size_of::<#ident>() == #layer_bytes,
+            "a network is exactly its layers' values"
+        );
 
         #[allow(dead_code)]
         impl #ident {
