@@ -1,7 +1,7 @@
 //! Writes what the firmware in `examples/cortex-m` needs and what it must print.
 //!
-//! `cargo run --release --example firmware_reference -- DIR` reads `DIR/mnist.bin` and `DIR/sine.bin`
-//! (weights saved by the `mnist` and `sine` examples), writes `DIR/digits.bin` (the first 20 digits
+//! `cargo run --release --example firmware_reference -- DIR` reads `DIR/mnist.bin`, `DIR/sine.bin`
+//! and `DIR/cnn.bin` (weights saved by the `mnist`, `sine` and `mnist_cnn` examples), writes `DIR/digits.bin` (the first 20 digits
 //! of the bundled test split, one byte per pixel) and prints the lines the firmware prints for them.
 //! Run it with `CONSTNET_PORTABLE=1`: the firmware has no FMA, and with the same arithmetic the
 //! outputs are bit-identical, so the comparison is exact.
@@ -11,6 +11,17 @@ use constnet::prelude::*;
 network! {
     pub struct Mnist { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> }
     pub struct Sine { Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1> }
+    /// The `mnist_cnn` example's network (and the firmware's `cnn`).
+    #[input(1, 28, 28)]
+    pub struct Cnn {
+        c1: Conv2d<16, 5, Relu>,
+        p1: MaxPool2d<2>,
+        c2: Conv2d<32, 3, Relu>,
+        p2: MaxPool2d<2>,
+        f: Flatten,
+        d: Dropout<50>,
+        out: Dense<800, 10, Softmax>,
+    }
 }
 
 /// Digits the firmware classifies.
@@ -25,6 +36,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     mnist.copy_from_le_bytes(&std::fs::read(dir.join("mnist.bin"))?)?;
     let mut sine = Sine::zeroed();
     sine.copy_from_le_bytes(&std::fs::read(dir.join("sine.bin"))?)?;
+    let mut cnn = Cnn::boxed_zeroed();
+    cnn.copy_from_le_bytes(&std::fs::read(dir.join("cnn.bin"))?)?;
 
     let test = load_mnist::<784>(
         concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k"),
@@ -38,7 +51,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let class = constnet::argmax(&y);
         println!("digit {class} p={:08x} label {label}", y[class].to_bits());
     }
-    std::fs::write(dir.join("digits.bin"), pixels)?;
+    std::fs::write(dir.join("digits.bin"), &pixels)?;
+    for digit in pixels.chunks_exact(784) {
+        // As the firmware builds its input: byte / 255.
+        let x: [f32; 784] = std::array::from_fn(|i| f32::from(digit[i]) / 255.0);
+        let y = cnn.forward(&x);
+        let class = constnet::argmax(&y);
+        println!("cnn {class} p={:08x}", y[class].to_bits());
+    }
     for i in 0..8 {
         let x = i as f32 * 0.75;
         println!(

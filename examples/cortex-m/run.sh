@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # constnet on microcontrollers, end to end:
-#  1. on the host: train MNIST and the sine model, save their weights, write 20 test digits and the
-#     lines the firmware must print (host portable arithmetic = the MCU's, so bit-exact);
+#  1. on the host: train MNIST, the sine model and the CNN, save their weights, write 20 test digits
+#     and the lines the firmware must print (host portable arithmetic = the MCU's, so bit-exact);
 #  2. build the firmware for Cortex-M4F (mps2-an386) and Cortex-M3 (lm3s6965evb), run each binary
-#     under QEMU and compare its output with the host's, exactly;
-#  3. build it for Cortex-M0 (thumbv6m: no FPU, no atomics);
+#     under QEMU and compare its output with the host's, exactly (the CNN on the M4F only, see
+#     `bins` below);
+#  3. build it for Cortex-M0 (thumbv6m: no FPU, no atomics), without the CNN;
 #  4. print flash/RAM sizes, stack and instruction counts.
 # Needs: rustup targets thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi, qemu-system-arm.
 set -euo pipefail
@@ -16,10 +17,11 @@ mkdir -p "$data"
 echo "== host: training and reference output"
 (cd "$root" && cargo run --quiet --release --example mnist -- --save "$data/mnist.bin" | tail -n 2)
 (cd "$root" && cargo run --quiet --release --example sine -- --save "$data/sine.bin" | tail -n 1)
+(cd "$root" && cargo run --quiet --release --example mnist_cnn -- --save "$data/cnn.bin" | tail -n 1)
 (cd "$root" && CONSTNET_PORTABLE=1 cargo run --quiet --release --example firmware_reference -- "$data") > "$data/expected.txt"
 # The host's default (AVX2 + FMA) path must predict the same classes.
 (cd "$root" && cargo run --quiet --release --example firmware_reference -- "$data") > "$data/expected-fma.txt"
-if ! diff <(grep '^digit' "$data/expected.txt" | cut -d' ' -f2) <(grep '^digit' "$data/expected-fma.txt" | cut -d' ' -f2); then
+if ! diff <(grep -E '^(digit|cnn)' "$data/expected.txt" | cut -d' ' -f1-2) <(grep -E '^(digit|cnn)' "$data/expected-fma.txt" | cut -d' ' -f1-2); then
   echo "FAIL: host FMA and portable paths predict different classes" >&2; exit 1
 fi
 
@@ -28,15 +30,28 @@ target_dir=${CARGO_TARGET_DIR:-$here/target}
 fail=0
 declare -A board=([thumbv7em-none-eabihf]="mps2-an386 (Cortex-M4F)" [thumbv7m-none-eabi]="lm3s6965evb (Cortex-M3, soft float)")
 declare -A ns_per_tick=([thumbv7em-none-eabihf]=40 [thumbv7m-none-eabi]=80)
+# Binaries per target. The CNN's `forward` needs about 135 KB of stack (its convolution kernel's
+# 48 KB im2col buffer and the activations; 135,612 bytes measured on a 4 MB Cortex-M3, mps2-an385):
+# it runs on the mps2-an386's 4 MB of RAM but not on the lm3s6965evb's 64 KB (there it would print
+# that it does not fit and exit 1) nor on the micro:bit's 16 KB, so it is built and run for the
+# Cortex-M4F only.
+declare -A bins=(
+  [thumbv7em-none-eabihf]="mnist sine xor cnn"
+  [thumbv7m-none-eabi]="mnist sine xor"
+  [thumbv6m-none-eabi]="mnist sine xor"
+)
+bin_args() { for b in ${bins[$1]}; do printf -- '--bin %s ' "$b"; done; }
 for target in thumbv7em-none-eabihf thumbv7m-none-eabi; do
   echo "== ${board[$target]}"
-  cargo build --quiet --release --target "$target"
-  for bin in mnist sine xor; do
+  # shellcheck disable=SC2046 # one word per flag
+  cargo build --quiet --release --target "$target" $(bin_args "$target")
+  for bin in ${bins[$target]}; do
     out=$(cargo run --quiet --release --target "$target" --bin "$bin" 2>/dev/null) || {
       echo "FAIL: $bin exited with $?"; echo "$out"; fail=1; continue; }
     case $bin in
       mnist) want=$(grep '^digit' "$data/expected.txt" | cut -d' ' -f1-3); got=$(grep '^digit' <<<"$out") ;;
       sine) want=$(grep '^sine' "$data/expected.txt"); got=$(grep '^sine' <<<"$out") ;;
+      cnn) want=$(grep '^cnn' "$data/expected.txt"); got=$(grep '^cnn' <<<"$out") ;;
       xor) want=""; got="" ;;
     esac
     if [ "$want" != "$got" ]; then
@@ -50,15 +65,16 @@ for target in thumbv7em-none-eabihf thumbv7m-none-eabi; do
   done
 done
 
-echo "== Cortex-M0 (thumbv6m-none-eabi): build only"
-cargo build --quiet --release --target thumbv6m-none-eabi && echo "  built"
+echo "== Cortex-M0 (thumbv6m-none-eabi): build only (${bins[thumbv6m-none-eabi]})"
+# shellcheck disable=SC2046
+cargo build --quiet --release --target thumbv6m-none-eabi $(bin_args thumbv6m-none-eabi) && echo "  built"
 
 echo "== sizes (bytes; flash = .vector_table + .text + .rodata + .data, static RAM = .data + .bss)"
 size=$(find "$(rustc --print sysroot)" -name llvm-size -type f 2>/dev/null | head -n 1)
 if [ -z "$size" ]; then size=$(command -v arm-none-eabi-size || true); fi
 if [ -n "$size" ]; then
   for target in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
-    for bin in mnist sine xor; do
+    for bin in ${bins[$target]}; do
       "$size" -A "$target_dir/$target/release/$bin" | awk -v t="$target" -v b="$bin" '
         $1 ~ /^\.(vector_table|text|rodata)$/ { flash += $2 }
         $1 == ".data" { flash += $2; ram += $2 }
