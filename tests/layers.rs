@@ -101,8 +101,8 @@ fn lenet_shapes_params_and_memory() {
     assert_eq!(LeNet::PARAMS, 6 * 25 + 6 + 16 * 6 * 25 + 16 + 256 * 10 + 10);
     assert_eq!(LeNet::WEIGHT_BYTES, 4 * LeNet::PARAMS);
     assert_eq!(std::mem::size_of::<LeNet>(), LeNet::WEIGHT_BYTES);
-    // The largest live pair in inference: c1's output and p1's.
-    assert_eq!(LeNet::INFERENCE_BYTES, (6 * 24 * 24 + 6 * 12 * 12) * 4);
+    // Inference hands activations along in two buffers of the largest output (c1's).
+    assert_eq!(LeNet::INFERENCE_BYTES, 2 * 6 * 24 * 24 * 4);
     // Training: weights and gradients, Adam's two moments, the input batch, and per layer its
     // outputs and their gradients, plus max pooling's argmax and dropout's mask.
     let outputs = 6 * 576 + 6 * 144 + 16 * 64 + 16 * 16 + 256 + 256 + 10;

@@ -20,8 +20,8 @@ use crate::{Loss, Optimizer, Parameters, Rng, Summary};
 pub trait Network<const IN: usize, const OUT: usize>: Parameters {
     /// Number of layers.
     const LAYERS: usize;
-    /// Bytes of activations an inference of one sample keeps live at most (see the generated
-    /// const of the same name).
+    /// Bytes of activation buffers an inference of one sample keeps on the stack (see the
+    /// generated const of the same name).
     const INFERENCE_BYTES: usize;
 
     /// Draws fresh weights from `seed` (deterministic: equal seeds give equal networks).
@@ -208,6 +208,24 @@ pub fn argmax(values: &[f32]) -> usize {
         if *v > values[best] {
             best = i;
         }
+    }
+    best
+}
+
+/// The largest of `values` (0 for none): the size of the activation buffers that the generated
+/// inference code hands from layer to layer.
+///
+/// ```
+/// assert_eq!(nn_core::largest(&[64, 3456, 10]), 3456);
+/// ```
+pub const fn largest(values: &[usize]) -> usize {
+    let mut best = 0;
+    let mut i = 0;
+    while i < values.len() {
+        if values[i] > best {
+            best = values[i];
+        }
+        i += 1;
     }
     best
 }

@@ -67,7 +67,6 @@ fn expand_net(plan: &Plan) -> TokenStream {
     let n = layers.len();
     let names: Vec<_> = layers.iter().map(|l| &l.layer.name).collect();
     let types: Vec<_> = layers.iter().map(|l| &l.ty).collect();
-    let outs: Vec<_> = layers.iter().map(|l| l.output.tensor()).collect();
     let docs: Vec<Vec<_>> = layers
         .iter()
         .map(|l| l.layer.attrs.iter().collect())
@@ -96,6 +95,8 @@ fn expand_net(plan: &Plan) -> TokenStream {
         .map(|t| quote!(<#t as ::constnet::layer::Layer>::PARAMS))
         .collect());
 
+    let handoff_len = handoff_len(plan);
+    let handoff_buffers = (n - 1).min(2);
     let layer_bytes = sum(types
         .iter()
         .map(|t| quote!(::core::mem::size_of::<#t>()))
@@ -141,11 +142,11 @@ fn expand_net(plan: &Plan) -> TokenStream {
             /// statistics): `size_of::<Self>()`, and what a model in flash occupies.
             pub const WEIGHT_BYTES: usize = ::core::mem::size_of::<Self>();
 
-            /// Bytes of activation buffers an inference of one sample needs: the largest pair of
-            /// consecutive activations (inputs included), since at most two are live at a time.
-            pub const INFERENCE_BYTES: usize =
-                ::constnet::largest_adjacent_sum(&[#in_len #(, <#outs as ::constnet::layer::Tensor>::LEN)*])
-                    * ::core::mem::size_of::<f32>();
+            /// Bytes of activation buffers an inference of one sample keeps on the stack: two
+            /// buffers of the largest output of any layer but the last (one for two layers, none for
+            /// one), in which activations pass from layer to layer. The input and the output are
+            /// the caller's; a layer's own working memory (a convolution's patch buffer) comes on top.
+            pub const INFERENCE_BYTES: usize = #handoff_buffers * #handoff_len * ::core::mem::size_of::<f32>();
 
             /// Bytes a training step on batches of `B` samples works with: weights, gradients,
             /// the optimizer state of `O`, the input batch, and the batch buffers (every layer's
@@ -241,9 +242,26 @@ fn in_span(layer: &Planned) -> Span {
         .map_or(layer.layer.kind.span(), Arg::span)
 }
 
-/// Inference: layer `i`'s output lives in a block that ends once layer `i + 1` has read it, so at
-/// most two activation buffers are live at a time (what `INFERENCE_BYTES` counts).
-fn forward_scoped(plan: &Plan) -> TokenStream {
+/// The values of the largest output of any layer but the last: the length of each of the two
+/// buffers inference hands activations along in.
+fn handoff_len(plan: &Plan) -> TokenStream {
+    let lens: Vec<Dim> = plan.layers[..plan.layers.len() - 1]
+        .iter()
+        .map(|l| l.output.len())
+        .collect();
+    match lens.iter().map(Dim::lit).collect::<Option<Vec<_>>>() {
+        Some(known) => Dim::Lit(known.into_iter().max().unwrap_or(0)).expr(),
+        None => {
+            let lens = lens.iter().map(Dim::expr);
+            quote!(::constnet::largest(&[#(#lens),*]))
+        }
+    }
+}
+
+/// Inference: activations pass between two buffers of the largest layer output, each layer reading
+/// one and writing the other (the last writes into `__y`), so the stack holds two buffers whatever
+/// the depth (what `INFERENCE_BYTES` counts). Each hand-off is typed by the layers' tensor types.
+fn forward_pingpong(plan: &Plan) -> TokenStream {
     let layers = &plan.layers;
     let last = layers.len() - 1;
     let (x, y) = (
@@ -251,40 +269,38 @@ fn forward_scoped(plan: &Plan) -> TokenStream {
         local("__y", Span::call_site()),
     );
     let x0 = local("__x0", Span::call_site());
-    let bind_x0 = {
-        let from = first_input(plan, &x);
-        quote!(let #x0 = #from;)
-    };
-    // An expression evaluating to the previous layer's output buffer, by value.
-    let mut prev = TokenStream::new();
+    let from = first_input(plan, &x);
+    let mut body = quote!(let #x0 = #from;);
+    let bufs = [
+        local("__ping", Span::call_site()),
+        local("__pong", Span::call_site()),
+    ];
+    let len = handoff_len(plan);
+    for buf in bufs.iter().take(last.min(2)) {
+        body.extend(quote!(let mut #buf = [[0.0f32; #len]; __B];));
+    }
     for (i, planned) in layers.iter().enumerate() {
         let name = &planned.layer.name;
-        let (input, bind) = if i == 0 {
-            (quote!(#x0), TokenStream::new())
+        let input = if i == 0 {
+            quote!(#x0)
         } else {
-            let a = local("__prev", in_span(planned));
-            (
-                quote_spanned!(in_span(planned)=> &#a),
-                quote!(let #a = #prev;),
-            )
+            let prev = &layers[i - 1].output.tensor();
+            let buf = &bufs[(i - 1) % 2];
+            quote_spanned!(in_span(planned)=>
+                <#prev as ::constnet::layer::Tensor>::batch_of::<__B>(#buf.as_flattened()))
         };
-        if i == last {
-            return quote! {{
-                #bind_x0
-                #bind
-                ::constnet::layer::Layer::forward(&self.#name, #input, #y);
-            }};
-        }
-        let out = planned.output.tensor();
-        let a = local("__out", Span::call_site());
-        prev = quote! {{
-            #bind
-            let mut #a = [<#out as ::constnet::layer::Tensor>::ZERO; __B];
-            ::constnet::layer::Layer::forward(&self.#name, #input, &mut #a);
-            #a
-        }};
+        let output = if i == last {
+            quote!(#y)
+        } else {
+            let out = planned.output.tensor();
+            let buf = &bufs[i % 2];
+            quote!(<#out as ::constnet::layer::Tensor>::batch_of_mut::<__B>(#buf.as_flattened_mut()))
+        };
+        body.extend(quote! {
+            ::constnet::layer::Layer::forward(&self.#name, #input, #output);
+        });
     }
-    unreachable!("a validated network has at least one layer")
+    body
 }
 
 fn forward_batch(plan: &Plan) -> TokenStream {
@@ -293,7 +309,7 @@ fn forward_batch(plan: &Plan) -> TokenStream {
         local("__x", Span::call_site()),
         local("__y", Span::call_site()),
     );
-    let body = forward_scoped(plan);
+    let body = forward_pingpong(plan);
     quote! {
         #[inline]
         fn forward_batch<const __B: usize>(&self, #x: &[[f32; #input]; __B], #y: &mut [[f32; #output]; __B]) {

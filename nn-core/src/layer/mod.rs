@@ -55,6 +55,11 @@ pub trait Tensor: sealed::Sealed + Copy + Send + Sync + 'static {
     fn from_rows<const N: usize, const B: usize>(rows: &[[f32; N]; B]) -> &[Self; B];
     /// As [`from_rows`](Tensor::from_rows), mutable.
     fn from_rows_mut<const N: usize, const B: usize>(rows: &mut [[f32; N]; B]) -> &mut [Self; B];
+    /// The first `B` samples of this shape in a flat buffer (no copy); panics if `flat` holds fewer
+    /// than `B · LEN` values. Inference hands activations from layer to layer in two such buffers.
+    fn batch_of<const B: usize>(flat: &[f32]) -> &[Self; B];
+    /// As [`batch_of`](Tensor::batch_of), mutable.
+    fn batch_of_mut<const B: usize>(flat: &mut [f32]) -> &mut [Self; B];
 }
 
 mod sealed {
@@ -92,6 +97,14 @@ impl<const N: usize> Tensor for [f32; N] {
         const { assert!(M == N, "a row must have as many values as the tensor") };
         as_batch_mut(rows.as_flattened_mut().as_chunks_mut::<N>().0)
     }
+    #[inline(always)]
+    fn batch_of<const B: usize>(flat: &[f32]) -> &[Self; B] {
+        as_batch(flat.as_chunks::<N>().0)
+    }
+    #[inline(always)]
+    fn batch_of_mut<const B: usize>(flat: &mut [f32]) -> &mut [Self; B] {
+        as_batch_mut(flat.as_chunks_mut::<N>().0)
+    }
 }
 
 impl<const L: usize, const C: usize> Tensor for [[f32; L]; C] {
@@ -117,6 +130,14 @@ impl<const L: usize, const C: usize> Tensor for [[f32; L]; C] {
         const { assert!(M == L * C, "a row must have as many values as the tensor") };
         let lines = rows.as_flattened_mut().as_chunks_mut::<L>().0;
         as_batch_mut(lines.as_chunks_mut::<C>().0)
+    }
+    #[inline(always)]
+    fn batch_of<const B: usize>(flat: &[f32]) -> &[Self; B] {
+        as_batch(flat.as_chunks::<L>().0.as_chunks::<C>().0)
+    }
+    #[inline(always)]
+    fn batch_of_mut<const B: usize>(flat: &mut [f32]) -> &mut [Self; B] {
+        as_batch_mut(flat.as_chunks_mut::<L>().0.as_chunks_mut::<C>().0)
     }
 }
 
@@ -154,11 +175,22 @@ impl<const W: usize, const H: usize, const C: usize> Tensor for [[[f32; W]; H]; 
         let lines = rows.as_flattened_mut().as_chunks_mut::<W>().0;
         as_batch_mut(lines.as_chunks_mut::<H>().0.as_chunks_mut::<C>().0)
     }
+    #[inline(always)]
+    fn batch_of<const B: usize>(flat: &[f32]) -> &[Self; B] {
+        let lines = flat.as_chunks::<W>().0;
+        as_batch(lines.as_chunks::<H>().0.as_chunks::<C>().0)
+    }
+    #[inline(always)]
+    fn batch_of_mut<const B: usize>(flat: &mut [f32]) -> &mut [Self; B] {
+        let lines = flat.as_chunks_mut::<W>().0;
+        as_batch_mut(lines.as_chunks_mut::<H>().0.as_chunks_mut::<C>().0)
+    }
 }
 
 #[inline(always)]
 fn as_batch<T, const B: usize>(items: &[T]) -> &[T; B] {
-    // The const assertions of the callers make the length exactly B; this never fails.
+    // `from_rows` callers' const assertions make the length exactly B; `batch_of` callers size
+    // their buffers for B samples (the generated code does).
     items.first_chunk().expect("B items")
 }
 
