@@ -83,3 +83,38 @@ fn rejects_partial_chunks_and_mismatched_targets() {
         })
     );
 }
+
+network! {
+    #[input(1, 12, 12)]
+    struct SmallCnn {
+        c: Conv2d<4, 3, Relu>,
+        p: MaxPool2d<2>,
+        f: Flatten,
+        d: Dropout<10>,
+        out: Dense<100, 3, Softmax>,
+    }
+}
+
+/// A CNN with dropout: the chunks' activations live on the heap, and the masks come from the chunk
+/// index, so the gradient is bit-for-bit the same for any number of threads.
+#[test]
+fn cnn_gradients_do_not_depend_on_threads() {
+    let net = SmallCnn::new(3);
+    let mut rng = Rng::new(4);
+    let x: Vec<[f32; 144]> = (0..32)
+        .map(|_| core::array::from_fn(|_| rng.uniform(0.0, 1.0)))
+        .collect();
+    let labels: Vec<usize> = (0..32).map(|i| i % 3).collect();
+    let mut grads = Vec::new();
+    for threads in [1, 2, 3] {
+        let mut g = SmallCnn::zeroed();
+        DataParallel::<SmallCnn, 8>::new(threads)
+            .unwrap()
+            .gradient(&net, SparseCategoricalCrossEntropy, &x, &labels, &mut g)
+            .unwrap();
+        grads.push(g);
+    }
+    assert!(grads[0].as_slice().iter().any(|&v| v != 0.0));
+    assert_eq!(grads[0].as_slice(), grads[1].as_slice());
+    assert_eq!(grads[0].as_slice(), grads[2].as_slice());
+}

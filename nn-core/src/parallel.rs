@@ -4,7 +4,7 @@ use std::prelude::rust_2021::*;
 
 use rayon::prelude::*;
 
-use crate::{Loss, Parameters, Train};
+use crate::{Loss, Parameters, Rng, Train, TrainBuffers};
 
 /// Parameters per reduction task (16 KB): enough work to amortise a task, several tasks per thread.
 const BLOCK: usize = 4096;
@@ -30,10 +30,13 @@ const BLOCK: usize = 4096;
 /// assert_eq!(one.as_slice(), two.as_slice());
 /// # Ok::<(), constnet::parallel::ParallelError>(())
 /// ```
-pub struct DataParallel<N, const C: usize> {
+pub struct DataParallel<N: TrainBuffers<C>, const C: usize> {
     pool: rayon::ThreadPool,
     /// One gradient per chunk; grown (once) to the largest batch seen.
     chunks: Vec<Box<N>>,
+    /// One set of batch buffers per chunk, on the heap: a convolutional network's activations
+    /// would not fit a worker thread's stack.
+    buffers: Vec<Box<N::Buffers>>,
     losses: Vec<f32>,
 }
 
@@ -77,7 +80,10 @@ pub enum ParallelError {
     },
 }
 
-impl<N: Parameters + Send + Sync, const C: usize> DataParallel<N, C> {
+impl<N: TrainBuffers<C> + Send + Sync, const C: usize> DataParallel<N, C>
+where
+    N::Buffers: Send,
+{
     /// A pool of `threads` worker threads (at least one).
     pub fn new(threads: usize) -> Result<Self, ParallelError> {
         let threads = threads.max(1);
@@ -91,6 +97,7 @@ impl<N: Parameters + Send + Sync, const C: usize> DataParallel<N, C> {
         Ok(DataParallel {
             pool,
             chunks: Vec::new(),
+            buffers: Vec::new(),
             losses: Vec::new(),
         })
     }
@@ -131,17 +138,21 @@ impl<N: Parameters + Send + Sync, const C: usize> DataParallel<N, C> {
         let k = xs.len();
         while self.chunks.len() < k {
             self.chunks.push(N::boxed_zeroed());
+            self.buffers.push(N::Buffers::boxed_zeroed());
         }
         self.losses.resize(self.losses.len().max(k), 0.0);
         let (chunks, losses) = (&mut self.chunks[..k], &mut self.losses[..k]);
+        let buffers = &mut self.buffers[..k];
         self.pool.install(|| {
             chunks
                 .par_iter_mut()
+                .zip(buffers.par_iter_mut())
                 .zip(losses.par_iter_mut())
                 .zip(xs.par_iter().zip(ts.par_iter()))
-                .for_each(|((g, l), (x, t))| {
-                    let mut outputs = [[0.0f32; OUT]; C];
-                    *l = net.backprop::<L>(x, t, &mut outputs, g);
+                .enumerate()
+                .for_each(|(i, (((g, b), l), (x, t)))| {
+                    // Dropout masks from the chunk's index: the same for any number of threads.
+                    *l = net.backprop_with::<L>(x, t, b, g, &mut Rng::new(i as u64));
                 });
             // Mean of the chunk means, summed in chunk order for every parameter; the parameters
             // are split across threads, which does not change any single sum.
