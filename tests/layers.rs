@@ -175,3 +175,54 @@ fn mobile_style_network_trains() {
     }
     assert!(last < first / 2.0, "{first} -> {last}");
 }
+
+network! {
+    /// Batch norms after layers without activation (foldable) and after one with (not).
+    #[input(2, 10, 10)]
+    pub struct Folding {
+        c: Conv2d<4, 3>,
+        bn1: BatchNorm,
+        p: MaxPool2d<2>,
+        f: Flatten,
+        h: Dense<64, 8, Relu>,
+        bn2: BatchNorm,
+        out: Dense<8, 3>,
+        bn3: BatchNorm,
+    }
+}
+
+/// Folding moves the batch norms that follow a linear layer into it: the same outputs (to
+/// rounding), and those batch norms become the identity; the one after a ReLU stays.
+#[test]
+fn batch_norm_folds_into_the_layer_before() {
+    let mut net = Folding::new(4);
+    let mut rng = Rng::new(9);
+    for bn in [
+        &mut net.bn1.weight[..],
+        &mut net.bn1.bias,
+        &mut net.bn1.running_mean,
+    ] {
+        bn.iter_mut().for_each(|v| *v = rng.uniform(-1.0, 1.0));
+    }
+    net.bn1.running_var = core::array::from_fn(|_| rng.uniform(0.2, 2.0));
+    net.bn2.running_mean = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+    net.bn3.running_var = [3.0; 3];
+    net.bn3.weight = [0.5, -2.0, 1.5];
+    let x: [f32; 200] = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+    let before = net.forward(&x);
+    let bn2 = net.bn2;
+    net.fold_batch_norm();
+    let after = net.forward(&x);
+    for (b, a) in before.iter().zip(&after) {
+        assert!(
+            (b - a).abs() < 1e-5 * b.abs().max(1.0),
+            "{before:?} vs {after:?}"
+        );
+    }
+    assert_eq!(net.bn1.weight, [1.0; 4]);
+    assert_eq!(net.bn3.running_mean, [0.0; 3]);
+    assert_eq!(
+        net.bn2, bn2,
+        "a batch norm after an activation cannot be folded"
+    );
+}

@@ -95,6 +95,11 @@ fn expand_net(plan: &Plan) -> TokenStream {
         .map(|t| quote!(<#t as ::constnet::layer::Layer>::PARAMS))
         .collect());
 
+    let (fold_prev, fold_bn): (Vec<_>, Vec<_>) = layers
+        .windows(2)
+        .filter(|w| w[0].linear && w[1].layer.kind == "BatchNorm")
+        .map(|w| (&w[0].layer.name, &w[1].layer.name))
+        .unzip();
     let handoff_len = handoff_len(plan);
     let handoff_buffers = (n - 1).min(2);
     let layer_bytes = sum(types
@@ -179,6 +184,15 @@ fn expand_net(plan: &Plan) -> TokenStream {
                 let mut net = <Self as ::constnet::Parameters>::zeroed();
                 ::constnet::Network::init(&mut net, seed);
                 net
+            }
+
+            /// For inference: folds every batch norm that directly follows a layer without
+            /// activation (a `Dense`, `Conv2d`, `Conv1d` or `DepthwiseConv2d` written without one)
+            /// into that layer's weights and biases, and resets the batch norm to the identity, which
+            /// its inference pass then skips. Outputs stay the same up to rounding. Batch norms after
+            /// an activation are left as they are. Train no further after folding.
+            pub fn fold_batch_norm(&mut self) {
+                #( ::constnet::layer::FoldBatchNorm::fold_into(&mut self.#fold_bn, &mut self.#fold_prev); )*
             }
 
             /// Runs one sample through the network.

@@ -261,6 +261,9 @@ pub struct Planned<'a> {
     pub ty: TokenStream,
     pub output: Shape,
     pub check: Option<Check>,
+    /// A layer with weights per output channel and no activation: a batch norm after it can be
+    /// folded into it.
+    pub linear: bool,
 }
 
 /// A network ready to emit.
@@ -415,11 +418,17 @@ fn lower_layer<'a>(
             ),
         )
     };
+    let linear = match kind.as_str() {
+        "Dense" | "Conv2d" | "Conv1d" => is_linear(layer.args.get(2)),
+        "DepthwiseConv2d" => is_linear(layer.args.get(1)),
+        _ => false,
+    };
     let planned = |ty: TokenStream, output: Shape| Planned {
         layer,
         ty,
         output,
         check: None,
+        linear,
     };
     match kind.as_str() {
         "Dense" => {
@@ -593,6 +602,15 @@ fn lower_layer<'a>(
             Ok(planned(ty, input.clone()))
         }
         _ => unreachable!("valid.rs checked the kind"),
+    }
+}
+
+/// No activation, or `Identity` by name.
+fn is_linear(activation: Option<&Arg>) -> bool {
+    match activation {
+        None => true,
+        Some(Arg::Path(path)) => path.segments.last().is_some_and(|s| s.ident == "Identity"),
+        Some(_) => false,
     }
 }
 

@@ -46,16 +46,38 @@ fn affine<T: Tensor, const C: usize, const B: usize>(
     }
 }
 
-/// Inference: the running statistics folded into one scale and shift per channel.
+/// The running variance that makes inference the identity after folding: `√(var + ε)` is exactly 1
+/// in `f32` (`0.99999 + 1e-5` rounds to 1), so the scale is `γ / 1 = 1` and the shift `0`.
+pub(super) const IDENTITY_VAR: f32 = 1.0 - EPS;
+
+/// The inference map per channel: `scale = γ / √(var + ε)`, `shift = β − mean · scale`.
+#[inline]
+pub(super) fn inference_affine<const C: usize>(
+    weight: &[f32; C],
+    bias: &[f32; C],
+    mean: &[f32; C],
+    var: &[f32; C],
+) -> ([f32; C], [f32; C]) {
+    let scale: [f32; C] = core::array::from_fn(|c| weight[c] / libm::sqrtf(var[c] + EPS));
+    let shift = core::array::from_fn(|c| bias[c] - mean[c] * scale[c]);
+    (scale, shift)
+}
+
+/// Inference: the running statistics folded into one scale and shift per channel; a plain copy
+/// once the layer has been folded into the one before it (every scale 1, every shift 0).
 #[inline]
 fn infer<T: Tensor, const C: usize, const B: usize>(
     [weight, bias, mean, var]: [&[f32; C]; 4],
     x: &[T; B],
     y: &mut [T; B],
 ) {
+    let (scale, shift) = inference_affine(weight, bias, mean, var);
+    if scale.iter().all(|&s| s == 1.0) && shift.iter().all(|&t| t == 0.0) {
+        y.copy_from_slice(x);
+        return;
+    }
     for c in 0..C {
-        let scale = weight[c] / libm::sqrtf(var[c] + EPS);
-        affine::<T, C, B>(c, scale, bias[c] - mean[c] * scale, x, y);
+        affine::<T, C, B>(c, scale[c], shift[c], x, y);
     }
 }
 

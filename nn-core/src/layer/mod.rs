@@ -14,6 +14,7 @@ mod dense;
 mod depthwise;
 mod dropout;
 mod flatten;
+mod fold;
 mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -25,6 +26,7 @@ pub use dense::Dense;
 pub use depthwise::DepthwiseConv2d;
 pub use dropout::Dropout;
 pub use flatten::{Flatten1d, Flatten2d};
+pub use fold::{FoldBatchNorm, ScaleChannels};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
 
 use crate::activation::{Activation, Differentiable};
