@@ -240,3 +240,89 @@ fn csv_reads_and_reports_bad_rows_by_line() {
         Err(DataError::Io { .. })
     ));
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// `cat a.gz b.gz` (or pigz) makes a valid multi-member gzip file: read as one stream, as gunzip does.
+#[test]
+fn multi_member_gzip_is_one_stream() {
+    let d = dir("multi");
+    let images = good_images();
+    let (head, tail) = images.split_at(10);
+    let mut two = gzip(head);
+    two.extend(gzip(tail));
+    let (i, l) = write_pair(&d, &two, &good_labels());
+    let (plain_i, _) = (d.join("plain"), ());
+    std::fs::write(&plain_i, &images).unwrap();
+    assert_eq!(
+        load_idx::<4>(&i, &l, 2).unwrap(),
+        load_idx::<4>(&plain_i, &l, 2).unwrap()
+    );
+}
+
+/// Bytes after the gzip stream are refused, as trailing bytes of a plain file are.
+#[test]
+fn bytes_after_a_gzip_stream_are_refused() {
+    let d = dir("gztrail");
+    let mut gz = gzip(&good_images());
+    gz.extend(b"garbage");
+    let (i, l) = write_pair(&d, &gz, &good_labels());
+    assert!(load_idx::<4>(&i, &l, 2).is_err());
+    // More inflated data than the header describes: the plain file's error.
+    let mut long = good_images();
+    long.extend([1, 2, 3]);
+    let (i, l) = write_pair(&d, &gzip(&long), &good_labels());
+    let err = load_idx::<4>(&i, &l, 2).unwrap_err();
+    assert!(
+        matches!(err, DataError::TrailingData { expected: 24, .. }),
+        "{err}"
+    );
+}
+
+/// A gzip bomb: a header for 2,000 images followed by 256 MB of zeros (a 250 KB file). The reader
+/// stops after what the header promises plus one byte instead of inflating everything.
+#[test]
+fn a_gzip_bomb_is_stopped_at_the_header_size() {
+    let d = dir("bomb");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&idx(0x803, &[2000, 28, 28], &[])).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 1 << 20);
+    let (i, l) = write_pair(&d, &bomb, &idx(0x801, &[2000], &[0; 2000]));
+    let err = load_idx::<784>(&i, &l, 10).unwrap_err();
+    // Exactly one byte beyond the 1,568,016 the header describes was inflated.
+    assert!(
+        matches!(
+            err,
+            DataError::TrailingData {
+                expected: 1_568_016,
+                extra: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// The message of a label error when the data claims no classes at all (it used to underflow).
+#[test]
+fn label_error_with_zero_classes_displays() {
+    let err = DataError::LabelOutOfRange {
+        path: PathBuf::from("x.csv"),
+        index: 0,
+        label: 3,
+        classes: 0,
+    };
+    assert_eq!(
+        err.to_string(),
+        "x.csv: sample 0 has label 3, but there are 0 classes"
+    );
+}

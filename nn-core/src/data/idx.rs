@@ -81,7 +81,7 @@ pub fn load_idx<const N: usize>(
     classes: usize,
 ) -> Result<Dataset<N>, DataError> {
     let (images, labels) = (images.as_ref(), labels.as_ref());
-    let image_bytes = read(images)?;
+    let image_bytes = read(images, 3)?;
     let (dims, pixels) = parse(images, &image_bytes, "images", IMAGES_MAGIC, 3)?;
     let per_image = dims[1] * dims[2];
     if per_image != N {
@@ -91,7 +91,7 @@ pub fn load_idx<const N: usize>(
             found: per_image,
         });
     }
-    let label_bytes = read(labels)?;
+    let label_bytes = read(labels, 1)?;
     let (label_dims, label_data) = parse(labels, &label_bytes, "labels", LABELS_MAGIC, 1)?;
     if dims[0] != label_dims[0] {
         return Err(DataError::CountMismatch {
@@ -122,21 +122,51 @@ pub fn load_idx<const N: usize>(
 }
 
 /// The file's bytes, gunzipped if they start with the gzip magic.
-fn read(path: &Path) -> Result<Vec<u8>, DataError> {
+///
+/// A gzip stream is inflated only as far as its IDX header (of `ndims` dimensions) promises, plus
+/// one byte to detect extra data: a small file that inflates to gigabytes costs no more memory
+/// than its header claims. Concatenated gzip members (`cat a.gz b.gz`, `pigz`) are one stream, as
+/// `gunzip` reads them; bytes after the last member that are not a gzip member are an error.
+fn read(path: &Path, ndims: usize) -> Result<Vec<u8>, DataError> {
     let io = |source| DataError::Io {
         path: PathBuf::from(path),
         source,
     };
     let raw = std::fs::read(path).map_err(io)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(io)?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
     }
+    let mut gz = flate2::read::MultiGzDecoder::new(raw.as_slice());
+    let header = 4 + 4 * ndims;
+    let mut out = Vec::with_capacity(header);
+    (&mut gz)
+        .take(header as u64)
+        .read_to_end(&mut out)
+        .map_err(io)?;
+    if out.len() < header {
+        return Ok(out); // `parse` reports the truncated header
+    }
+    let body = (0..ndims)
+        .map(|d| {
+            let at = 4 + 4 * d;
+            u32::from_be_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]) as u64
+        })
+        .try_fold(1u64, u64::checked_mul)
+        .unwrap_or(u64::MAX);
+    // What the header promises and one byte more; a corrupt header's claim is only a limit here,
+    // memory grows with the bytes actually inflated.
+    (&mut gz)
+        .take(body.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(io)?;
+    if out.len() as u64 == header as u64 + body {
+        // All promised bytes are in: the stream must end here (garbage after it is an error).
+        let mut probe = [0u8; 1];
+        if gz.read(&mut probe).map_err(io)? > 0 {
+            out.push(probe[0]);
+        }
+    }
+    Ok(out)
 }
 
 /// Checks the header and length of an IDX file; returns its dimensions and data.

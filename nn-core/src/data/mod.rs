@@ -152,7 +152,7 @@ pub enum DataError {
         labels: usize,
     },
     /// A label is not a valid class.
-    #[error("{}: sample {index} has label {label}, but there are {classes} classes (labels 0 to {})", path.display(), classes - 1)]
+    #[error("{}: sample {index} has label {label}, but there are {classes} classes{}", path.display(), label_range(*classes))]
     LabelOutOfRange {
         /// The file (empty for in-memory data).
         path: PathBuf,
@@ -183,4 +183,12 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// ` (labels 0 to N-1)`, or nothing when there are no classes at all.
+fn label_range(classes: usize) -> String {
+    match classes {
+        0 => String::new(),
+        n => format!(" (labels 0 to {})", n - 1),
+    }
 }
