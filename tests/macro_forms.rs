@@ -48,6 +48,29 @@ network! {
     }
 }
 
+const FILTERS: usize = 3;
+const KERNEL: usize = 3;
+const SIDE8: usize = 8;
+
+network! {
+    /// Convolution shapes from named consts: the macro passes expressions on, the layers check them.
+    #[input(1, SIDE8, SIDE8)]
+    pub struct NamedCnn {
+        c: Conv2d<FILTERS, KERNEL, Relu>,
+        p: MaxPool2d<2>,
+        f: Flatten,
+        out: Dense<{ FILTERS * 3 * 3 }, 2, Softmax>,
+    }
+}
+
+#[test]
+fn convolution_sizes_from_named_consts() {
+    assert_eq!(NamedCnn::INPUTS, 64);
+    assert_eq!(NamedCnn::summary().layers[0].output_shape, &[3, 6, 6]);
+    let y = NamedCnn::new(1).forward(&[0.5; 64]);
+    assert!((y[0] + y[1] - 1.0).abs() < 1e-6);
+}
+
 #[test]
 fn every_width_form_compiles_and_runs() {
     assert_eq!((Forms::INPUTS, Forms::OUTPUTS, Forms::LAYERS), (4, 3, 3));
