@@ -236,7 +236,11 @@ fn conv_pool_dropout_network() {
 fn conv1d_same_padding_global_pool_network() {
     for seed in 1..4 {
         let x = inputs::<16, 4>(3000 + seed);
-        check::<SmallSeq, BinaryCrossEntropy, 16, 2, 4>(SmallSeq::new(seed), &x, &targets::<2, 4>(7));
+        check::<SmallSeq, BinaryCrossEntropy, 16, 2, 4>(
+            SmallSeq::new(seed),
+            &x,
+            &targets::<2, 4>(7),
+        );
     }
 }
 

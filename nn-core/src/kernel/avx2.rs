@@ -121,12 +121,7 @@ unsafe fn hsum(a: __m256) -> f32 {
 /// As [`dot_tile`]. The column range is checked here (`col + STRIP ≤ N`, once per tile), so a wrong
 /// `col` panics, as in the portable twin, instead of reading out of bounds.
 #[inline(always)]
-unsafe fn combine_tile<
-    const RR: usize,
-    const N: usize,
-    const K: usize,
-    const R: usize,
->(
+unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
     rows: &[[f32; N]; K],
     coef: impl Fn(usize, usize) -> f32,
     out: &mut [[f32; N]; R],
