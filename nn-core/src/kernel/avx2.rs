@@ -57,6 +57,21 @@ impl Math for Fused {
     }
 
     #[inline(always)]
+    fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
+        acc: &mut [[[f32; V]; NV]; RT],
+        kn: usize,
+        rows: impl Fn(usize) -> [&'s [f32; V]; NV],
+        coef: impl Fn(usize) -> [f32; RT],
+    ) {
+        if V == LANES {
+            // SAFETY: as above; V = 8 is checked.
+            unsafe { axpy_tile::<RT, NV, V>(acc, kn, rows, coef) }
+        } else {
+            super::gemm::axpy_tile::<Self, RT, NV, V>(acc, kn, rows, coef)
+        }
+    }
+
+    #[inline(always)]
     fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
         rows: &[[f32; N]; K],
         coef: impl Fn(usize, usize) -> f32,
@@ -150,6 +165,51 @@ unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R:
         unsafe {
             _mm256_storeu_ps(dst.as_mut_ptr().add(col), acc[0]);
             _mm256_storeu_ps(dst.as_mut_ptr().add(col + LANES), acc[1]);
+        }
+    }
+}
+
+/// The accumulators of `Math::axpy_tile` in `__m256` registers (LLVM kept the array version's in
+/// registers for 4 × 2 tiles only, and spilled 6 × 2).
+///
+/// # Safety
+/// As [`dot_tile`]. `V` must be 8 (asserted).
+#[inline(always)]
+unsafe fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
+    acc: &mut [[[f32; V]; NV]; RT],
+    kn: usize,
+    rows: impl Fn(usize) -> [&'s [f32; V]; NV],
+    coef: impl Fn(usize) -> [f32; RT],
+) {
+    assert!(V == LANES, "vectors of 8");
+    // Plain loops, not `array::from_fn`: a closure returning `__m256` that is not inlined would
+    // pass it through memory.
+    let mut a = [[_mm256_setzero_ps(); NV]; RT];
+    for r in 0..RT {
+        for v in 0..NV {
+            // SAFETY: every `acc[r][v]` is 8 floats (V = 8, asserted above).
+            a[r][v] = unsafe { _mm256_loadu_ps(acc[r][v].as_ptr()) };
+        }
+    }
+    for k in 0..kn {
+        let xs = rows(k);
+        let mut xv = [_mm256_setzero_ps(); NV];
+        for v in 0..NV {
+            // SAFETY: every row is 8 floats (V = 8).
+            xv[v] = unsafe { _mm256_loadu_ps(xs[v].as_ptr()) };
+        }
+        let c = coef(k);
+        for r in 0..RT {
+            let s = _mm256_set1_ps(c[r]);
+            for v in 0..NV {
+                a[r][v] = _mm256_fmadd_ps(s, xv[v], a[r][v]);
+            }
+        }
+    }
+    for r in 0..RT {
+        for v in 0..NV {
+            // SAFETY: as for the loads.
+            unsafe { _mm256_storeu_ps(acc[r][v].as_mut_ptr(), a[r][v]) };
         }
     }
 }

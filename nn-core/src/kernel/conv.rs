@@ -164,7 +164,7 @@ fn forward_group<M: Math>(
             // order, continued from block to block: the blocking does not change the result.
             let init = if q0 == 0 { Init::Bias(bias) } else { Init::Add };
             let coef = FilterRows { w, q, q0, kq };
-            combine::<M, false>(
+            combine::<M>(
                 &Strided {
                     data: col,
                     stride: n,
@@ -263,7 +263,7 @@ fn forward_wide<M: Math>(
     };
     let wide = &mut buf[..g.f * l];
     let coef = FilterRows { w, q, q0: 0, kq: q };
-    combine::<M, false>(&taps, q, &coef, wide, l, g.f, l, Init::Bias(bias));
+    combine::<M>(&taps, q, &coef, wide, l, g.f, l, Init::Bias(bias));
     for (y, wide) in y.chunks_exact_mut(g.p()).zip(wide.chunks_exact(l)) {
         for (y, wide) in y.chunks_exact_mut(g.ow).zip(wide.chunks(g.w)) {
             copy(y, wide);
@@ -304,7 +304,7 @@ fn backward_wide<M: Math>(
             data: wide,
             stride: l,
         };
-        combine::<M, true>(&dz, g.f, &coef, dcol, l, q, l, Init::Zero);
+        combine::<M>(&dz, g.f, &coef, dcol, l, q, l, Init::Zero);
         for (&at, dcol) in offsets.iter().zip(dcol.chunks_exact(l)) {
             add(&mut dx[at..at + l], dcol);
         }
@@ -447,7 +447,7 @@ fn backward_group<M: Math>(
                         stride: g.f,
                     };
                     let out = &mut dwt[q0 * g.f..];
-                    combine::<M, true>(&dzt, n, &coef, out, g.f, kq, g.f, Init::Add);
+                    combine::<M>(&dzt, n, &coef, out, g.f, kq, g.f, Init::Add);
                 }
             }
             if let Some(dx) = dx.as_deref_mut() {
@@ -457,7 +457,7 @@ fn backward_group<M: Math>(
                     data: &dz[p0..],
                     stride: p,
                 };
-                combine::<M, true>(&dz, g.f, &coef, col, n, kq, n, Init::Zero);
+                combine::<M>(&dz, g.f, &coef, col, n, kq, n, Init::Zero);
                 col2im(g, col, p0, n, q0, kq, dx);
             }
             q0 += kq;
@@ -836,7 +836,7 @@ impl Coefficients for FilterColumns<'_> {
 /// `k < kn`: each output's sum in order of `k`, whatever the tile.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn combine<M: Math, const SIX: bool>(
+fn combine<M: Math>(
     src: &impl Rows,
     kn: usize,
     coef: &impl Coefficients,
@@ -847,10 +847,9 @@ fn combine<M: Math, const SIX: bool>(
     init: Init,
 ) {
     let mut r = 0;
-    // Tiles of 6 (`SIX`, AVX2 only: 12 of 16 registers), 4, 2, then 1 rows, as the row count
-    // allows. Six rows pay in the backward products (c2 of LeNet: 292 -> 261 us); in the forward
-    // products they made the kernel several times slower (register spills), so those keep 4.
-    if M::WIDE && SIX {
+    // Tiles of 6 (AVX2 only: 12 accumulators in 16 registers), 4, 2, then 1 rows, as the row
+    // count allows.
+    if M::WIDE {
         combine_rows::<M, 6, 2>(src, kn, coef, out, os, rows, n, init, &mut r);
     }
     combine_rows::<M, 4, 2>(src, kn, coef, out, os, rows, n, init, &mut r);
@@ -916,19 +915,16 @@ fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
             };
         }
     }
-    for k in 0..kn {
-        let s = src.row(k, j0, NV * V);
-        let xs: [&[f32; V]; NV] =
-            core::array::from_fn(|v| s[v * V..][..V].try_into().expect("V values"));
-        let c = coef(k);
-        for r in 0..RT {
-            for v in 0..NV {
-                for l in 0..V {
-                    acc[r][v][l] = M::mul_add(c[r], xs[v][l], acc[r][v][l]);
-                }
-            }
-        }
-    }
+    M::axpy_tile::<RT, NV, V>(
+        &mut acc,
+        kn,
+        #[inline(always)]
+        |k| {
+            let s = src.row(k, j0, NV * V);
+            core::array::from_fn(|v| s[v * V..][..V].try_into().expect("V values"))
+        },
+        coef,
+    );
     for (r, acc) in acc.iter().enumerate() {
         let row = &mut out[(r0 + r) * os + j0..][..NV * V];
         for (v, acc) in acc.iter().enumerate() {

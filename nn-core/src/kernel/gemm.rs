@@ -246,3 +246,24 @@ pub(super) fn combine_tile<
         out[r0 + r][col..col + STRIP].copy_from_slice(acc);
     }
 }
+
+/// The portable [`Math::axpy_tile`](super::Math::axpy_tile).
+#[inline(always)]
+pub(super) fn axpy_tile<'s, M: Math, const RT: usize, const NV: usize, const V: usize>(
+    acc: &mut [[[f32; V]; NV]; RT],
+    kn: usize,
+    rows: impl Fn(usize) -> [&'s [f32; V]; NV],
+    coef: impl Fn(usize) -> [f32; RT],
+) {
+    for k in 0..kn {
+        let xs = rows(k);
+        let c = coef(k);
+        for r in 0..RT {
+            for v in 0..NV {
+                for l in 0..V {
+                    acc[r][v][l] = M::mul_add(c[r], xs[v][l], acc[r][v][l]);
+                }
+            }
+        }
+    }
+}

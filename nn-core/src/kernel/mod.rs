@@ -39,6 +39,20 @@ pub(crate) trait Math {
         gemm::dot_tile::<Self, RB, RC, I>(x, w)
     }
 
+    /// `acc[r][v] += Σ_{k < kn} coef(k)[r] · rows(k)[v]` (`RT × NV` vectors of `V` accumulators),
+    /// each sum in order of `k`: the convolutions' products (see `conv::combine`).
+    #[inline(always)]
+    fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
+        acc: &mut [[[f32; V]; NV]; RT],
+        kn: usize,
+        rows: impl Fn(usize) -> [&'s [f32; V]; NV],
+        coef: impl Fn(usize) -> [f32; RT],
+    ) where
+        Self: Sized,
+    {
+        gemm::axpy_tile::<Self, RT, NV, V>(acc, kn, rows, coef)
+    }
+
     /// Rows `r0..r0 + RR`, one column strip from `col`, of `out[r] = Σ_k coef(k, r) · rows[k]`
     /// (see `gemm::combine_tile`).
     #[inline(always)]
