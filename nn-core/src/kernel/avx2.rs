@@ -11,7 +11,7 @@
 use core::arch::x86_64::*;
 
 use super::gemm::{LANES, STRIP};
-use super::{Kernel, Math};
+use super::{CoefTile, Kernel, Math};
 
 /// Runs `kernel` with AVX2 + FMA arithmetic if this CPU has both (and `CONSTNET_PORTABLE` is not
 /// set); otherwise hands it back.
@@ -57,11 +57,21 @@ impl Math for Fused {
     }
 
     #[inline(always)]
+    fn dot_tile_n<const RB: usize, const RC: usize>(
+        x: [&[f32]; RB],
+        w: [&[f32]; RC],
+        n: usize,
+    ) -> [[f32; RC]; RB] {
+        // SAFETY: as above; `dot_tile_n` checks the rows' lengths.
+        unsafe { dot_tile_n(x, w, n) }
+    }
+
+    #[inline(always)]
     fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
         acc: &mut [[[f32; V]; NV]; RT],
         kn: usize,
-        rows: impl Fn(usize) -> [&'s [f32; V]; NV],
-        coef: impl Fn(usize) -> [f32; RT],
+        rows: impl Fn(usize) -> &'s [[f32; V]; NV],
+        coef: CoefTile,
     ) {
         if V == LANES {
             // SAFETY: as above; V = 8 is checked.
@@ -178,10 +188,12 @@ unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R:
 unsafe fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
     acc: &mut [[[f32; V]; NV]; RT],
     kn: usize,
-    rows: impl Fn(usize) -> [&'s [f32; V]; NV],
-    coef: impl Fn(usize) -> [f32; RT],
+    rows: impl Fn(usize) -> &'s [[f32; V]; NV],
+    coef: CoefTile,
 ) {
     assert!(V == LANES, "vectors of 8");
+    coef.check(kn, RT);
+    let cp = coef.data.as_ptr();
     // Plain loops, not `array::from_fn`: a closure returning `__m256` that is not inlined would
     // pass it through memory.
     let mut a = [[_mm256_setzero_ps(); NV]; RT];
@@ -198,9 +210,10 @@ unsafe fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
             // SAFETY: every row is 8 floats (V = 8).
             xv[v] = unsafe { _mm256_loadu_ps(xs[v].as_ptr()) };
         }
-        let c = coef(k);
+        #[allow(clippy::needless_range_loop)] // indices: the form that measured fastest
         for r in 0..RT {
-            let s = _mm256_set1_ps(c[r]);
+            // SAFETY: k < kn and r < RT, inside `coef.data` (checked above).
+            let s = unsafe { _mm256_broadcast_ss(&*cp.add(k * coef.ks + r * coef.rs)) };
             for v in 0..NV {
                 a[r][v] = _mm256_fmadd_ps(s, xv[v], a[r][v]);
             }
@@ -212,4 +225,49 @@ unsafe fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
             unsafe { _mm256_storeu_ps(acc[r][v].as_mut_ptr(), a[r][v]) };
         }
     }
+}
+
+/// [`dot_tile`] of a length known only at run time.
+///
+/// # Safety
+/// As [`dot_tile`]. Every row must hold `n` values (asserted once per tile).
+#[inline(always)]
+unsafe fn dot_tile_n<const RB: usize, const RC: usize>(
+    x: [&[f32]; RB],
+    w: [&[f32]; RC],
+    n: usize,
+) -> [[f32; RC]; RB] {
+    assert!(
+        x.iter().chain(&w).all(|row| row.len() >= n),
+        "rows shorter than the dot product"
+    );
+    let mut acc = [[_mm256_setzero_ps(); RC]; RB];
+    let mut k = 0;
+    while k + LANES <= n {
+        let mut xv = [_mm256_setzero_ps(); RB];
+        for r in 0..RB {
+            // SAFETY: k + 8 ≤ n ≤ the row's length (asserted above).
+            xv[r] = unsafe { _mm256_loadu_ps(x[r].as_ptr().add(k)) };
+        }
+        for c in 0..RC {
+            // SAFETY: as above.
+            let wv = unsafe { _mm256_loadu_ps(w[c].as_ptr().add(k)) };
+            for r in 0..RB {
+                acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
+            }
+        }
+        k += LANES;
+    }
+    let mut out = [[0.0f32; RC]; RB];
+    for r in 0..RB {
+        for c in 0..RC {
+            // SAFETY: AVX2 is available (this function's contract); `hsum` reads registers only.
+            let mut sum = unsafe { hsum(acc[r][c]) };
+            for i in k..n {
+                sum = x[r][i].mul_add(w[c][i], sum);
+            }
+            out[r][c] = sum;
+        }
+    }
+    out
 }

@@ -16,7 +16,7 @@
 //! the blocking. Sizes are runtime values here (one compiled kernel for every layer shape); the
 //! loops that matter have constant trip counts (tile and lane sizes).
 
-use super::{Kernel, Math};
+use super::{CoefTile, Kernel, Math};
 
 /// Lanes of one vector of accumulators: one `__m256` with AVX2 (two SSE2 registers otherwise).
 const LANES: usize = 8;
@@ -163,7 +163,7 @@ fn forward_group<M: Math>(
             // y[f][p0..p0 + n] (+)= Σ_k W[f][q0 + k] · col[k]; each output's sum runs over k in
             // order, continued from block to block: the blocking does not change the result.
             let init = if q0 == 0 { Init::Bias(bias) } else { Init::Add };
-            let coef = FilterRows { w, q, q0, kq };
+            let coef = FilterRows { w, q, q0 };
             combine::<M>(
                 &Strided {
                     data: col,
@@ -262,7 +262,7 @@ fn forward_wide<M: Math>(
         offsets: g.tap_offsets(&mut table),
     };
     let wide = &mut buf[..g.f * l];
-    let coef = FilterRows { w, q, q0: 0, kq: q };
+    let coef = FilterRows { w, q, q0: 0 };
     combine::<M>(&taps, q, &coef, wide, l, g.f, l, Init::Bias(bias));
     for (y, wide) in y.chunks_exact_mut(g.p()).zip(wide.chunks_exact(l)) {
         for (y, wide) in y.chunks_exact_mut(g.ow).zip(wide.chunks(g.w)) {
@@ -440,7 +440,6 @@ fn backward_group<M: Math>(
                         w: col,
                         q: n,
                         q0: 0,
-                        kq: n,
                     };
                     let dzt = Strided {
                         data: dzt,
@@ -791,24 +790,24 @@ enum Init<'a> {
 /// The coefficients of a [`combine`]: for a tile of `RT` output rows from `r0`, the `RT`
 /// coefficients of source row `k`.
 trait Coefficients {
-    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_;
+    fn tile(&self, r0: usize) -> CoefTile<'_>;
 }
 
-/// Forward: output row `f`, source row `k` → `W[f][q0 + k]` (rows of `W`, sliced once per tile).
+/// Forward: output row `f`, source row `k` → `W[f][q0 + k]` (rows of `W`).
 struct FilterRows<'a> {
     w: &'a [f32],
     q: usize,
     q0: usize,
-    kq: usize,
 }
 
 impl Coefficients for FilterRows<'_> {
     #[inline(always)]
-    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_ {
-        let rows: [&[f32]; RT] =
-            core::array::from_fn(|r| &self.w[(r0 + r) * self.q + self.q0..][..self.kq]);
-        #[inline(always)]
-        move |k| core::array::from_fn(|r| rows[r][k])
+    fn tile(&self, r0: usize) -> CoefTile<'_> {
+        CoefTile {
+            data: &self.w[r0 * self.q + self.q0..],
+            ks: 1,
+            rs: self.q,
+        }
     }
 }
 
@@ -821,13 +820,11 @@ struct FilterColumns<'a> {
 
 impl Coefficients for FilterColumns<'_> {
     #[inline(always)]
-    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_ {
-        #[inline(always)]
-        move |f| {
-            let c: &[f32; RT] = self.w[f * self.q + self.q0 + r0..][..RT]
-                .try_into()
-                .expect("RT values");
-            *c
+    fn tile(&self, r0: usize) -> CoefTile<'_> {
+        CoefTile {
+            data: &self.w[self.q0 + r0..],
+            ks: self.q,
+            rs: 1,
         }
     }
 }
@@ -873,7 +870,7 @@ fn combine_rows<M: Math, const RT: usize, const NV: usize>(
     r: &mut usize,
 ) {
     while *r + RT <= rows {
-        let c = coef.tile::<RT>(*r);
+        let c = coef.tile(*r);
         let mut j = 0;
         while j + NV * LANES <= n {
             combine_tile::<M, RT, NV, LANES>(src, kn, &c, out, os, *r, j, init);
@@ -897,7 +894,7 @@ fn combine_rows<M: Math, const RT: usize, const NV: usize>(
 fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
     src: &impl Rows,
     kn: usize,
-    coef: &impl Fn(usize) -> [f32; RT],
+    coef: &CoefTile,
     out: &mut [f32],
     os: usize,
     r0: usize,
@@ -920,10 +917,10 @@ fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
         kn,
         #[inline(always)]
         |k| {
-            let s = src.row(k, j0, NV * V);
-            core::array::from_fn(|v| s[v * V..][..V].try_into().expect("V values"))
+            let s = src.row(k, j0, NV * V).as_chunks::<V>().0;
+            s.try_into().expect("NV vectors")
         },
-        coef,
+        *coef,
     );
     for (r, acc) in acc.iter().enumerate() {
         let row = &mut out[(r0 + r) * os + j0..][..NV * V];
@@ -1000,47 +997,14 @@ fn add_tile<const RA: usize, const RB: usize>(
     }
 }
 
-/// Length of the pieces in which [`dots`] hands rows to `Math::dot_tile` (whose length is a const),
-/// and four times that: long pieces make the horizontal sums at the end of a tile rare.
-const DOT_CHUNK: usize = 64;
-
-/// `RA × RB` dot products of rows of equal length: `Math::dot_tile` over pieces of
-/// `DOT_CHUNK`, then of `LANES`, then single products, the pieces' sums added in order.
+/// `RA × RB` dot products of rows of equal length, by `Math::dot_tile_n`: one pass over the
+/// whole rows, so one horizontal sum per dot product. (Pieces of constant length, 256, 64, 8 and
+/// 1, took as many horizontal sums as there were pieces: on the first LeNet convolution, rows of
+/// 668, the sums cost about as much as the products.)
 #[inline(always)]
 fn dots<M: Math, const RA: usize, const RB: usize>(
     a: [&[f32]; RA],
     b: [&[f32]; RB],
 ) -> [[f32; RB]; RA] {
-    let n = a[0].len();
-    let mut sum = [[0.0f32; RB]; RA];
-    let mut j = 0;
-    dot_pieces::<M, RA, RB, { 4 * DOT_CHUNK }>(a, b, n, &mut j, &mut sum);
-    dot_pieces::<M, RA, RB, DOT_CHUNK>(a, b, n, &mut j, &mut sum);
-    dot_pieces::<M, RA, RB, LANES>(a, b, n, &mut j, &mut sum);
-    dot_pieces::<M, RA, RB, 1>(a, b, n, &mut j, &mut sum);
-    sum
-}
-
-#[inline(always)]
-fn dot_pieces<M: Math, const RA: usize, const RB: usize, const I: usize>(
-    a: [&[f32]; RA],
-    b: [&[f32]; RB],
-    n: usize,
-    j: &mut usize,
-    sum: &mut [[f32; RB]; RA],
-) {
-    while *j + I <= n {
-        let at = *j;
-        let av: [&[f32; I]; RA] =
-            core::array::from_fn(|r| a[r][at..at + I].try_into().expect("I values"));
-        let bv: [&[f32; I]; RB] =
-            core::array::from_fn(|t| b[t][at..at + I].try_into().expect("I values"));
-        let d = M::dot_tile::<RA, RB, I>(av, bv);
-        for (sum, d) in sum.iter_mut().zip(&d) {
-            for (sum, d) in sum.iter_mut().zip(d) {
-                *sum += d;
-            }
-        }
-        *j += I;
-    }
+    M::dot_tile_n::<RA, RB>(a, b, a[0].len())
 }

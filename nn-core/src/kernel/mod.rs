@@ -39,14 +39,27 @@ pub(crate) trait Math {
         gemm::dot_tile::<Self, RB, RC, I>(x, w)
     }
 
-    /// `acc[r][v] += Σ_{k < kn} coef(k)[r] · rows(k)[v]` (`RT × NV` vectors of `V` accumulators),
+    /// `RB × RC` dot products of the first `n` values of the rows (see `gemm::dot_tile_n`).
+    #[inline(always)]
+    fn dot_tile_n<const RB: usize, const RC: usize>(
+        x: [&[f32]; RB],
+        w: [&[f32]; RC],
+        n: usize,
+    ) -> [[f32; RC]; RB]
+    where
+        Self: Sized,
+    {
+        gemm::dot_tile_n::<Self, RB, RC>(x, w, n)
+    }
+
+    /// `acc[r][v] += Σ_{k < kn} coef(k, r) · rows(k)[v]` (`RT × NV` vectors of `V` accumulators),
     /// each sum in order of `k`: the convolutions' products (see `conv::combine`).
     #[inline(always)]
     fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
         acc: &mut [[[f32; V]; NV]; RT],
         kn: usize,
-        rows: impl Fn(usize) -> [&'s [f32; V]; NV],
-        coef: impl Fn(usize) -> [f32; RT],
+        rows: impl Fn(usize) -> &'s [[f32; V]; NV],
+        coef: CoefTile,
     ) where
         Self: Sized,
     {
@@ -66,6 +79,32 @@ pub(crate) trait Math {
         Self: Sized,
     {
         gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0, col)
+    }
+}
+
+/// The coefficients of an `RT`-row [`Math::axpy_tile`]: `coef(k, r) = data[k·ks + r·rs]` (a
+/// slice and strides rather than a closure, so that the AVX2 tile broadcasts straight from memory
+/// and the bounds are checked once per tile).
+#[derive(Clone, Copy)]
+pub(crate) struct CoefTile<'a> {
+    pub data: &'a [f32],
+    pub ks: usize,
+    pub rs: usize,
+}
+
+impl CoefTile<'_> {
+    /// Panics unless every `coef(k, r)` with `k < kn`, `r < rt` lies inside `data`.
+    #[inline(always)]
+    pub(crate) fn check(&self, kn: usize, rt: usize) {
+        if kn > 0 && rt > 0 {
+            let last = (kn - 1)
+                .checked_mul(self.ks)
+                .and_then(|a| (rt - 1).checked_mul(self.rs).and_then(|b| a.checked_add(b)));
+            assert!(
+                last.is_some_and(|l| l < self.data.len()),
+                "coefficients out of bounds"
+            );
+        }
     }
 }
 
