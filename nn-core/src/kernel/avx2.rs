@@ -11,7 +11,7 @@
 use core::arch::x86_64::*;
 
 use super::gemm::{LANES, STRIP};
-use super::{CoefTile, Kernel, Math};
+use super::{CoefTile, Kernel, Math, SrcTile};
 
 /// Runs `kernel` with AVX2 + FMA arithmetic if this CPU has both (and `CONSTNET_PORTABLE` is not
 /// set); otherwise hands it back.
@@ -67,10 +67,10 @@ impl Math for Fused {
     }
 
     #[inline(always)]
-    fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
+    fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
         acc: &mut [[[f32; V]; NV]; RT],
         kn: usize,
-        rows: impl Fn(usize) -> &'s [[f32; V]; NV],
+        rows: SrcTile,
         coef: CoefTile,
     ) {
         if V == LANES {
@@ -185,15 +185,15 @@ unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R:
 /// # Safety
 /// As [`dot_tile`]. `V` must be 8 (asserted).
 #[inline(always)]
-unsafe fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
+unsafe fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
     acc: &mut [[[f32; V]; NV]; RT],
     kn: usize,
-    rows: impl Fn(usize) -> &'s [[f32; V]; NV],
+    rows: SrcTile,
     coef: CoefTile,
 ) {
     assert!(V == LANES, "vectors of 8");
     coef.check(kn, RT);
-    let cp = coef.data.as_ptr();
+    rows.check(kn, NV * LANES);
     // Plain loops, not `array::from_fn`: a closure returning `__m256` that is not inlined would
     // pass it through memory.
     let mut a = [[_mm256_setzero_ps(); NV]; RT];
@@ -203,21 +203,15 @@ unsafe fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
             a[r][v] = unsafe { _mm256_loadu_ps(acc[r][v].as_ptr()) };
         }
     }
-    for k in 0..kn {
-        let xs = rows(k);
-        let mut xv = [_mm256_setzero_ps(); NV];
-        for v in 0..NV {
-            // SAFETY: every row is 8 floats (V = 8).
-            xv[v] = unsafe { _mm256_loadu_ps(xs[v].as_ptr()) };
-        }
-        #[allow(clippy::needless_range_loop)] // indices: the form that measured fastest
-        for r in 0..RT {
-            // SAFETY: k < kn and r < RT, inside `coef.data` (checked above).
-            let s = unsafe { _mm256_broadcast_ss(&*cp.add(k * coef.ks + r * coef.rs)) };
-            for v in 0..NV {
-                a[r][v] = _mm256_fmadd_ps(s, xv[v], a[r][v]);
-            }
-        }
+    let cp = coef.data.as_ptr();
+    // SAFETY: `base` ≤ the data's length (checked above, with every row).
+    let sp = unsafe { rows.data.as_ptr().add(rows.base) };
+    // One loop per kind of row offset, so that the inner loop does not test it.
+    match rows.offsets {
+        // SAFETY (both): the rows and coefficients were checked above; in the first, k < kn ≤
+        // the table's length (checked above).
+        Some(t) => unsafe { axpy_loop::<RT, NV>(&mut a, kn, |k| t.get_unchecked(k), sp, cp, coef) },
+        None => unsafe { axpy_loop::<RT, NV>(&mut a, kn, |k| k * rows.ks, sp, cp, coef) },
     }
     for r in 0..RT {
         for v in 0..NV {
@@ -270,4 +264,36 @@ unsafe fn dot_tile_n<const RB: usize, const RC: usize>(
         }
     }
     out
+}
+
+/// The inner loop of [`axpy_tile`].
+///
+/// # Safety
+/// As [`axpy_tile`], whose checks make every row `sp + off(k)`, `8·NV` floats, and every
+/// coefficient readable for `k < kn`.
+#[inline(always)]
+unsafe fn axpy_loop<const RT: usize, const NV: usize>(
+    a: &mut [[__m256; NV]; RT],
+    kn: usize,
+    off: impl Fn(usize) -> usize,
+    sp: *const f32,
+    cp: *const f32,
+    coef: CoefTile,
+) {
+    for k in 0..kn {
+        let row = off(k);
+        let mut xv = [_mm256_setzero_ps(); NV];
+        for (v, xv) in xv.iter_mut().enumerate() {
+            // SAFETY: row k holds 8·NV floats from `sp + off(k)` (checked by the caller).
+            *xv = unsafe { _mm256_loadu_ps(sp.add(row + v * LANES)) };
+        }
+        #[allow(clippy::needless_range_loop)] // indices: the form that measured fastest
+        for r in 0..RT {
+            // SAFETY: k < kn and r < RT, inside `coef.data` (checked by the caller).
+            let s = unsafe { _mm256_broadcast_ss(&*cp.add(k * coef.ks + r * coef.rs)) };
+            for v in 0..NV {
+                a[r][v] = _mm256_fmadd_ps(s, xv[v], a[r][v]);
+            }
+        }
+    }
 }

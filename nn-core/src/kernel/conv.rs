@@ -16,7 +16,7 @@
 //! the blocking. Sizes are runtime values here (one compiled kernel for every layer shape); the
 //! loops that matter have constant trip counts (tile and lane sizes).
 
-use super::{CoefTile, Kernel, Math};
+use super::{CoefTile, Kernel, Math, SrcTile, Table};
 
 /// Lanes of one vector of accumulators: one `__m256` with AVX2 (two SSE2 registers otherwise).
 const LANES: usize = 8;
@@ -233,13 +233,22 @@ impl Geometry {
 /// Rows that are runs of the input, one per tap.
 struct Taps<'a> {
     x: &'a [f32],
-    offsets: &'a [usize],
+    offsets: Table<'a>,
 }
 
 impl Rows for Taps<'_> {
     #[inline(always)]
     fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
-        &self.x[self.offsets[k] + j..][..len]
+        &self.x[self.offsets.get(k) + j..][..len]
+    }
+    #[inline(always)]
+    fn tile(&self, j: usize) -> SrcTile<'_> {
+        SrcTile {
+            data: self.x,
+            base: j,
+            offsets: Some(self.offsets),
+            ks: 0,
+        }
     }
 }
 
@@ -259,7 +268,7 @@ fn forward_wide<M: Math>(
     let mut table = [0; WIDE_TAPS];
     let taps = Taps {
         x,
-        offsets: g.tap_offsets(&mut table),
+        offsets: Table::new(g.tap_offsets(&mut table)),
     };
     let wide = &mut buf[..g.f * l];
     let coef = FilterRows { w, q, q0: 0 };
@@ -296,7 +305,11 @@ fn backward_wide<M: Math>(
             copy(&mut wide[..g.ow], dz);
         }
     }
-    weight_grad::<M>(wide, l, g.f, &Taps { x, offsets }, q, l, dw, q);
+    let taps = Taps {
+        x,
+        offsets: Table::new(offsets),
+    };
+    weight_grad::<M>(wide, l, g.f, &taps, q, l, dw, q);
     if let Some(dx) = dx {
         let dcol = &mut rest[..q * l];
         let coef = FilterColumns { w, q, q0: 0 };
@@ -762,6 +775,8 @@ fn col2im(g: &Geometry, col: &[f32], p0: usize, n: usize, q0: usize, kq: usize, 
 /// The source rows of a product: `row(k, j, len)` is row `k` from column `j`, `len` values.
 trait Rows {
     fn row(&self, k: usize, j: usize, len: usize) -> &[f32];
+    /// The rows from column `j`, for `Math::axpy_tile`.
+    fn tile(&self, j: usize) -> SrcTile<'_>;
 }
 
 /// Rows one after the other, `stride` apart.
@@ -774,6 +789,15 @@ impl Rows for Strided<'_> {
     #[inline(always)]
     fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
         &self.data[k * self.stride + j..][..len]
+    }
+    #[inline(always)]
+    fn tile(&self, j: usize) -> SrcTile<'_> {
+        SrcTile {
+            data: self.data,
+            base: j,
+            offsets: None,
+            ks: self.stride,
+        }
     }
 }
 
@@ -912,16 +936,7 @@ fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
             };
         }
     }
-    M::axpy_tile::<RT, NV, V>(
-        &mut acc,
-        kn,
-        #[inline(always)]
-        |k| {
-            let s = src.row(k, j0, NV * V).as_chunks::<V>().0;
-            s.try_into().expect("NV vectors")
-        },
-        *coef,
-    );
+    M::axpy_tile::<RT, NV, V>(&mut acc, kn, src.tile(j0), *coef);
     for (r, acc) in acc.iter().enumerate() {
         let row = &mut out[(r0 + r) * os + j0..][..NV * V];
         for (v, acc) in acc.iter().enumerate() {

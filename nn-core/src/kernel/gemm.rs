@@ -5,7 +5,7 @@
 //! feeds several multiply-adds: with AVX2 (`avx2.rs`) 12 `__m256` accumulators of 8 floats; on the
 //! portable path (SSE2, or a microcontroller's scalar FPU) smaller tiles of 4-float accumulators.
 
-use super::{CoefTile, Kernel, Math};
+use super::{CoefTile, Kernel, Math, SrcTile};
 
 pub(super) const LANES: usize = 8;
 /// Partial sums of the portable dot product: one SSE2 register, a quarter of an M4F's FPU registers.
@@ -249,15 +249,17 @@ pub(super) fn combine_tile<
 
 /// The portable [`Math::axpy_tile`](super::Math::axpy_tile).
 #[inline(always)]
-pub(super) fn axpy_tile<'s, M: Math, const RT: usize, const NV: usize, const V: usize>(
+pub(super) fn axpy_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
     acc: &mut [[[f32; V]; NV]; RT],
     kn: usize,
-    rows: impl Fn(usize) -> &'s [[f32; V]; NV],
+    rows: SrcTile,
     coef: CoefTile,
 ) {
     coef.check(kn, RT);
     for k in 0..kn {
-        let xs = rows(k);
+        let xs = rows.data[rows.base + rows.offset(k)..][..NV * V]
+            .as_chunks::<V>()
+            .0;
         for (r, acc) in acc.iter_mut().enumerate() {
             let c = coef.data[k * coef.ks + r * coef.rs];
             for (acc, x) in acc.iter_mut().zip(xs) {

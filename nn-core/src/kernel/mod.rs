@@ -52,13 +52,13 @@ pub(crate) trait Math {
         gemm::dot_tile_n::<Self, RB, RC>(x, w, n)
     }
 
-    /// `acc[r][v] += Σ_{k < kn} coef(k, r) · rows(k)[v]` (`RT × NV` vectors of `V` accumulators),
+    /// `acc[r][v] += Σ_{k < kn} coef(k, r) · rows(k)[v·V..][..V]` (`RT × NV` vectors of `V` accumulators),
     /// each sum in order of `k`: the convolutions' products (see `conv::combine`).
     #[inline(always)]
-    fn axpy_tile<'s, const RT: usize, const NV: usize, const V: usize>(
+    fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
         acc: &mut [[[f32; V]; NV]; RT],
         kn: usize,
-        rows: impl Fn(usize) -> &'s [[f32; V]; NV],
+        rows: SrcTile,
         coef: CoefTile,
     ) where
         Self: Sized,
@@ -105,6 +105,81 @@ impl CoefTile<'_> {
                 "coefficients out of bounds"
             );
         }
+    }
+}
+
+/// The source rows of a [`Math::axpy_tile`]: row `k` is `data[base + off(k)..]`, with `off(k)`
+/// from a table (the input runs of a convolution's taps) or `k·ks`; checked once per tile.
+#[derive(Clone, Copy)]
+pub(crate) struct SrcTile<'a> {
+    pub data: &'a [f32],
+    pub base: usize,
+    pub offsets: Option<Table<'a>>,
+    pub ks: usize,
+}
+
+/// A table of row offsets and its largest entry, found once (checking every tile against the
+/// whole table was a tenth of the first LeNet convolution's forward pass).
+#[derive(Clone, Copy)]
+pub(crate) struct Table<'a> {
+    // Private: only `new` makes a table, so `max` is the largest entry.
+    offsets: &'a [usize],
+    max: usize,
+}
+
+impl<'a> Table<'a> {
+    pub(crate) fn new(offsets: &'a [usize]) -> Self {
+        let max = offsets.iter().fold(0, |m, &o| m.max(o));
+        Table { offsets, max }
+    }
+    #[inline(always)]
+    pub(crate) fn get(&self, k: usize) -> usize {
+        self.offsets[k]
+    }
+    /// Entry `k`, which must be below the table's length.
+    ///
+    /// # Safety
+    /// `k < self.len()`.
+    #[inline(always)]
+    pub(crate) unsafe fn get_unchecked(&self, k: usize) -> usize {
+        // SAFETY: the caller's contract.
+        unsafe { *self.offsets.get_unchecked(k) }
+    }
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len()
+    }
+}
+
+impl SrcTile<'_> {
+    /// Offset of row `k` from `base`.
+    #[inline(always)]
+    pub(crate) fn offset(&self, k: usize) -> usize {
+        match self.offsets {
+            Some(t) => t.get(k),
+            None => k * self.ks,
+        }
+    }
+
+    /// Panics unless rows `0..kn`, `len` values each, lie inside `data` (and the table has `kn`
+    /// entries).
+    #[inline(always)]
+    pub(crate) fn check(&self, kn: usize, len: usize) {
+        if kn == 0 {
+            return;
+        }
+        let last = match self.offsets {
+            Some(t) => {
+                assert!(kn <= t.len(), "rows beyond the table");
+                Some(t.max)
+            }
+            None => (kn - 1).checked_mul(self.ks),
+        };
+        let end = last.and_then(|l| l.checked_add(self.base)?.checked_add(len));
+        assert!(
+            end.is_some_and(|e| e <= self.data.len()),
+            "source rows out of bounds"
+        );
     }
 }
 
