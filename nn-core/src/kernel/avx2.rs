@@ -193,7 +193,7 @@ unsafe fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
 ) {
     assert!(V == LANES, "vectors of 8");
     coef.check(kn, RT);
-    rows.check(kn, NV * LANES);
+    rows.check::<NV, LANES>(kn);
     // Plain loops, not `array::from_fn`: a closure returning `__m256` that is not inlined would
     // pass it through memory.
     let mut a = [[_mm256_setzero_ps(); NV]; RT];
@@ -210,8 +210,10 @@ unsafe fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
     match rows.offsets {
         // SAFETY (both): the rows and coefficients were checked above; in the first, k < kn ≤
         // the table's length (checked above).
-        Some(t) => unsafe { axpy_loop::<RT, NV>(&mut a, kn, |k| t.get_unchecked(k), sp, cp, coef) },
-        None => unsafe { axpy_loop::<RT, NV>(&mut a, kn, |k| k * rows.ks, sp, cp, coef) },
+        Some(t) => unsafe {
+            axpy_loop::<RT, NV>(&mut a, kn, |k| t.get_unchecked(k), sp, rows, cp, coef)
+        },
+        None => unsafe { axpy_loop::<RT, NV>(&mut a, kn, |k| k * rows.ks, sp, rows, cp, coef) },
     }
     for r in 0..RT {
         for v in 0..NV {
@@ -269,7 +271,7 @@ unsafe fn dot_tile_n<const RB: usize, const RC: usize>(
 /// The inner loop of [`axpy_tile`].
 ///
 /// # Safety
-/// As [`axpy_tile`], whose checks make every row `sp + off(k)`, `8·NV` floats, and every
+/// As [`axpy_tile`], whose checks make every row's vectors from `sp + off(k)`, and every
 /// coefficient readable for `k < kn`.
 #[inline(always)]
 unsafe fn axpy_loop<const RT: usize, const NV: usize>(
@@ -277,6 +279,7 @@ unsafe fn axpy_loop<const RT: usize, const NV: usize>(
     kn: usize,
     off: impl Fn(usize) -> usize,
     sp: *const f32,
+    rows: SrcTile,
     cp: *const f32,
     coef: CoefTile,
 ) {
@@ -285,7 +288,7 @@ unsafe fn axpy_loop<const RT: usize, const NV: usize>(
         let mut xv = [_mm256_setzero_ps(); NV];
         for (v, xv) in xv.iter_mut().enumerate() {
             // SAFETY: row k holds 8·NV floats from `sp + off(k)` (checked by the caller).
-            *xv = unsafe { _mm256_loadu_ps(sp.add(row + v * LANES)) };
+            *xv = unsafe { _mm256_loadu_ps(sp.add(row + rows.vector::<LANES>(v))) };
         }
         #[allow(clippy::needless_range_loop)] // indices: the form that measured fastest
         for r in 0..RT {

@@ -150,6 +150,18 @@ fn forward_group<M: Math>(
         forward_wide::<M>(g, l, w, bias, x, y, col);
         return;
     }
+    if g.windows() {
+        let mut table = [0; WIDE_TAPS];
+        let rows = Windows {
+            x,
+            offsets: Table::new(g.tap_offsets(&mut table)),
+            w: g.w,
+        };
+        let (q, p) = (g.q(), g.p());
+        let coef = FilterRows { w, q, q0: 0 };
+        combine::<M>(&rows, q, &coef, y, p, g.f, p, Init::Bias(bias));
+        return;
+    }
     let (q, p) = (g.q(), g.p());
     let (np, qb) = g.blocks();
     let mut p0 = 0;
@@ -207,6 +219,18 @@ impl Geometry {
         plain.then(|| (self.oh - 1) * self.w + self.ow)
     }
 
+    /// Whether [`Windows`] applies: unpadded, stride 1, output rows of 8.
+    fn windows(&self) -> bool {
+        self.pt == 0
+            && self.pl == 0
+            && self.sh == 1
+            && self.sw == 1
+            && self.ow == LANES
+            && self.oh - 1 + self.kh <= self.h
+            && self.ow - 1 + self.kw <= self.w
+            && self.q() <= WIDE_TAPS
+    }
+
     /// The wide length `l` if [`backward_wide`] applies: wide, and `dz` (and for `dx` the taps'
     /// rows) fit in the buffer in wide rows.
     fn wide_backward(&self, dx: bool) -> Option<usize> {
@@ -248,6 +272,35 @@ impl Rows for Taps<'_> {
             base: j,
             offsets: Some(self.offsets),
             ks: 0,
+            vs: None,
+        }
+    }
+}
+
+/// The input under the kernel for output rows of exactly 8 (the second LeNet convolution): tap
+/// `k`'s values at output row `oh` are the run `x[offset(k) + oh·w..][..8]`, so a tile of vectors
+/// (one per output row, `w` apart) reads the input directly, with no im2col copy.
+struct Windows<'a> {
+    x: &'a [f32],
+    offsets: Table<'a>,
+    w: usize,
+}
+
+impl Rows for Windows<'_> {
+    #[inline(always)]
+    fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
+        assert!(j % LANES + len <= LANES, "within one output row");
+        &self.x[self.offsets.get(k) + j / LANES * self.w + j % LANES..][..len]
+    }
+    #[inline(always)]
+    fn tile(&self, j: usize) -> SrcTile<'_> {
+        assert!(j.is_multiple_of(LANES), "whole output rows");
+        SrcTile {
+            data: self.x,
+            base: j / LANES * self.w,
+            offsets: Some(self.offsets),
+            ks: 0,
+            vs: Some(self.w),
         }
     }
 }
@@ -797,6 +850,7 @@ impl Rows for Strided<'_> {
             base: j,
             offsets: None,
             ks: self.stride,
+            vs: None,
         }
     }
 }

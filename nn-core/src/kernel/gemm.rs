@@ -257,9 +257,12 @@ pub(super) fn axpy_tile<M: Math, const RT: usize, const NV: usize, const V: usiz
 ) {
     coef.check(kn, RT);
     for k in 0..kn {
-        let xs = rows.data[rows.base + rows.offset(k)..][..NV * V]
-            .as_chunks::<V>()
-            .0;
+        let row = &rows.data[rows.base + rows.offset(k)..];
+        let xs: [&[f32; V]; NV] = core::array::from_fn(|v| {
+            row[rows.vector::<V>(v)..][..V]
+                .try_into()
+                .expect("V values")
+        });
         for (r, acc) in acc.iter_mut().enumerate() {
             let c = coef.data[k * coef.ks + r * coef.rs];
             for (acc, x) in acc.iter_mut().zip(xs) {

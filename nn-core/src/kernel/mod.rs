@@ -116,6 +116,8 @@ pub(crate) struct SrcTile<'a> {
     pub base: usize,
     pub offsets: Option<Table<'a>>,
     pub ks: usize,
+    /// Distance between a row's vectors; `None`: contiguous.
+    pub vs: Option<usize>,
 }
 
 /// A table of row offsets and its largest entry, found once (checking every tile against the
@@ -161,10 +163,24 @@ impl SrcTile<'_> {
         }
     }
 
-    /// Panics unless rows `0..kn`, `len` values each, lie inside `data` (and the table has `kn`
-    /// entries).
+    /// Offset of vector `v` (of `V` values) within a row.
     #[inline(always)]
-    pub(crate) fn check(&self, kn: usize, len: usize) {
+    pub(crate) fn vector<const V: usize>(&self, v: usize) -> usize {
+        v * self.vs.unwrap_or(V)
+    }
+
+    /// Panics unless rows `0..kn`, `NV` vectors of `V` values each, lie inside `data` (and the
+    /// table has `kn` entries).
+    #[inline(always)]
+    pub(crate) fn check<const NV: usize, const V: usize>(&self, kn: usize) {
+        let len = if NV == 0 {
+            0
+        } else {
+            match self.vs {
+                None => NV * V,
+                Some(vs) => (NV - 1) * vs + V,
+            }
+        };
         if kn == 0 {
             return;
         }
