@@ -57,6 +57,12 @@ impl Math for Fused {
     }
 
     #[inline(always)]
+    fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize) {
+        // SAFETY: as above; `transpose8` checks the bounds.
+        unsafe { transpose8(src, ss, dst, ds) }
+    }
+
+    #[inline(always)]
     fn dot_tile_n<const RB: usize, const RC: usize>(
         x: [&[f32]; RB],
         w: [&[f32]; RC],
@@ -298,5 +304,58 @@ unsafe fn axpy_loop<const RT: usize, const NV: usize>(
                 a[r][v] = _mm256_fmadd_ps(s, xv[v], a[r][v]);
             }
         }
+    }
+}
+
+/// `Math::transpose8` with shuffles: pairs of rows interleaved, then pairs of pairs, then the
+/// 128-bit halves exchanged.
+///
+/// # Safety
+/// As [`dot_tile`]. The bounds are checked here, once.
+#[inline(always)]
+unsafe fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize) {
+    assert!(
+        ss.checked_mul(7).and_then(|e| e.checked_add(LANES)) <= Some(src.len())
+            && ds.checked_mul(7).and_then(|e| e.checked_add(LANES)) <= Some(dst.len()),
+        "8 x 8 block out of bounds"
+    );
+    let mut r = [_mm256_setzero_ps(); LANES];
+    for (i, r) in r.iter_mut().enumerate() {
+        // SAFETY: i·ss + 8 ≤ 7·ss + 8 ≤ src.len() (asserted above).
+        *r = unsafe { _mm256_loadu_ps(src.as_ptr().add(i * ss)) };
+    }
+    let t = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    let u = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    let out = [
+        _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+        _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+    ];
+    for (j, o) in out.iter().enumerate() {
+        // SAFETY: j·ds + 8 ≤ 7·ds + 8 ≤ dst.len() (asserted above).
+        unsafe { _mm256_storeu_ps(dst.as_mut_ptr().add(j * ds), *o) };
     }
 }

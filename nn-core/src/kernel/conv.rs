@@ -502,9 +502,24 @@ fn backward_group<M: Math>(
                 // dWᵀ[q0 + k][f] += Σ_j col[k][j] · dzᵀ[j][f]
                 WeightGrad::Transposed(dwt, dzt) => {
                     let dzt = &mut dzt[..n * g.f];
-                    for (f, dz) in dz.chunks_exact(p).enumerate() {
-                        for (j, &v) in dz[p0..p0 + n].iter().enumerate() {
-                            dzt[j * g.f + f] = v;
+                    if g.f.is_multiple_of(LANES) && n.is_multiple_of(LANES) {
+                        // In 8 × 8 blocks (AVX2: shuffles; the scalar loop below was a
+                        // tenth of LeNet c2's weight gradient).
+                        for f0 in (0..g.f).step_by(LANES) {
+                            for j0 in (0..n).step_by(LANES) {
+                                M::transpose8(
+                                    &dz[f0 * p + p0 + j0..],
+                                    p,
+                                    &mut dzt[j0 * g.f + f0..],
+                                    g.f,
+                                );
+                            }
+                        }
+                    } else {
+                        for (f, dz) in dz.chunks_exact(p).enumerate() {
+                            for (j, &v) in dz[p0..p0 + n].iter().enumerate() {
+                                dzt[j * g.f + f] = v;
+                            }
                         }
                     }
                     let coef = FilterRows {

@@ -39,6 +39,20 @@ pub(crate) trait Math {
         gemm::dot_tile::<Self, RB, RC, I>(x, w)
     }
 
+    /// `dst[j·ds + i] = src[i·ss + j]` for `i, j < 8`: an 8 × 8 block transposed (data movement
+    /// only, so every arithmetic gives the same result).
+    #[inline(always)]
+    fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize)
+    where
+        Self: Sized,
+    {
+        for i in 0..8 {
+            for j in 0..8 {
+                dst[j * ds + i] = src[i * ss + j];
+            }
+        }
+    }
+
     /// `RB × RC` dot products of the first `n` values of the rows (see `gemm::dot_tile_n`).
     #[inline(always)]
     fn dot_tile_n<const RB: usize, const RC: usize>(
