@@ -16,7 +16,7 @@
 //! the blocking. Sizes are runtime values here (one compiled kernel for every layer shape); the
 //! loops that matter have constant trip counts (tile and lane sizes).
 
-use super::{Kernel, Math};
+use super::{CoefTile, Kernel, Math, SrcTile, Table};
 
 /// Lanes of one vector of accumulators: one `__m256` with AVX2 (two SSE2 registers otherwise).
 const LANES: usize = 8;
@@ -150,6 +150,18 @@ fn forward_group<M: Math>(
         forward_wide::<M>(g, l, w, bias, x, y, col);
         return;
     }
+    if g.windows() {
+        let mut table = [0; WIDE_TAPS];
+        let rows = Windows {
+            x,
+            offsets: Table::new(g.tap_offsets(&mut table)),
+            w: g.w,
+        };
+        let (q, p) = (g.q(), g.p());
+        let coef = FilterRows { w, q, q0: 0 };
+        combine::<M>(&rows, q, &coef, y, p, g.f, p, Init::Bias(bias));
+        return;
+    }
     let (q, p) = (g.q(), g.p());
     let (np, qb) = g.blocks();
     let mut p0 = 0;
@@ -163,7 +175,7 @@ fn forward_group<M: Math>(
             // y[f][p0..p0 + n] (+)= Σ_k W[f][q0 + k] · col[k]; each output's sum runs over k in
             // order, continued from block to block: the blocking does not change the result.
             let init = if q0 == 0 { Init::Bias(bias) } else { Init::Add };
-            let coef = FilterRows { w, q, q0, kq };
+            let coef = FilterRows { w, q, q0 };
             combine::<M>(
                 &Strided {
                     data: col,
@@ -207,6 +219,18 @@ impl Geometry {
         plain.then(|| (self.oh - 1) * self.w + self.ow)
     }
 
+    /// Whether [`Windows`] applies: unpadded, stride 1, output rows of 8.
+    fn windows(&self) -> bool {
+        self.pt == 0
+            && self.pl == 0
+            && self.sh == 1
+            && self.sw == 1
+            && self.ow == LANES
+            && self.oh - 1 + self.kh <= self.h
+            && self.ow - 1 + self.kw <= self.w
+            && self.q() <= WIDE_TAPS
+    }
+
     /// The wide length `l` if [`backward_wide`] applies: wide, and `dz` (and for `dx` the taps'
     /// rows) fit in the buffer in wide rows.
     fn wide_backward(&self, dx: bool) -> Option<usize> {
@@ -233,13 +257,51 @@ impl Geometry {
 /// Rows that are runs of the input, one per tap.
 struct Taps<'a> {
     x: &'a [f32],
-    offsets: &'a [usize],
+    offsets: Table<'a>,
 }
 
 impl Rows for Taps<'_> {
     #[inline(always)]
     fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
-        &self.x[self.offsets[k] + j..][..len]
+        &self.x[self.offsets.get(k) + j..][..len]
+    }
+    #[inline(always)]
+    fn tile(&self, j: usize) -> SrcTile<'_> {
+        SrcTile {
+            data: self.x,
+            base: j,
+            offsets: Some(self.offsets),
+            ks: 0,
+            vs: None,
+        }
+    }
+}
+
+/// The input under the kernel for output rows of exactly 8 (the second LeNet convolution): tap
+/// `k`'s values at output row `oh` are the run `x[offset(k) + oh·w..][..8]`, so a tile of vectors
+/// (one per output row, `w` apart) reads the input directly, with no im2col copy.
+struct Windows<'a> {
+    x: &'a [f32],
+    offsets: Table<'a>,
+    w: usize,
+}
+
+impl Rows for Windows<'_> {
+    #[inline(always)]
+    fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
+        assert!(j % LANES + len <= LANES, "within one output row");
+        &self.x[self.offsets.get(k) + j / LANES * self.w + j % LANES..][..len]
+    }
+    #[inline(always)]
+    fn tile(&self, j: usize) -> SrcTile<'_> {
+        assert!(j.is_multiple_of(LANES), "whole output rows");
+        SrcTile {
+            data: self.x,
+            base: j / LANES * self.w,
+            offsets: Some(self.offsets),
+            ks: 0,
+            vs: Some(self.w),
+        }
     }
 }
 
@@ -259,10 +321,10 @@ fn forward_wide<M: Math>(
     let mut table = [0; WIDE_TAPS];
     let taps = Taps {
         x,
-        offsets: g.tap_offsets(&mut table),
+        offsets: Table::new(g.tap_offsets(&mut table)),
     };
     let wide = &mut buf[..g.f * l];
-    let coef = FilterRows { w, q, q0: 0, kq: q };
+    let coef = FilterRows { w, q, q0: 0 };
     combine::<M>(&taps, q, &coef, wide, l, g.f, l, Init::Bias(bias));
     for (y, wide) in y.chunks_exact_mut(g.p()).zip(wide.chunks_exact(l)) {
         for (y, wide) in y.chunks_exact_mut(g.ow).zip(wide.chunks(g.w)) {
@@ -296,7 +358,11 @@ fn backward_wide<M: Math>(
             copy(&mut wide[..g.ow], dz);
         }
     }
-    weight_grad::<M>(wide, l, g.f, &Taps { x, offsets }, q, l, dw, q);
+    let taps = Taps {
+        x,
+        offsets: Table::new(offsets),
+    };
+    weight_grad::<M>(wide, l, g.f, &taps, q, l, dw, q);
     if let Some(dx) = dx {
         let dcol = &mut rest[..q * l];
         let coef = FilterColumns { w, q, q0: 0 };
@@ -342,10 +408,6 @@ impl Kernel for ConvBackward<'_> {
         d_weight.fill(0.0);
         d_bias.fill(0.0);
         let p = g.p();
-        for (i, dz) in dz.chunks_exact(p).enumerate() {
-            let o = i % (g.groups * g.f);
-            d_bias[o] += sum(dz);
-        }
         if let Some(dx) = dx.as_deref_mut() {
             assert!(dx.len() == x.len());
             dx.fill(0.0);
@@ -364,6 +426,15 @@ impl Kernel for ConvBackward<'_> {
         let mut dzt = [0.0f32; DZT_CAP];
         for (i, (x, dz)) in x.chunks_exact(gx).zip(dz.chunks_exact(gy)).enumerate() {
             let grp = i % g.groups;
+            // The bias gradient here, sample by sample in the same order as a separate pass
+            // would add them, while this sample's `dz` is in cache for the products below (a
+            // separate pass read LeNet c1's 442 KB of `dz` from memory once more).
+            for (db, dz) in d_bias[grp * g.f..][..g.f]
+                .iter_mut()
+                .zip(dz.chunks_exact(p))
+            {
+                *db += sum(dz);
+            }
             let w = &weight[grp * gw..][..gw];
             let dw = &mut d_weight[grp * gw..][..gw];
             let dx = dx.as_deref_mut().map(|dx| &mut dx[i * gx..][..gx]);
@@ -431,16 +502,30 @@ fn backward_group<M: Math>(
                 // dWᵀ[q0 + k][f] += Σ_j col[k][j] · dzᵀ[j][f]
                 WeightGrad::Transposed(dwt, dzt) => {
                     let dzt = &mut dzt[..n * g.f];
-                    for (f, dz) in dz.chunks_exact(p).enumerate() {
-                        for (j, &v) in dz[p0..p0 + n].iter().enumerate() {
-                            dzt[j * g.f + f] = v;
+                    if g.f.is_multiple_of(LANES) && n.is_multiple_of(LANES) {
+                        // In 8 × 8 blocks (AVX2: shuffles; the scalar loop below was a
+                        // tenth of LeNet c2's weight gradient).
+                        for f0 in (0..g.f).step_by(LANES) {
+                            for j0 in (0..n).step_by(LANES) {
+                                M::transpose8(
+                                    &dz[f0 * p + p0 + j0..],
+                                    p,
+                                    &mut dzt[j0 * g.f + f0..],
+                                    g.f,
+                                );
+                            }
+                        }
+                    } else {
+                        for (f, dz) in dz.chunks_exact(p).enumerate() {
+                            for (j, &v) in dz[p0..p0 + n].iter().enumerate() {
+                                dzt[j * g.f + f] = v;
+                            }
                         }
                     }
                     let coef = FilterRows {
                         w: col,
                         q: n,
                         q0: 0,
-                        kq: n,
                     };
                     let dzt = Strided {
                         data: dzt,
@@ -763,6 +848,8 @@ fn col2im(g: &Geometry, col: &[f32], p0: usize, n: usize, q0: usize, kq: usize, 
 /// The source rows of a product: `row(k, j, len)` is row `k` from column `j`, `len` values.
 trait Rows {
     fn row(&self, k: usize, j: usize, len: usize) -> &[f32];
+    /// The rows from column `j`, for `Math::axpy_tile`.
+    fn tile(&self, j: usize) -> SrcTile<'_>;
 }
 
 /// Rows one after the other, `stride` apart.
@@ -775,6 +862,16 @@ impl Rows for Strided<'_> {
     #[inline(always)]
     fn row(&self, k: usize, j: usize, len: usize) -> &[f32] {
         &self.data[k * self.stride + j..][..len]
+    }
+    #[inline(always)]
+    fn tile(&self, j: usize) -> SrcTile<'_> {
+        SrcTile {
+            data: self.data,
+            base: j,
+            offsets: None,
+            ks: self.stride,
+            vs: None,
+        }
     }
 }
 
@@ -791,24 +888,24 @@ enum Init<'a> {
 /// The coefficients of a [`combine`]: for a tile of `RT` output rows from `r0`, the `RT`
 /// coefficients of source row `k`.
 trait Coefficients {
-    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_;
+    fn tile(&self, r0: usize) -> CoefTile<'_>;
 }
 
-/// Forward: output row `f`, source row `k` → `W[f][q0 + k]` (rows of `W`, sliced once per tile).
+/// Forward: output row `f`, source row `k` → `W[f][q0 + k]` (rows of `W`).
 struct FilterRows<'a> {
     w: &'a [f32],
     q: usize,
     q0: usize,
-    kq: usize,
 }
 
 impl Coefficients for FilterRows<'_> {
     #[inline(always)]
-    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_ {
-        let rows: [&[f32]; RT] =
-            core::array::from_fn(|r| &self.w[(r0 + r) * self.q + self.q0..][..self.kq]);
-        #[inline(always)]
-        move |k| core::array::from_fn(|r| rows[r][k])
+    fn tile(&self, r0: usize) -> CoefTile<'_> {
+        CoefTile {
+            data: &self.w[r0 * self.q + self.q0..],
+            ks: 1,
+            rs: self.q,
+        }
     }
 }
 
@@ -821,13 +918,11 @@ struct FilterColumns<'a> {
 
 impl Coefficients for FilterColumns<'_> {
     #[inline(always)]
-    fn tile<const RT: usize>(&self, r0: usize) -> impl Fn(usize) -> [f32; RT] + '_ {
-        #[inline(always)]
-        move |f| {
-            let c: &[f32; RT] = self.w[f * self.q + self.q0 + r0..][..RT]
-                .try_into()
-                .expect("RT values");
-            *c
+    fn tile(&self, r0: usize) -> CoefTile<'_> {
+        CoefTile {
+            data: &self.w[self.q0 + r0..],
+            ks: self.q,
+            rs: 1,
         }
     }
 }
@@ -847,7 +942,11 @@ fn combine<M: Math>(
     init: Init,
 ) {
     let mut r = 0;
-    // Tiles of 4, then 2, then 1 rows, as the row count allows (6 filters: 4 + 2).
+    // Tiles of 6 (AVX2 only: 12 accumulators in 16 registers), 4, 2, then 1 rows, as the row
+    // count allows.
+    if M::WIDE {
+        combine_rows::<M, 6, 2>(src, kn, coef, out, os, rows, n, init, &mut r);
+    }
     combine_rows::<M, 4, 2>(src, kn, coef, out, os, rows, n, init, &mut r);
     combine_rows::<M, 2, 3>(src, kn, coef, out, os, rows, n, init, &mut r);
     combine_rows::<M, 1, 4>(src, kn, coef, out, os, rows, n, init, &mut r);
@@ -869,7 +968,7 @@ fn combine_rows<M: Math, const RT: usize, const NV: usize>(
     r: &mut usize,
 ) {
     while *r + RT <= rows {
-        let c = coef.tile::<RT>(*r);
+        let c = coef.tile(*r);
         let mut j = 0;
         while j + NV * LANES <= n {
             combine_tile::<M, RT, NV, LANES>(src, kn, &c, out, os, *r, j, init);
@@ -893,7 +992,7 @@ fn combine_rows<M: Math, const RT: usize, const NV: usize>(
 fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
     src: &impl Rows,
     kn: usize,
-    coef: &impl Fn(usize) -> [f32; RT],
+    coef: &CoefTile,
     out: &mut [f32],
     os: usize,
     r0: usize,
@@ -911,19 +1010,7 @@ fn combine_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
             };
         }
     }
-    for k in 0..kn {
-        let s = src.row(k, j0, NV * V);
-        let xs: [&[f32; V]; NV] =
-            core::array::from_fn(|v| s[v * V..][..V].try_into().expect("V values"));
-        let c = coef(k);
-        for r in 0..RT {
-            for v in 0..NV {
-                for l in 0..V {
-                    acc[r][v][l] = M::mul_add(c[r], xs[v][l], acc[r][v][l]);
-                }
-            }
-        }
-    }
+    M::axpy_tile::<RT, NV, V>(&mut acc, kn, src.tile(j0), *coef);
     for (r, acc) in acc.iter().enumerate() {
         let row = &mut out[(r0 + r) * os + j0..][..NV * V];
         for (v, acc) in acc.iter().enumerate() {
@@ -999,47 +1086,14 @@ fn add_tile<const RA: usize, const RB: usize>(
     }
 }
 
-/// Length of the pieces in which [`dots`] hands rows to `Math::dot_tile` (whose length is a const),
-/// and four times that: long pieces make the horizontal sums at the end of a tile rare.
-const DOT_CHUNK: usize = 64;
-
-/// `RA × RB` dot products of rows of equal length: `Math::dot_tile` over pieces of
-/// `DOT_CHUNK`, then of `LANES`, then single products, the pieces' sums added in order.
+/// `RA × RB` dot products of rows of equal length, by `Math::dot_tile_n`: one pass over the
+/// whole rows, so one horizontal sum per dot product. (Pieces of constant length, 256, 64, 8 and
+/// 1, took as many horizontal sums as there were pieces: on the first LeNet convolution, rows of
+/// 668, the sums cost about as much as the products.)
 #[inline(always)]
 fn dots<M: Math, const RA: usize, const RB: usize>(
     a: [&[f32]; RA],
     b: [&[f32]; RB],
 ) -> [[f32; RB]; RA] {
-    let n = a[0].len();
-    let mut sum = [[0.0f32; RB]; RA];
-    let mut j = 0;
-    dot_pieces::<M, RA, RB, { 4 * DOT_CHUNK }>(a, b, n, &mut j, &mut sum);
-    dot_pieces::<M, RA, RB, DOT_CHUNK>(a, b, n, &mut j, &mut sum);
-    dot_pieces::<M, RA, RB, LANES>(a, b, n, &mut j, &mut sum);
-    dot_pieces::<M, RA, RB, 1>(a, b, n, &mut j, &mut sum);
-    sum
-}
-
-#[inline(always)]
-fn dot_pieces<M: Math, const RA: usize, const RB: usize, const I: usize>(
-    a: [&[f32]; RA],
-    b: [&[f32]; RB],
-    n: usize,
-    j: &mut usize,
-    sum: &mut [[f32; RB]; RA],
-) {
-    while *j + I <= n {
-        let at = *j;
-        let av: [&[f32; I]; RA] =
-            core::array::from_fn(|r| a[r][at..at + I].try_into().expect("I values"));
-        let bv: [&[f32; I]; RB] =
-            core::array::from_fn(|t| b[t][at..at + I].try_into().expect("I values"));
-        let d = M::dot_tile::<RA, RB, I>(av, bv);
-        for (sum, d) in sum.iter_mut().zip(&d) {
-            for (sum, d) in sum.iter_mut().zip(d) {
-                *sum += d;
-            }
-        }
-        *j += I;
-    }
+    M::dot_tile_n::<RA, RB>(a, b, a[0].len())
 }

@@ -5,7 +5,7 @@
 //! feeds several multiply-adds: with AVX2 (`avx2.rs`) 12 `__m256` accumulators of 8 floats; on the
 //! portable path (SSE2, or a microcontroller's scalar FPU) smaller tiles of 4-float accumulators.
 
-use super::{Kernel, Math};
+use super::{CoefTile, Kernel, Math, SrcTile};
 
 pub(super) const LANES: usize = 8;
 /// Partial sums of the portable dot product: one SSE2 register, a quarter of an M4F's FPU registers.
@@ -245,4 +245,68 @@ pub(super) fn combine_tile<
     for (r, acc) in acc.iter().enumerate() {
         out[r0 + r][col..col + STRIP].copy_from_slice(acc);
     }
+}
+
+/// The portable [`Math::axpy_tile`](super::Math::axpy_tile).
+#[inline(always)]
+pub(super) fn axpy_tile<M: Math, const RT: usize, const NV: usize, const V: usize>(
+    acc: &mut [[[f32; V]; NV]; RT],
+    kn: usize,
+    rows: SrcTile,
+    coef: CoefTile,
+) {
+    coef.check(kn, RT);
+    for k in 0..kn {
+        let row = &rows.data[rows.base + rows.offset(k)..];
+        let xs: [&[f32; V]; NV] = core::array::from_fn(|v| {
+            row[rows.vector::<V>(v)..][..V]
+                .try_into()
+                .expect("V values")
+        });
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let c = coef.data[k * coef.ks + r * coef.rs];
+            for (acc, x) in acc.iter_mut().zip(xs) {
+                for (a, x) in acc.iter_mut().zip(x) {
+                    *a = M::mul_add(c, *x, *a);
+                }
+            }
+        }
+    }
+}
+
+/// [`dot_tile`] of a length known only at run time: the same `PORTABLE_LANES` partial sums over
+/// the whole length, combined in the same fixed order, then the tail.
+#[inline(always)]
+pub(super) fn dot_tile_n<M: Math, const RB: usize, const RC: usize>(
+    x: [&[f32]; RB],
+    w: [&[f32]; RC],
+    n: usize,
+) -> [[f32; RC]; RB] {
+    const L: usize = PORTABLE_LANES;
+    let xs = x.map(|row| row[..n].as_chunks::<L>().0);
+    let ws = w.map(|row| row[..n].as_chunks::<L>().0);
+    let mut acc = [[[0.0f32; L]; RC]; RB];
+    for k in 0..n / L {
+        for r in 0..RB {
+            for c in 0..RC {
+                let (xv, wv) = (&xs[r][k], &ws[c][k]);
+                for l in 0..L {
+                    acc[r][c][l] = M::mul_add(xv[l], wv[l], acc[r][c][l]);
+                }
+            }
+        }
+    }
+    let tail = n / L * L;
+    let mut out = [[0.0f32; RC]; RB];
+    for r in 0..RB {
+        for c in 0..RC {
+            let a = &acc[r][c];
+            let mut sum = (a[0] + a[2]) + (a[1] + a[3]);
+            for i in tail..n {
+                sum = M::mul_add(x[r][i], w[c][i], sum);
+            }
+            out[r][c] = sum;
+        }
+    }
+    out
 }

@@ -39,6 +39,47 @@ pub(crate) trait Math {
         gemm::dot_tile::<Self, RB, RC, I>(x, w)
     }
 
+    /// `dst[j·ds + i] = src[i·ss + j]` for `i, j < 8`: an 8 × 8 block transposed (data movement
+    /// only, so every arithmetic gives the same result).
+    #[inline(always)]
+    fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize)
+    where
+        Self: Sized,
+    {
+        for i in 0..8 {
+            for j in 0..8 {
+                dst[j * ds + i] = src[i * ss + j];
+            }
+        }
+    }
+
+    /// `RB × RC` dot products of the first `n` values of the rows (see `gemm::dot_tile_n`).
+    #[inline(always)]
+    fn dot_tile_n<const RB: usize, const RC: usize>(
+        x: [&[f32]; RB],
+        w: [&[f32]; RC],
+        n: usize,
+    ) -> [[f32; RC]; RB]
+    where
+        Self: Sized,
+    {
+        gemm::dot_tile_n::<Self, RB, RC>(x, w, n)
+    }
+
+    /// `acc[r][v] += Σ_{k < kn} coef(k, r) · rows(k)[v·V..][..V]` (`RT × NV` vectors of `V` accumulators),
+    /// each sum in order of `k`: the convolutions' products (see `conv::combine`).
+    #[inline(always)]
+    fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
+        acc: &mut [[[f32; V]; NV]; RT],
+        kn: usize,
+        rows: SrcTile,
+        coef: CoefTile,
+    ) where
+        Self: Sized,
+    {
+        gemm::axpy_tile::<Self, RT, NV, V>(acc, kn, rows, coef)
+    }
+
     /// Rows `r0..r0 + RR`, one column strip from `col`, of `out[r] = Σ_k coef(k, r) · rows[k]`
     /// (see `gemm::combine_tile`).
     #[inline(always)]
@@ -52,6 +93,123 @@ pub(crate) trait Math {
         Self: Sized,
     {
         gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0, col)
+    }
+}
+
+/// The coefficients of an `RT`-row [`Math::axpy_tile`]: `coef(k, r) = data[k·ks + r·rs]` (a
+/// slice and strides rather than a closure, so that the AVX2 tile broadcasts straight from memory
+/// and the bounds are checked once per tile).
+#[derive(Clone, Copy)]
+pub(crate) struct CoefTile<'a> {
+    pub data: &'a [f32],
+    pub ks: usize,
+    pub rs: usize,
+}
+
+impl CoefTile<'_> {
+    /// Panics unless every `coef(k, r)` with `k < kn`, `r < rt` lies inside `data`.
+    #[inline(always)]
+    pub(crate) fn check(&self, kn: usize, rt: usize) {
+        if kn > 0 && rt > 0 {
+            let last = (kn - 1)
+                .checked_mul(self.ks)
+                .and_then(|a| (rt - 1).checked_mul(self.rs).and_then(|b| a.checked_add(b)));
+            assert!(
+                last.is_some_and(|l| l < self.data.len()),
+                "coefficients out of bounds"
+            );
+        }
+    }
+}
+
+/// The source rows of a [`Math::axpy_tile`]: row `k` is `data[base + off(k)..]`, with `off(k)`
+/// from a table (the input runs of a convolution's taps) or `k·ks`; checked once per tile.
+#[derive(Clone, Copy)]
+pub(crate) struct SrcTile<'a> {
+    pub data: &'a [f32],
+    pub base: usize,
+    pub offsets: Option<Table<'a>>,
+    pub ks: usize,
+    /// Distance between a row's vectors; `None`: contiguous.
+    pub vs: Option<usize>,
+}
+
+/// A table of row offsets and its largest entry, found once (checking every tile against the
+/// whole table was a tenth of the first LeNet convolution's forward pass).
+#[derive(Clone, Copy)]
+pub(crate) struct Table<'a> {
+    // Private: only `new` makes a table, so `max` is the largest entry.
+    offsets: &'a [usize],
+    max: usize,
+}
+
+impl<'a> Table<'a> {
+    pub(crate) fn new(offsets: &'a [usize]) -> Self {
+        let max = offsets.iter().fold(0, |m, &o| m.max(o));
+        Table { offsets, max }
+    }
+    #[inline(always)]
+    pub(crate) fn get(&self, k: usize) -> usize {
+        self.offsets[k]
+    }
+    /// Entry `k`, which must be below the table's length.
+    ///
+    /// # Safety
+    /// `k < self.len()`.
+    #[inline(always)]
+    pub(crate) unsafe fn get_unchecked(&self, k: usize) -> usize {
+        // SAFETY: the caller's contract.
+        unsafe { *self.offsets.get_unchecked(k) }
+    }
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len()
+    }
+}
+
+impl SrcTile<'_> {
+    /// Offset of row `k` from `base`.
+    #[inline(always)]
+    pub(crate) fn offset(&self, k: usize) -> usize {
+        match self.offsets {
+            Some(t) => t.get(k),
+            None => k * self.ks,
+        }
+    }
+
+    /// Offset of vector `v` (of `V` values) within a row.
+    #[inline(always)]
+    pub(crate) fn vector<const V: usize>(&self, v: usize) -> usize {
+        v * self.vs.unwrap_or(V)
+    }
+
+    /// Panics unless rows `0..kn`, `NV` vectors of `V` values each, lie inside `data` (and the
+    /// table has `kn` entries).
+    #[inline(always)]
+    pub(crate) fn check<const NV: usize, const V: usize>(&self, kn: usize) {
+        let len = if NV == 0 {
+            0
+        } else {
+            match self.vs {
+                None => NV * V,
+                Some(vs) => (NV - 1) * vs + V,
+            }
+        };
+        if kn == 0 {
+            return;
+        }
+        let last = match self.offsets {
+            Some(t) => {
+                assert!(kn <= t.len(), "rows beyond the table");
+                Some(t.max)
+            }
+            None => (kn - 1).checked_mul(self.ks),
+        };
+        let end = last.and_then(|l| l.checked_add(self.base)?.checked_add(len));
+        assert!(
+            end.is_some_and(|e| e <= self.data.len()),
+            "source rows out of bounds"
+        );
     }
 }
 

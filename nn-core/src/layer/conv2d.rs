@@ -211,8 +211,46 @@ impl<
             x: x.as_flattened().as_flattened().as_flattened(),
             y: y.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
         });
-        for y in y.iter_mut() {
-            A::forward(y.as_flattened_mut().as_flattened_mut());
+        kernel::run(Activate::<A> {
+            y: y.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
+            len: F * OH * OW,
+            activation: PhantomData,
+        });
+    }
+}
+
+/// The activation of a batch, sample by sample, run through `kernel::run` only to be compiled for
+/// AVX2 where the CPU has it: the same operations (Rust does not contract `a·b + c`), so the
+/// same results, in wider registers (ReLU of LeNet's c1 output: 442 KB per batch).
+struct Activate<'a, A> {
+    y: &'a mut [f32],
+    len: usize,
+    activation: PhantomData<fn() -> A>,
+}
+
+impl<A: Activation> kernel::Kernel for Activate<'_, A> {
+    #[inline(always)]
+    fn run<M: kernel::Math>(self) {
+        for y in self.y.chunks_exact_mut(self.len) {
+            A::forward(y);
+        }
+    }
+}
+
+/// The activation's backward pass for a batch, as [`Activate`].
+struct ActivateBackward<'a, A> {
+    y: &'a [f32],
+    dy: &'a mut [f32],
+    len: usize,
+    activation: PhantomData<fn() -> A>,
+}
+
+impl<A: Differentiable> kernel::Kernel for ActivateBackward<'_, A> {
+    #[inline(always)]
+    fn run<M: kernel::Math>(self) {
+        let ys = self.y.chunks_exact(self.len);
+        for (y, dy) in ys.zip(self.dy.chunks_exact_mut(self.len)) {
+            A::backward(y, dy);
         }
     }
 }
@@ -245,7 +283,12 @@ impl<
 
     #[inline]
     fn activation_backward(y: &[Self::Output; B], dy: &mut [Self::Output; B]) {
-        super::activation_backward::<Self, B>(y, dy);
+        kernel::run(ActivateBackward::<A> {
+            y: y.as_flattened().as_flattened().as_flattened(),
+            dy: dy.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
+            len: F * OH * OW,
+            activation: PhantomData,
+        });
     }
 
     #[inline]

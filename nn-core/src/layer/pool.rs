@@ -4,6 +4,7 @@
 use core::fmt;
 
 use super::{Backprop, Layer, ParamTensor};
+use crate::kernel::{self, Kernel, Math};
 use crate::{Identity, Parameters, Rng};
 
 /// Max pooling over `P×P` windows with stride `P` (PyTorch's `MaxPool2d(P)`):
@@ -287,17 +288,11 @@ impl<
         _: &mut Rng,
     ) {
         let () = Self::CHECK;
-        for ((x, y), argmax) in x.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
-            for ((x, y), argmax) in x.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
-                for (oy, (row, arg)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-                    let (best, at) = row_max::<H, W, OW>(x, P, oy);
-                    *row = best;
-                    for (a, at) in arg.iter_mut().zip(at) {
-                        *a = at as f32;
-                    }
-                }
-            }
-        }
+        // Through `kernel::run` only to be compiled for AVX2 where the CPU has it (selects, no
+        // arithmetic: the same results on every path): the strided window loads vectorise better
+        // (p1 of LeNet at batch 32: 26 -> 17 us). The backward pass, bound by its stores, did not
+        // gain.
+        kernel::run(MaxPoolForward::<C, H, W, P, OH, OW, B> { x, y, argmax });
     }
 
     /// Routes each window's gradient to its first largest input (recorded by `forward_train`); the
@@ -330,6 +325,49 @@ impl<
                     }
                 }
                 dx[OH * P..].fill([0.0; W]);
+            }
+        }
+    }
+}
+
+/// [`MaxPool2d`]'s training forward pass for a batch: maxima and their offsets.
+struct MaxPoolForward<
+    'a,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const B: usize,
+> {
+    x: &'a [[[[f32; W]; H]; C]; B],
+    y: &'a mut [[[[f32; OW]; OH]; C]; B],
+    argmax: &'a mut [[[[f32; OW]; OH]; C]; B],
+}
+
+impl<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const P: usize,
+        const OH: usize,
+        const OW: usize,
+        const B: usize,
+    > Kernel for MaxPoolForward<'_, C, H, W, P, OH, OW, B>
+{
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let MaxPoolForward { x, y, argmax } = self;
+        for ((x, y), argmax) in x.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
+            for ((x, y), argmax) in x.iter().zip(y.iter_mut()).zip(argmax.iter_mut()) {
+                for (oy, (row, arg)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
+                    let (best, at) = row_max::<H, W, OW>(x, P, oy);
+                    *row = best;
+                    for (a, at) in arg.iter_mut().zip(at) {
+                        *a = at as f32;
+                    }
+                }
             }
         }
     }
