@@ -1,5 +1,5 @@
 //! A small convolutional network on the bundled 8,000 MNIST digits, tested on the 2,000 held out:
-//! two convolutions with max pooling, dropout and a softmax layer, trained with Adam (lr 0.005,
+//! two convolutions with max pooling, dropout and a softmax layer, trained with Adam (lr 0.004,
 //! cosine decay to zero over the run) and sparse categorical cross-entropy.
 //!
 //! ```text
@@ -78,7 +78,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The trainer holds the batch's activations (16x24x24 per sample and more): on the heap.
     let steps = (args.epochs * (train.len() / 32)) as u64;
     let mut trainer = Trainer::<Cnn, _, 32, _>::boxed_with_schedule(
-        Adam::new(0.005),
+        Adam::new(0.004),
         CosineDecay { steps, floor: 0.0 },
     );
     trainer.seed(args.seed);
