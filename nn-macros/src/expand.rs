@@ -265,10 +265,13 @@ fn handoff_len(plan: &Plan) -> TokenStream {
         .collect();
     match lens.iter().map(Dim::lit).collect::<Option<Vec<_>>>() {
         Some(known) => Dim::Lit(known.into_iter().max().unwrap_or(0)).expr(),
-        None => {
-            let lens = lens.iter().map(Dim::expr);
-            quote!(::constnet::largest(&[#(#lens),*]))
-        }
+        // Nested calls rather than an array of expressions (clippy's `possible_missing_comma`
+        // reads `[a - b]` in an array as a missing comma).
+        None => lens
+            .iter()
+            .map(Dim::expr)
+            .reduce(|a, b| quote!(::constnet::layer::max(#a, #b)))
+            .unwrap_or_else(|| quote!(0)),
     }
 }
 

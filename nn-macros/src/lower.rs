@@ -156,30 +156,28 @@ impl Dim {
         )
     }
 
-    /// 'valid' output size: `(n − k) / s + 1` (the caller has checked `k ≤ n` where it can).
-    fn valid_out(&self, k: &Dim, s: &Dim) -> Dim {
-        let span = self.combine(
-            k,
-            |n, k| n - k,
-            |n, k| quote!(#n - #k),
-            |n, k| format!("{n}-{k}"),
-        );
-        span.combine(
-            s,
-            |d, s| d / s + 1,
-            |d, s| quote!(#d / #s + 1),
-            |d, s| format!("({d})/{s}+1"),
-        )
-    }
-
-    /// 'same' output size: `⌈n / s⌉`.
-    fn same_out(&self, s: &Dim) -> Dim {
-        self.combine(
-            s,
-            |n, s| n.div_ceil(s),
-            |n, s| quote!((#n + #s - 1) / #s),
-            |n, s| format!("ceil({n}/{s})"),
-        )
+    /// A convolution's output size (`conv_out` in nn-core: 'valid' `(n − k) / s + 1`, 'same'
+    /// `⌈n / s⌉`); the caller has checked `k ≤ n` where it can. With a named size it is a call,
+    /// so no arithmetic that a lint could question lands in the user's crate.
+    fn conv_out(&self, k: &Dim, s: &Dim, same: bool) -> Dim {
+        match (self.lit(), k.lit(), s.lit()) {
+            (Some(n), _, Some(s)) if same => Dim::Lit(n.div_ceil(s)),
+            (Some(n), Some(k), Some(s)) => Dim::Lit((n - k) / s + 1),
+            _ => {
+                let (n, kk, ss) = (self.expr(), k.expr(), s.expr());
+                let top = quote!(::constnet::layer::conv_out(#n, #kk, #ss, #same));
+                Dim::Expr {
+                    arg: quote!({ #top }),
+                    top,
+                    atomic: true,
+                    text: if same {
+                        format!("ceil({}/{})", self.text(), s.text())
+                    } else {
+                        format!("({}-{})/{}+1", self.text(), k.text(), s.text())
+                    },
+                }
+            }
+        }
     }
 
     fn div(&self, p: &Dim) -> Dim {
@@ -722,7 +720,7 @@ fn conv_out(
     input: &Shape,
 ) -> Result<Dim> {
     if same {
-        return Ok(n.same_out(s));
+        return Ok(n.conv_out(k, s, true));
     }
     if let (Some(n), Some(kv)) = (n.lit(), k.lit()) {
         if kv > n {
@@ -737,7 +735,7 @@ fn conv_out(
             ));
         }
     }
-    Ok(n.valid_out(k, s))
+    Ok(n.conv_out(k, s, false))
 }
 
 fn pool_out(layer: &Layer, n: &Dim, p: &Dim, which: &str, input: &Shape) -> Result<Dim> {

@@ -343,6 +343,36 @@ pub trait Backprop<const B: usize>: Layer {
     }
 }
 
+/// The output length of a convolution over `n` values with kernel `k` and stride `s`: 'valid'
+/// (`(n − k) / s + 1`) or, if `same`, Keras' 'same' (`⌈n / s⌉`). `network!` emits calls to it where
+/// a size is given by a named const, so that the arithmetic is not spelled out in the user's crate.
+///
+/// ```
+/// use nn_core::layer::conv_out;
+/// assert_eq!(conv_out(28, 5, 1, false), 24);
+/// assert_eq!(conv_out(28, 5, 2, true), 14);
+/// ```
+pub const fn conv_out(n: usize, k: usize, s: usize, same: bool) -> usize {
+    if same {
+        n.div_ceil(s)
+    } else {
+        (n - k) / s + 1
+    }
+}
+
+/// The larger of two sizes (a `const fn`, for the sizes `network!` emits).
+///
+/// ```
+/// assert_eq!(nn_core::layer::max(3, 7), 7);
+/// ```
+pub const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
 /// Turns `dL/dy` into `dL/dz` in place for a layer's batch, given its outputs `y`.
 ///
 /// ```
