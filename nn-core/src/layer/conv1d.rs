@@ -335,27 +335,8 @@ impl<
 mod tests {
     use super::*;
     use crate::layer::conv2d::tests::against_torch;
-    use crate::layer::testing::{check_gradients, random};
+    use crate::layer::testing::check_layer as check;
     use crate::Tanh;
-
-    fn check<Ly>(seed: u64)
-    where
-        Ly: Backprop<2> + Copy,
-        Ly::Activation: Differentiable,
-    {
-        let mut layer = Ly::zeroed();
-        layer.init(&mut Rng::new(seed));
-        let n = Ly::LEN;
-        for (i, v) in layer.as_mut_slice()[n - Ly::TENSORS[1].len()..]
-            .iter_mut()
-            .enumerate()
-        {
-            *v = 0.1 * i as f32 - 0.2;
-        }
-        let x: [Ly::Input; 2] = [random(seed + 1), random(seed + 2)];
-        let worst = check_gradients(&layer, &x, seed + 3, 2e-3);
-        assert!(worst < 2e-3, "{worst}");
-    }
 
     #[test]
     fn gradients() {

@@ -426,34 +426,9 @@ impl<
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::layer::testing::{check_gradients, random};
+    use crate::layer::testing::{check_layer as check, initialised as layer, random};
     use crate::layer::Tensor;
     use crate::Tanh;
-
-    fn layer<L: Layer + Copy>(seed: u64) -> L {
-        let mut layer = L::zeroed();
-        layer.init(&mut Rng::new(seed));
-        // Non-zero biases, so that a bias mix-up shows.
-        let n = L::LEN;
-        for (i, v) in layer.as_mut_slice()[n - L::TENSORS[1].len()..]
-            .iter_mut()
-            .enumerate()
-        {
-            *v = 0.1 * i as f32 - 0.2;
-        }
-        layer
-    }
-
-    fn check<L>(seed: u64)
-    where
-        L: Backprop<2> + Copy,
-        L::Activation: Differentiable,
-    {
-        let layer: L = layer(seed);
-        let x: [L::Input; 2] = [random(seed + 1), random(seed + 2)];
-        let worst = check_gradients(&layer, &x, seed + 3, 2e-3);
-        assert!(worst < 2e-3, "{worst}");
-    }
 
     #[test]
     fn gradients_valid_stride_1() {

@@ -88,6 +88,31 @@ where
     worst
 }
 
+/// A layer initialised from `seed`, with biases (its last tensor) set to `0.1·i − 0.2` so that a
+/// bias mix-up shows.
+pub fn initialised<L: Layer + Copy>(seed: u64) -> L {
+    let mut layer = L::zeroed();
+    layer.init(&mut Rng::new(seed));
+    let n = L::LEN;
+    let bias = L::TENSORS.last().map_or(0, |t| t.len());
+    for (i, v) in layer.as_mut_slice()[n - bias..].iter_mut().enumerate() {
+        *v = 0.1 * i as f32 - 0.2;
+    }
+    layer
+}
+
+/// [`check_gradients`] of an [`initialised`] layer on two random samples, tolerance 2e-3.
+pub fn check_layer<L>(seed: u64)
+where
+    L: Backprop<2> + Copy,
+    L::Activation: Differentiable,
+{
+    let layer: L = initialised(seed);
+    let x: [L::Input; 2] = [random(seed + 1), random(seed + 2)];
+    let worst = check_gradients(&layer, &x, seed + 3, 2e-3);
+    assert!(worst < 2e-3, "{worst}");
+}
+
 #[test]
 fn dense_passes_the_check() {
     use crate::{Dense, Tanh};
