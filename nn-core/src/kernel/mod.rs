@@ -140,6 +140,8 @@ pub(crate) struct SrcTile<'a> {
 pub(crate) struct Table<'a> {
     // Private: only `new` makes a table, so `max` is the largest entry.
     offsets: &'a [usize],
+    // The bounds checks of the AVX2 tiles read it; the portable tiles index safely instead.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     max: usize,
 }
 
@@ -157,11 +159,13 @@ impl<'a> Table<'a> {
     /// # Safety
     /// `k < self.len()`.
     #[inline(always)]
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     pub(crate) unsafe fn get_unchecked(&self, k: usize) -> usize {
         // SAFETY: the caller's contract.
         unsafe { *self.offsets.get_unchecked(k) }
     }
     #[inline(always)]
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.offsets.len()
     }
@@ -184,8 +188,9 @@ impl SrcTile<'_> {
     }
 
     /// Panics unless rows `0..kn`, `NV` vectors of `V` values each, lie inside `data` (and the
-    /// table has `kn` entries).
+    /// table has `kn` entries). The AVX2 tiles' unchecked loads rest on it.
     #[inline(always)]
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     pub(crate) fn check<const NV: usize, const V: usize>(&self, kn: usize) {
         let len = if NV == 0 {
             0
