@@ -250,7 +250,9 @@ fn row_max<const H: usize, const W: usize, const OW: usize>(
             let k = (dy * p + dx) as u32;
             for ox in 0..OW {
                 let v = row[ox * p + dx];
-                let take = k == 0 || v > best[ox] || v.is_nan();
+                // `|`, not `||`: no short-circuit branch, which random data mispredicts (a
+                // LeNet step: 836 us on random inputs against 589 on smooth ones).
+                let take = (k == 0) | (v > best[ox]) | v.is_nan();
                 best[ox] = if take { v } else { best[ox] };
                 at[ox] = if take { k } else { at[ox] };
             }
@@ -319,7 +321,10 @@ impl<
                         for ddx in 0..P {
                             let k = (dy * P + ddx) as f32;
                             for ox in 0..OW {
-                                out[ox * P + ddx] = if at[ox] == k { row[ox] } else { 0.0 };
+                                // A bit mask rather than a branch (unpredictable on real data);
+                                // exact for every value, NaN and infinities included.
+                                let keep = 0u32.wrapping_sub(u32::from(at[ox] == k));
+                                out[ox * P + ddx] = f32::from_bits(row[ox].to_bits() & keep);
                             }
                         }
                     }
