@@ -80,3 +80,25 @@ fn schedules_drive_the_learning_rate() {
     }
     assert!((trainer.optimizer.lr - 0.01).abs() < 1e-9);
 }
+
+/// A trainer made in const evaluation (for a `static`) trains exactly as one made at run time: its
+/// optimizer state gets its initial condition (AdaGrad: 0.1) at the first step.
+#[test]
+fn a_static_trainer_equals_a_runtime_one() {
+    use std::sync::Mutex;
+    static TRAINER: Mutex<Trainer<Net, AdaGrad, 4>> =
+        Mutex::new(Trainer::new_static(AdaGrad::new(0.1)));
+    let (x, t) = batch();
+    let mut a = Net::new(5);
+    let mut b = a.clone();
+    let mut runtime = Trainer::<Net, _, 4>::new(AdaGrad::new(0.1));
+    let mut from_static = TRAINER.lock().unwrap();
+    for _ in 0..20 {
+        let la = runtime.step(&mut a, SparseCategoricalCrossEntropy, &x, &t);
+        let lb = from_static.step(&mut b, SparseCategoricalCrossEntropy, &x, &t);
+        assert_eq!(la, lb);
+    }
+    assert_eq!(a.as_slice(), b.as_slice());
+    assert_eq!(runtime.state.as_slice(), from_static.state.as_slice());
+    assert_eq!(from_static.base_lr, 0.1);
+}

@@ -44,6 +44,9 @@ pub struct Trainer<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S = Cons
     pub epochs: u64,
     /// Draws the dropout masks.
     pub rng: Rng,
+    /// Whether the optimizer state has been put into its initial condition; a trainer made in
+    /// const evaluation ([`Trainer::new_static`]) does that at its first step.
+    ready: bool,
 }
 
 impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize> Trainer<N, O, B> {
@@ -55,12 +58,49 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize> Trainer<N, O, B> {
         Self::with_schedule(optimizer, Constant)
     }
 
+    /// A trainer built in const evaluation, for a `static` (a microcontroller's RAM, known at
+    /// link time): gradients and buffers zero, the optimizer state put into its initial condition
+    /// and the base learning rate read at the first step. Behind a lock, since training mutates it.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use constnet::prelude::*;
+    /// network! { pub struct Xor { Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid> } }
+    /// static TRAINER: Mutex<Trainer<Xor, AdaGrad, 4>> = Mutex::new(Trainer::new_static(AdaGrad::new(0.5)));
+    /// let mut trainer = TRAINER.lock().unwrap();
+    /// let mut net = Xor::new(1);
+    /// let x = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    /// trainer.step(&mut net, Mse, &x, &[[0.0], [1.0], [1.0], [0.0]]);
+    /// assert_eq!(trainer.steps, 1);
+    /// ```
+    pub const fn new_static(optimizer: O) -> Self {
+        Trainer {
+            optimizer,
+            state: zeroed(),
+            grads: zeroed(),
+            buffers: zeroed(),
+            schedule: Constant,
+            base_lr: 0.0,
+            steps: 0,
+            epochs: 0,
+            rng: Rng::new(0x5EED),
+            ready: false,
+        }
+    }
+
     /// A trainer built in place on the heap: nothing of the network's size passes through the
     /// stack.
     #[cfg(feature = "std")]
     pub fn boxed(optimizer: O) -> std::boxed::Box<Self> {
         Self::boxed_with_schedule(optimizer, Constant)
     }
+}
+
+/// All-zero parameters in const evaluation.
+const fn zeroed<P: Parameters>() -> P {
+    // SAFETY: all-zero bytes are f32 zeros, a valid value of every `Parameters` type (the trait's
+    // contract).
+    unsafe { core::mem::MaybeUninit::<P>::zeroed().assume_init() }
 }
 
 impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S> Trainer<N, O, B, S> {
@@ -76,6 +116,7 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S> Trainer<N, O, B, S>
             steps: 0,
             epochs: 0,
             rng: Rng::new(0x5EED),
+            ready: true,
         };
         trainer.optimizer.reset(&mut trainer.state);
         trainer
@@ -111,6 +152,7 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S> Trainer<N, O, B, S>
             addr_of_mut!((*p).steps).write(0);
             addr_of_mut!((*p).epochs).write(0);
             addr_of_mut!((*p).rng).write(Rng::new(0x5EED));
+            addr_of_mut!((*p).ready).write(true);
         }
         // SAFETY: all fields initialised above.
         let mut trainer = unsafe { b.assume_init() };
@@ -144,6 +186,7 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S> Trainer<N, O, B, S>
             steps: self.steps,
             epochs: self.epochs,
             rng: self.rng,
+            ready: self.ready,
         }
     }
 
@@ -156,6 +199,10 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S> Trainer<N, O, B, S>
     /// Puts the optimizer state back into its initial condition and the step counter to zero
     /// (a fresh start for new weights).
     pub fn reset(&mut self) {
+        if !self.ready {
+            self.base_lr = self.optimizer.learning_rate();
+            self.ready = true;
+        }
         self.optimizer.reset(&mut self.state);
         self.steps = 0;
         self.epochs = 0;
@@ -177,6 +224,10 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S: Schedule> Trainer<N
         N: Train<IN, OUT, B>,
     {
         let _ = loss;
+        if !self.ready {
+            // Made in const evaluation: the initial condition is set here, once.
+            self.reset();
+        }
         let lr = self.schedule.learning_rate(self.base_lr, self.steps);
         self.optimizer.set_learning_rate(lr);
         let value =

@@ -1,9 +1,13 @@
 //! Training on the microcontroller: the XOR network learns with Adam; the trainer (gradients, Adam's
-//! state and step counter, batch buffers) lives on the stack, no allocator. Exits with failure unless all four predictions are right.
+//! state and step counter, batch buffers) is a `static`, made in const evaluation, so its RAM is
+//! placed by the linker; no allocator. Exits with failure unless all four predictions are right.
 #![no_std]
 #![no_main]
 
+use core::cell::RefCell;
+
 use constnet::prelude::*;
+use cortex_m::interrupt::{self, Mutex};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
@@ -12,16 +16,22 @@ network! {
     pub struct Xor { Dense<2, 4, Tanh>, Dense<4, 1, Sigmoid> }
 }
 
+/// In `.bss`: training RAM known at link time.
+static TRAINER: Mutex<RefCell<Trainer<Xor, Adam, 4>>> =
+    Mutex::new(RefCell::new(Trainer::new_static(Adam::new(0.05))));
+
 #[entry]
 fn main() -> ! {
     let x = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
     let t = [[0.0], [1.0], [1.0], [0.0]];
     let mut net = Xor::new(7);
-    let mut trainer = Trainer::<Xor, _, 4>::new(Adam::new(0.05));
     let mut loss = 0.0;
-    for _ in 0..1500 {
-        loss = trainer.step(&mut net, Mse, &x, &t);
-    }
+    interrupt::free(|cs| {
+        let mut trainer = TRAINER.borrow(cs).borrow_mut();
+        for _ in 0..1500 {
+            loss = trainer.step(&mut net, Mse, &x, &t);
+        }
+    });
     hprintln!("xor trained on the MCU: mse {}", loss);
     let mut right = 0;
     for (x, t) in x.iter().zip(&t) {
