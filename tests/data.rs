@@ -326,3 +326,44 @@ fn label_error_with_zero_classes_displays() {
         "x.csv: sample 0 has label 3, but there are 0 classes"
     );
 }
+
+/// A header with an unclosed quote swallows every row after it: an error, not an empty data set.
+/// So are an empty file and a header without rows.
+#[test]
+fn csv_without_data_rows_is_an_error() {
+    let d = dir("csvempty");
+    let cases: [(&str, bool, &str); 4] = [
+        (
+            "\"a,b,label\n1,2,0\n3,4,1\n",
+            true,
+            "the header has 1 fields",
+        ),
+        ("", false, "no data rows"),
+        ("", true, "the header has 0 fields"),
+        ("a,b,label\n", true, "no data rows"),
+    ];
+    for (text, header, message) in cases {
+        let p = d.join("e.csv");
+        std::fs::write(&p, text).unwrap();
+        let err = load_csv::<2>(&p, 2, header).unwrap_err();
+        assert!(err.to_string().contains(message), "{text:?}: {err}");
+    }
+}
+
+/// One endless line (4 MiB of `1,1,1,…`) is refused once it passes the line limit, naming the line,
+/// instead of being buffered whole.
+#[test]
+fn csv_line_length_is_capped() {
+    let d = dir("csvlong");
+    let p = d.join("long.csv");
+    let mut text = String::from("1,2,0\n");
+    text.push_str(&"1,".repeat(2 << 20));
+    text.push_str("0\n");
+    std::fs::write(&p, text).unwrap();
+    let err = load_csv::<2>(&p, 2, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("line 2 is longer than 1048576 bytes"),
+        "{err}"
+    );
+}

@@ -5,9 +5,11 @@ use super::{DataError, Dataset};
 
 /// Loads a CSV file of `N` numeric features followed by an integer class label per row.
 ///
-/// With `has_header` the first row is skipped. Fails, naming the line, on a row with a different
-/// number of fields, a feature that is not a finite number, or a label that is not an integer
-/// `< classes`.
+/// With `has_header` the first row is a header, which must have `N + 1` fields (so that a header
+/// with an unclosed quote, which would swallow every row after it, is an error). Fails, naming the
+/// line, on a row with a different number of fields, a feature that is not a finite number, a
+/// label that is not an integer `< classes`, or a line longer than [`MAX_LINE`] bytes (memory stays
+/// bounded on any input); a file without data rows is an error too.
 ///
 /// ```
 /// # let path = std::env::temp_dir().join(format!("nn-core-doc-{}.csv", std::process::id()));
@@ -24,12 +26,28 @@ pub fn load_csv<const N: usize>(
     has_header: bool,
 ) -> Result<Dataset<N>, DataError> {
     let path = path.as_ref();
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: path.into(),
+        source,
+    })?;
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(has_header)
         .flexible(true) // field counts are checked below, with a clearer message
         .trim(::csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| csv_error(path, &e))?;
+        .from_reader(LineLimit::new(file));
+    if has_header {
+        let header = reader.headers().map_err(|e| csv_error(path, &e))?;
+        if header.len() != N + 1 {
+            return Err(DataError::Csv {
+                path: path.into(),
+                line: 1,
+                message: format!(
+                    "the header has {} fields, expected {N} feature names and a label (an unclosed quote makes one field of the rest of the file)",
+                    header.len()
+                ),
+            });
+        }
+    }
     let mut features = Vec::new();
     let mut labels = Vec::new();
     for record in reader.records() {
@@ -71,7 +89,60 @@ pub fn load_csv<const N: usize>(
         features.push(row);
         labels.push(label);
     }
+    if features.is_empty() {
+        return Err(DataError::Csv {
+            path: path.into(),
+            line: 0,
+            message: "no data rows".into(),
+        });
+    }
     Dataset::new(features, labels, classes)
+}
+
+/// The longest line [`load_csv`] reads, in bytes (1 MiB: a row of 100,000 numbers fits).
+///
+/// ```
+/// assert_eq!(nn_core::data::MAX_LINE, 1 << 20);
+/// ```
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Passes bytes through, failing once a line grows beyond [`MAX_LINE`]: the CSV reader buffers a
+/// whole record, so an endless line would otherwise take memory without bound.
+struct LineLimit<R> {
+    inner: R,
+    line: u64,
+    length: usize,
+}
+
+impl<R> LineLimit<R> {
+    fn new(inner: R) -> Self {
+        LineLimit {
+            inner,
+            line: 1,
+            length: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.line += 1;
+                self.length = 0;
+            } else {
+                self.length += 1;
+                if self.length > MAX_LINE {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("line {} is longer than {MAX_LINE} bytes", self.line),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn csv_error(path: &Path, e: &::csv::Error) -> DataError {
