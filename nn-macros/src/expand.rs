@@ -89,7 +89,6 @@ fn expand_net(plan: &Plan) -> TokenStream {
     let (in_n, out_n) = (plan.inputs.expr(), plan.outputs.expr());
     let name_strs = names.iter().map(|n| n.to_string());
     let net_name = ident.to_string();
-    let in_len = plan.inputs.expr();
     let params = sum(types
         .iter()
         .map(|t| quote!(<#t as ::constnet::layer::Layer>::PARAMS))
@@ -136,7 +135,7 @@ fn expand_net(plan: &Plan) -> TokenStream {
         #[allow(dead_code)]
         impl #ident {
             /// Inputs per sample.
-            pub const INPUTS: usize = #in_len;
+            pub const INPUTS: usize = #in_n;
             /// Outputs per sample.
             pub const OUTPUTS: usize = #out_n;
             /// Number of layers.
