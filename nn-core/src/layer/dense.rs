@@ -112,11 +112,6 @@ impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop
     }
 
     #[inline]
-    fn forward_train(&self, x: &[[f32; I]; B], y: &mut [[f32; O]; B], _: &mut (), _: &mut Rng) {
-        Layer::forward(self, x, y);
-    }
-
-    #[inline]
     fn backward(
         &self,
         x: &[[f32; I]; B],

@@ -224,17 +224,6 @@ impl<
     }
 
     #[inline]
-    fn forward_train(
-        &self,
-        x: &[Self::Input; B],
-        y: &mut [Self::Output; B],
-        _: &mut (),
-        _: &mut Rng,
-    ) {
-        Layer::forward(self, x, y);
-    }
-
-    #[inline]
     fn backward(
         &self,
         x: &[Self::Input; B],

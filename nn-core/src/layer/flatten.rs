@@ -96,11 +96,6 @@ impl<const C: usize, const H: usize, const W: usize, const N: usize, const B: us
     #[inline]
     fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
 
-    #[inline]
-    fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; N]; B], _: &mut (), _: &mut Rng) {
-        Layer::forward(self, x, y);
-    }
-
     /// The gradient row, reshaped back.
     #[inline]
     fn backward(
@@ -146,11 +141,6 @@ impl<const C: usize, const L: usize, const N: usize, const B: usize> Backprop<B>
     /// No activation: `dL/dy` is `dL/dz`.
     #[inline]
     fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
-
-    #[inline]
-    fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; N]; B], _: &mut (), _: &mut Rng) {
-        Layer::forward(self, x, y);
-    }
 
     /// The gradient row, reshaped back.
     #[inline]

@@ -314,13 +314,19 @@ pub trait Backprop<const B: usize>: Layer {
     fn activation_backward(y: &[Self::Output; B], dy: &mut [Self::Output; B]);
 
     /// The forward pass in training mode (dropout active, batch statistics), activation included.
+    /// By default the inference pass: only layers that behave differently in training (dropout,
+    /// batch norm) or keep something for the backward pass (max pooling's argmax) override it.
+    #[inline]
     fn forward_train(
         &self,
         x: &[Self::Input; B],
         y: &mut [Self::Output; B],
         scratch: &mut Self::Scratch,
         rng: &mut Rng,
-    );
+    ) {
+        let _ = (scratch, rng);
+        Layer::forward(self, x, y);
+    }
 
     /// Given the inputs `x`, outputs `y` and `dz = dL/dz` (the gradient before the activation),
     /// overwrites `grad` with this layer's parameter gradients (zero for non-trainable state) and,

@@ -447,17 +447,6 @@ impl<
     #[inline]
     fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
 
-    #[inline]
-    fn forward_train(
-        &self,
-        x: &[Self::Input; B],
-        y: &mut [Self::Output; B],
-        _: &mut (),
-        _: &mut Rng,
-    ) {
-        Layer::forward(self, x, y);
-    }
-
     /// Spreads each window's gradient evenly over its `P²` inputs.
     #[inline]
     fn backward(
@@ -528,17 +517,6 @@ impl<const C: usize, const L: usize, const P: usize, const OL: usize, const B: u
     #[inline]
     fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
 
-    #[inline]
-    fn forward_train(
-        &self,
-        x: &[Self::Input; B],
-        y: &mut [Self::Output; B],
-        _: &mut (),
-        _: &mut Rng,
-    ) {
-        Layer::forward(self, x, y);
-    }
-
     /// As [`MaxPool2d`]'s: each window's gradient to its first largest input.
     #[inline]
     fn backward(
@@ -607,17 +585,6 @@ impl<const C: usize, const L: usize, const P: usize, const OL: usize, const B: u
     #[inline]
     fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
 
-    #[inline]
-    fn forward_train(
-        &self,
-        x: &[Self::Input; B],
-        y: &mut [Self::Output; B],
-        _: &mut (),
-        _: &mut Rng,
-    ) {
-        Layer::forward(self, x, y);
-    }
-
     /// Spreads each window's gradient evenly over its `P` inputs.
     #[inline]
     fn backward(
@@ -678,11 +645,6 @@ impl<const C: usize, const H: usize, const W: usize, const B: usize> Backprop<B>
     #[inline]
     fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
 
-    #[inline]
-    fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; C]; B], _: &mut (), _: &mut Rng) {
-        Layer::forward(self, x, y);
-    }
-
     /// Spreads each channel's gradient evenly over its `H·W` inputs.
     #[inline]
     fn backward(
@@ -738,11 +700,6 @@ impl<const C: usize, const L: usize, const B: usize> Backprop<B> for GlobalAvgPo
     /// No activation: `dL/dy` is `dL/dz`.
     #[inline]
     fn activation_backward(_: &[Self::Output; B], _: &mut [Self::Output; B]) {}
-
-    #[inline]
-    fn forward_train(&self, x: &[Self::Input; B], y: &mut [[f32; C]; B], _: &mut (), _: &mut Rng) {
-        Layer::forward(self, x, y);
-    }
 
     /// Spreads each channel's gradient evenly over its `L` inputs.
     #[inline]
