@@ -21,7 +21,7 @@ The networks match these constnet declarations exactly:
 
     network! { pub struct Mlp { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> } }
     network! { #[input(1, 28, 28)] pub struct SmallCnn {
-        conv1: Conv2d<8, 3, Relu>, pool1: MaxPool2d<2>, conv2: Conv2d<16, 3>, bn: BatchNorm2d,
+        conv1: Conv2d<8, 3, Relu>, pool1: MaxPool2d<2>, conv2: Conv2d<16, 4>, bn: BatchNorm2d,
         pool2: AvgPool2d<2>, flat: Flatten, out: Dense<400, 10, Softmax>,
     } }
 
@@ -106,9 +106,9 @@ class SmallCnn(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 8, 3)  # 1x28x28 -> 8x26x26 (valid, stride 1)
         self.pool1 = nn.MaxPool2d(2)  # -> 8x13x13
-        self.conv2 = nn.Conv2d(8, 16, 3)  # -> 16x11x11, no activation
+        self.conv2 = nn.Conv2d(8, 16, 4)  # -> 16x10x10, no activation (constnet pools need exact division)
         self.bn = nn.BatchNorm2d(16)  # eps 1e-5
-        self.pool2 = nn.AvgPool2d(2)  # -> 16x5x5 (floor)
+        self.pool2 = nn.AvgPool2d(2)  # -> 16x5x5
         self.flat = nn.Flatten()  # -> 400
         self.out = nn.Linear(400, 10)
 
