@@ -97,6 +97,11 @@ extern crate self as constnet;
 pub use nn_core::*;
 pub use nn_macros::network;
 
+/// Weight files: PyTorch state dicts as safetensors, and ONNX models, in and out (the `io`
+/// feature, on by default). Every network gets the methods of [`io::ModelFile`].
+#[cfg(feature = "io")]
+pub use nn_io as io;
+
 /// Everything a typical program needs: `use constnet::prelude::*;`.
 ///
 /// ```
@@ -114,6 +119,8 @@ pub mod prelude {
         Relu, RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step, Tanh, Train,
         TrainBuffers, Trainer,
     };
+    #[cfg(feature = "io")]
+    pub use nn_io::{ModelFile, WeightsError};
 }
 
 // The README's example is compiled and run as a doctest.

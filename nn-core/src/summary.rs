@@ -1,7 +1,7 @@
 use core::fmt;
 
-use crate::activation::Activation;
-use crate::layer::{Layer, Tensor};
+use crate::activation::{self, Activation};
+use crate::layer::{self, Layer, ParamTensor, Tensor};
 use crate::Parameters;
 
 /// One row of a network's summary.
@@ -13,7 +13,7 @@ use crate::Parameters;
 /// assert_eq!((rows[0].name, rows[0].activation, rows[0].params), ("hidden", "relu", 15));
 /// assert_eq!((rows[1].name, rows[1].activation), ("l1", "linear"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LayerInfo {
     /// Field name of the layer.
     pub name: &'static str,
@@ -31,6 +31,14 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// All values of the layer, non-trainable state (running statistics) included.
     pub values: usize,
+    /// Shape of one sample's input.
+    pub input_shape: &'static [usize],
+    /// Its parameter blocks in memory order, PyTorch's names and shapes (what weight files hold).
+    pub tensors: &'static [ParamTensor],
+    /// What the layer computes, for exporters.
+    pub op: layer::Op,
+    /// Its activation, for exporters.
+    pub activation_op: activation::Op,
 }
 
 impl LayerInfo {
@@ -51,6 +59,10 @@ impl LayerInfo {
             params: L::PARAMS,
             output_shape: <L::Output as Tensor>::SHAPE,
             values: <L as Parameters>::LEN,
+            input_shape: <L::Input as Tensor>::SHAPE,
+            tensors: L::TENSORS,
+            op: L::OP,
+            activation_op: <L::Activation as Activation>::OP,
         }
     }
 }
@@ -58,16 +70,17 @@ impl LayerInfo {
 /// A Keras-like table of a network's layers; its `Display` prints it.
 ///
 /// ```
-/// use nn_core::{LayerInfo, Summary};
+/// use nn_core::{activation, layer, LayerInfo, Summary};
 /// let layers = [LayerInfo {
 ///     name: "out", kind: "Dense", activation: "sigmoid", inputs: 2, outputs: 1, params: 3,
-///     output_shape: &[1], values: 3,
+///     output_shape: &[1], values: 3, input_shape: &[2], tensors: &[], op: layer::Op::Dense,
+///     activation_op: activation::Op::Sigmoid,
 /// }];
 /// let s = Summary { name: "Tiny", layers: &layers };
 /// assert_eq!(s.params(), 3);
 /// assert!(s.to_string().contains("Total params: 3 (12 B)"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary<'a> {
     /// Network type name.
     pub name: &'a str,

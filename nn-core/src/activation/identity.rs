@@ -13,6 +13,7 @@ pub struct Identity;
 
 impl Activation for Identity {
     const NAME: &'static str = "linear";
+    const OP: super::Op = super::Op::Identity;
     const INIT: Init = Init::Glorot;
     #[inline]
     fn forward(_z: &mut [f32]) {}

@@ -21,6 +21,7 @@ impl LeakyRelu {
 
 impl Activation for LeakyRelu {
     const NAME: &'static str = "leaky_relu";
+    const OP: super::Op = super::Op::LeakyRelu { slope: Self::SLOPE };
     const INIT: Init = Init::He;
     #[inline]
     fn forward(z: &mut [f32]) {

@@ -54,6 +54,37 @@ pub enum Link {
     Softmax,
 }
 
+/// Which function an [`Activation`] computes, as exporters (ONNX) name it.
+///
+/// ```
+/// use nn_core::activation::{Activation, Op};
+/// assert_eq!(nn_core::LeakyRelu::OP, Op::LeakyRelu { slope: 0.01 });
+/// assert_eq!(nn_core::Identity::OP, Op::Identity);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Op {
+    /// `y = z`.
+    Identity,
+    /// `max(z, 0)`.
+    Relu,
+    /// `z` if `z > 0`, else `slope · z`.
+    LeakyRelu {
+        /// The negative slope.
+        slope: f32,
+    },
+    /// `1 / (1 + e^−z)`.
+    Sigmoid,
+    /// `tanh z`.
+    Tanh,
+    /// Softmax over the output vector (the last axis).
+    Softmax,
+    /// `1` if `z ≥ 0`, else `0`.
+    Step,
+    /// A function exporters do not know (a user's own activation).
+    Other,
+}
+
 /// An activation function `y = f(z)`, applied to a layer's whole output vector.
 ///
 /// ```
@@ -78,6 +109,8 @@ pub trait Activation {
     const INIT: Init;
     /// Canonical-link loss, if any (see [`Link`]).
     const LINK: Link = Link::None;
+    /// What the function is, for exporters (ONNX); [`Op::Other`] for a function they do not know.
+    const OP: Op = Op::Other;
     /// Replaces pre-activations `z` by activations `f(z)`, in place.
     fn forward(z: &mut [f32]);
 }

@@ -13,6 +13,7 @@ pub struct Relu;
 
 impl Activation for Relu {
     const NAME: &'static str = "relu";
+    const OP: super::Op = super::Op::Relu;
     const INIT: Init = Init::He;
     #[inline]
     fn forward(z: &mut [f32]) {

@@ -13,6 +13,7 @@ pub struct Sigmoid;
 
 impl Activation for Sigmoid {
     const NAME: &'static str = "sigmoid";
+    const OP: super::Op = super::Op::Sigmoid;
     const INIT: Init = Init::Glorot;
     const LINK: Link = Link::Logistic;
     #[inline]

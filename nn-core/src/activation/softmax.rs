@@ -13,6 +13,7 @@ pub struct Softmax;
 
 impl Activation for Softmax {
     const NAME: &'static str = "softmax";
+    const OP: super::Op = super::Op::Softmax;
     const INIT: Init = Init::Glorot;
     const LINK: Link = Link::Softmax;
     #[inline]

@@ -17,6 +17,7 @@ pub struct Step;
 
 impl Activation for Step {
     const NAME: &'static str = "step";
+    const OP: super::Op = super::Op::Step;
     const INIT: Init = Init::Glorot;
     #[inline]
     fn forward(z: &mut [f32]) {

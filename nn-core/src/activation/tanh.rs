@@ -13,6 +13,7 @@ pub struct Tanh;
 
 impl Activation for Tanh {
     const NAME: &'static str = "tanh";
+    const OP: super::Op = super::Op::Tanh;
     const INIT: Init = Init::Glorot;
     #[inline]
     fn forward(z: &mut [f32]) {

@@ -74,6 +74,19 @@ pub(crate) const fn pad_before(n: usize, k: usize, s: usize, out: usize, same: b
     }
 }
 
+/// Zero padding after the input along one axis ('same' puts the odd one here, as TensorFlow).
+pub(crate) const fn pad_after(n: usize, k: usize, s: usize, out: usize, same: bool) -> usize {
+    if !same || out == 0 {
+        return 0;
+    }
+    let need = (out - 1) * s + k;
+    if need > n {
+        need - n - pad_before(n, k, s, out, same)
+    } else {
+        0
+    }
+}
+
 impl Geometry {
     /// Weights per filter.
     fn q(&self) -> usize {

@@ -8,7 +8,7 @@
 
 use core::fmt;
 
-use super::{Backprop, Layer, ParamTensor, Tensor};
+use super::{Backprop, Layer, Op, ParamTensor, Tensor};
 use crate::{Identity, Parameters, Rng};
 
 /// Added to the variance before the square root (PyTorch's default).
@@ -206,6 +206,7 @@ macro_rules! batch_norm {
             type Output = $t;
             type Activation = Identity;
             const KIND: &'static str = "BatchNorm";
+    const OP: Op = Op::BatchNorm { epsilon: EPS };
             const PARAMS: usize = 2 * $c;
             const TENSORS: &'static [ParamTensor] = &[
                 ParamTensor { name: "weight", shape: &[$c], trainable: true },

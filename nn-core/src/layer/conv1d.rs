@@ -2,9 +2,9 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use super::conv2d::init_limit;
-use super::{Backprop, Layer, ParamTensor};
+use super::{Backprop, ConvOp, Layer, Op, ParamTensor};
 use crate::activation::{Activation, Differentiable, Identity};
-use crate::kernel::conv::{out_len, pad_before, ConvBackward, ConvForward, Geometry};
+use crate::kernel::conv::{out_len, pad_after, pad_before, ConvBackward, ConvForward, Geometry};
 use crate::{kernel, Parameters, Rng};
 
 /// A 1-D convolution: `F` filters of `C × K` weights slide over a `C × L` input with stride `S`,
@@ -152,6 +152,12 @@ impl<
     type Output = [[f32; OL]; F];
     type Activation = A;
     const KIND: &'static str = "Conv1d";
+    const OP: Op = Op::Conv(ConvOp {
+        kernel: &[K],
+        strides: &[S],
+        pads: &[pad_before(L, K, S, OL, SAME), pad_after(L, K, S, OL, SAME)],
+        groups: 1,
+    });
     const PARAMS: usize = F * C * K + F;
     const TENSORS: &'static [ParamTensor] = &[
         ParamTensor {

@@ -1,9 +1,9 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::{Backprop, Layer, ParamTensor};
+use super::{Backprop, ConvOp, Layer, Op, ParamTensor};
 use crate::activation::{Activation, Differentiable, Identity, Init};
-use crate::kernel::conv::{out_len, pad_before, ConvBackward, ConvForward, Geometry};
+use crate::kernel::conv::{out_len, pad_after, pad_before, ConvBackward, ConvForward, Geometry};
 use crate::{kernel, Parameters, Rng};
 
 /// A 2-D convolution: `F` filters of `C × K × K` weights slide over a `C × H × W` input with stride
@@ -171,6 +171,17 @@ impl<
     type Output = [[[f32; OW]; OH]; F];
     type Activation = A;
     const KIND: &'static str = "Conv2d";
+    const OP: Op = Op::Conv(ConvOp {
+        kernel: &[K, K],
+        strides: &[S, S],
+        pads: &[
+            pad_before(H, K, S, OH, SAME),
+            pad_before(W, K, S, OW, SAME),
+            pad_after(H, K, S, OH, SAME),
+            pad_after(W, K, S, OW, SAME),
+        ],
+        groups: 1,
+    });
     const PARAMS: usize = F * C * K * K + F;
     const TENSORS: &'static [ParamTensor] = &[
         ParamTensor {

@@ -1,7 +1,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::{Backprop, Layer, ParamTensor};
+use super::{Backprop, Layer, Op, ParamTensor};
 use crate::activation::{Activation, Differentiable, Identity, Init};
 use crate::{kernel, Parameters, Rng};
 
@@ -56,6 +56,7 @@ impl<const I: usize, const O: usize, A: Activation> Layer for Dense<I, O, A> {
     type Output = [f32; O];
     type Activation = A;
     const KIND: &'static str = "Dense";
+    const OP: Op = Op::Dense;
     const PARAMS: usize = I * O + O;
     const TENSORS: &'static [ParamTensor] = &[
         ParamTensor {

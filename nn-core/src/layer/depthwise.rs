@@ -2,9 +2,9 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use super::conv2d::init_limit;
-use super::{Backprop, Layer, ParamTensor};
+use super::{Backprop, ConvOp, Layer, Op, ParamTensor};
 use crate::activation::{Activation, Differentiable, Identity};
-use crate::kernel::conv::{out_len, pad_before, ConvBackward, ConvForward, Geometry};
+use crate::kernel::conv::{out_len, pad_after, pad_before, ConvBackward, ConvForward, Geometry};
 use crate::{kernel, Parameters, Rng};
 
 /// A depthwise 2-D convolution (depth multiplier 1): channel `c` of the output is channel `c` of
@@ -161,6 +161,17 @@ impl<
     type Output = [[[f32; OW]; OH]; C];
     type Activation = A;
     const KIND: &'static str = "DepthwiseConv2d";
+    const OP: Op = Op::Conv(ConvOp {
+        kernel: &[K, K],
+        strides: &[S, S],
+        pads: &[
+            pad_before(H, K, S, OH, SAME),
+            pad_before(W, K, S, OW, SAME),
+            pad_after(H, K, S, OH, SAME),
+            pad_after(W, K, S, OW, SAME),
+        ],
+        groups: C,
+    });
     const PARAMS: usize = C * K * K + C;
     const TENSORS: &'static [ParamTensor] = &[
         ParamTensor {

@@ -4,7 +4,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::{Backprop, Layer, ParamTensor, Tensor};
+use super::{Backprop, Layer, Op, ParamTensor, Tensor};
 use crate::{Identity, Parameters, Rng};
 
 /// Inverted dropout on tensors `T` with a drop rate of `RATE` percent (`0..=99`, checked at
@@ -72,6 +72,7 @@ impl<T: Tensor, const RATE: u32> Layer for Dropout<T, RATE> {
     type Output = T;
     type Activation = Identity;
     const KIND: &'static str = "Dropout";
+    const OP: Op = Op::Dropout;
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::{Backprop, Layer, ParamTensor, Tensor};
+use super::{Backprop, Layer, Op, ParamTensor, Tensor};
 use crate::{Identity, Parameters, Rng};
 
 /// `[[[f32; W]; H]; C]` → `[f32; N]` with `N = C·H·W` (checked at compile time), row-major: the
@@ -73,6 +73,7 @@ impl<const C: usize, const H: usize, const W: usize, const N: usize> Layer
     type Output = [f32; N];
     type Activation = Identity;
     const KIND: &'static str = "Flatten";
+    const OP: Op = Op::Flatten;
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 
@@ -119,6 +120,7 @@ impl<const C: usize, const L: usize, const N: usize> Layer for Flatten1d<C, L, N
     type Output = [f32; N];
     type Activation = Identity;
     const KIND: &'static str = "Flatten";
+    const OP: Op = Op::Flatten;
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 

@@ -238,6 +238,68 @@ impl ParamTensor {
     }
 }
 
+/// What a layer computes, as exporters and importers (ONNX) describe it; sizes in PyTorch's order.
+///
+/// ```
+/// use nn_core::layer::{Layer, Op, ConvOp, PoolOp};
+/// use nn_core::{Conv2d, Dense, MaxPool2d, Relu};
+/// assert_eq!(<Dense<4, 3, Relu> as Layer>::OP, Op::Dense);
+/// // 'same' padding of a 3×3 kernel with stride 2 over 6×6 pads 0 before and 1 after (TensorFlow).
+/// let Op::Conv(conv) = <Conv2d<1, 6, 6, 2, 3, 2, true, 3, 3, Relu> as Layer>::OP else { panic!() };
+/// assert_eq!((conv.kernel, conv.strides, conv.pads, conv.groups), (&[3, 3][..], &[2, 2][..], &[0, 0, 1, 1][..], 1));
+/// assert_eq!(
+///     <MaxPool2d<1, 4, 4, 2, 2, 2> as Layer>::OP,
+///     Op::MaxPool(PoolOp { kernel: &[2, 2], strides: &[2, 2] })
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Op {
+    /// `y = W·x + b`, `weight` of shape `[OUT, IN]` (PyTorch's `Linear`).
+    Dense,
+    /// A convolution (PyTorch's `Conv1d`/`Conv2d`), `weight` of shape `[F, C / groups, K…]`.
+    Conv(ConvOp),
+    /// Max pooling.
+    MaxPool(PoolOp),
+    /// Average pooling (windows never overlap padding).
+    AvgPool(PoolOp),
+    /// The mean of each channel, giving one value per channel.
+    GlobalAvgPool,
+    /// Reshapes a sample to one row, in memory order.
+    Flatten,
+    /// Dropout: the identity at inference.
+    Dropout,
+    /// Batch normalisation at inference, over the channels (axis 1 of a batch).
+    BatchNorm {
+        /// Added to the variance.
+        epsilon: f32,
+    },
+    /// A layer exporters do not know (a user's own layer kind).
+    Other,
+}
+
+/// The geometry of a convolution, as ONNX's `Conv` attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvOp {
+    /// Kernel size per spatial axis.
+    pub kernel: &'static [usize],
+    /// Stride per spatial axis.
+    pub strides: &'static [usize],
+    /// Zero padding: the start of every spatial axis, then the end of every axis (ONNX's order).
+    pub pads: &'static [usize],
+    /// Channel groups: 1 for a full convolution, the channel count for a depthwise one.
+    pub groups: usize,
+}
+
+/// The geometry of a pooling layer, as ONNX's `MaxPool`/`AveragePool` attributes (no padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOp {
+    /// Window size per spatial axis.
+    pub kernel: &'static [usize],
+    /// Stride per spatial axis.
+    pub strides: &'static [usize],
+}
+
 /// The contract every layer kind implements: shapes, parameters, initialisation and the batched
 /// forward pass. Its parameters are the layer value itself ([`Parameters`]): the blocks of
 /// [`TENSORS`](Layer::TENSORS), one after the other, row-major.
@@ -268,6 +330,8 @@ pub trait Layer: Parameters {
     const PARAMS: usize;
     /// The parameter blocks in memory order.
     const TENSORS: &'static [ParamTensor];
+    /// What the layer computes, for exporters; [`Op::Other`] for a kind they do not know.
+    const OP: Op = Op::Other;
 
     /// Draws initial parameters from `rng` (zero-sized layers draw nothing).
     fn init(&mut self, rng: &mut Rng);

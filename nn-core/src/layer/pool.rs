@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::{Backprop, Layer, ParamTensor};
+use super::{Backprop, Layer, Op, ParamTensor, PoolOp};
 use crate::kernel::{self, Kernel, Math};
 use crate::{Identity, Parameters, Rng};
 
@@ -214,6 +214,10 @@ impl<
     type Output = [[[f32; OW]; OH]; C];
     type Activation = Identity;
     const KIND: &'static str = "MaxPool2d";
+    const OP: Op = Op::MaxPool(PoolOp {
+        kernel: &[P, P],
+        strides: &[P, P],
+    });
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 
@@ -407,6 +411,10 @@ impl<
     type Output = [[[f32; OW]; OH]; C];
     type Activation = Identity;
     const KIND: &'static str = "AvgPool2d";
+    const OP: Op = Op::AvgPool(PoolOp {
+        kernel: &[P, P],
+        strides: &[P, P],
+    });
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 
@@ -488,6 +496,10 @@ impl<const C: usize, const L: usize, const P: usize, const OL: usize> Layer
     type Output = [[f32; OL]; C];
     type Activation = Identity;
     const KIND: &'static str = "MaxPool1d";
+    const OP: Op = Op::MaxPool(PoolOp {
+        kernel: &[P],
+        strides: &[P],
+    });
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 
@@ -556,6 +568,10 @@ impl<const C: usize, const L: usize, const P: usize, const OL: usize> Layer
     type Output = [[f32; OL]; C];
     type Activation = Identity;
     const KIND: &'static str = "AvgPool1d";
+    const OP: Op = Op::AvgPool(PoolOp {
+        kernel: &[P],
+        strides: &[P],
+    });
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 
@@ -618,6 +634,7 @@ impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool2d<C
     type Output = [f32; C];
     type Activation = Identity;
     const KIND: &'static str = "GlobalAvgPool2d";
+    const OP: Op = Op::GlobalAvgPool;
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 
@@ -676,6 +693,7 @@ impl<const C: usize, const L: usize> Layer for GlobalAvgPool1d<C, L> {
     type Output = [f32; C];
     type Activation = Identity;
     const KIND: &'static str = "GlobalAvgPool1d";
+    const OP: Op = Op::GlobalAvgPool;
     const PARAMS: usize = 0;
     const TENSORS: &'static [ParamTensor] = &[];
 

@@ -1,0 +1,283 @@
+//! Weight files in and out of constnet networks: PyTorch state dicts as
+//! [safetensors](https://huggingface.co/docs/safetensors), and ONNX models.
+//!
+//! Every `network!` type gets the methods of [`ModelFile`] (in the prelude). Tensor names and
+//! layouts are PyTorch's for a module whose attributes are the layer names: `hidden.weight` of
+//! shape `[OUT, IN]`, `hidden.bias` `[OUT]`, unnamed layers `l0`, `l1`, …; convolution weights
+//! `[F, C, KH, KW]`; batch norm `weight`, `bias`, `running_mean`, `running_var`.
+//!
+//! ```
+//! use constnet::prelude::*;
+//! network! { pub struct Net { hidden: Dense<4, 3, Relu>, out: Dense<3, 2, Softmax> } }
+//! let net = Net::new(7);
+//! let bytes = net.to_safetensors_bytes();
+//! let back = Net::from_safetensors_bytes(&bytes)?;
+//! assert_eq!(back.as_slice(), net.as_slice());
+//! let onnx = net.to_onnx_bytes()?;
+//! assert_eq!(Net::from_onnx_bytes(&onnx)?.as_slice(), net.as_slice());
+//! # Ok::<(), WeightsError>(())
+//! ```
+//!
+//! A state dict saved from an `nn.Sequential` names its tensors by position (`0.weight`,
+//! `2.weight`); map the layer names to those prefixes with the `_renamed` forms:
+//! `Net::from_safetensors_bytes_renamed(&bytes, &[("hidden", "0"), ("out", "2")])`.
+//!
+//! Loading is strict and all-or-nothing: a missing, unexpected, misshapen or non-finite tensor is an
+//! error, and nothing is returned but the error. Files are read only up to the largest size a file
+//! for the network can have, and headers are checked against the data before anything is
+//! allocated for them.
+
+use std::boxed::Box;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use nn_core::{LayerInfo, Network};
+
+mod error;
+mod onnx;
+mod safetensors;
+
+pub use error::WeightsError;
+
+/// One parameter tensor of a network: its full name, shape and place in the flat parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorEntry {
+    /// `layer.tensor`, after renaming.
+    pub name: String,
+    /// PyTorch's shape.
+    pub shape: &'static [usize],
+    /// Index of its first value in [`Parameters::as_slice`].
+    pub offset: usize,
+    /// Number of values.
+    pub len: usize,
+}
+
+/// The parameter tensors of a network in memory order, named `layer.tensor` (PyTorch's
+/// `state_dict` keys). `rename` maps layer names to the prefixes used instead (`("hidden", "0")`).
+///
+/// ```
+/// use constnet::prelude::*;
+/// network! { struct Net { hidden: Dense<4, 3, Relu>, Dense<3, 2, Softmax> } }
+/// let names: Vec<_> = constnet::io::tensors::<Net, 4, 2>(&[]).into_iter().map(|t| t.name).collect();
+/// assert_eq!(names, ["hidden.weight", "hidden.bias", "l1.weight", "l1.bias"]);
+/// ```
+pub fn tensors<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    rename: &[(&str, &str)],
+) -> Vec<TensorEntry> {
+    let summary = N::summary();
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for layer in summary.layers {
+        let prefix = prefix(layer, rename);
+        for t in layer.tensors {
+            out.push(TensorEntry {
+                name: format!("{prefix}.{}", t.name),
+                shape: t.shape,
+                offset,
+                len: t.len(),
+            });
+            offset += t.len();
+        }
+    }
+    // Every value of the network belongs to exactly one tensor (checked by every layer's tests).
+    debug_assert_eq!(offset, N::LEN);
+    out
+}
+
+fn prefix<'a>(layer: &'a LayerInfo, rename: &[(&'a str, &'a str)]) -> &'a str {
+    rename
+        .iter()
+        .find(|(from, _)| *from == layer.name)
+        .map_or(layer.name, |(_, to)| to)
+}
+
+/// Reading and writing weight files: implemented for every network `network!` generates.
+///
+/// Loading builds the network on the heap and checks every value before it returns it; the
+/// by-value forms move it out of that box, which is fine up to a few megabytes of weights (the
+/// stack of the main thread is 8 MB on Linux, 1 MB on Windows). Larger networks use the `_boxed`
+/// forms.
+pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
+    /// Reads a PyTorch state dict saved with `safetensors.torch.save_file`, strictly: every tensor
+    /// the network has, of the right shape, and no other. F16, BF16 and F64 tensors are converted
+    /// to f32. A batch norm's `num_batches_tracked`, which constnet does not keep, is ignored.
+    ///
+    /// ```no_run
+    /// use constnet::prelude::*;
+    /// use std::path::Path;
+    /// network! { pub struct Net { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> } }
+    /// let net = Net::load_safetensors(Path::new("torch.safetensors"))?;
+    /// # Ok::<(), WeightsError>(())
+    /// ```
+    fn load_safetensors(path: &Path) -> Result<Self, WeightsError> {
+        Self::load_safetensors_boxed(path).map(|net| *net)
+    }
+
+    /// [`load_safetensors`](ModelFile::load_safetensors), on the heap.
+    fn load_safetensors_boxed(path: &Path) -> Result<Box<Self>, WeightsError> {
+        Self::load_safetensors_renamed(path, &[])
+    }
+
+    /// [`load_safetensors_boxed`](ModelFile::load_safetensors_boxed) with layer names mapped:
+    /// `rename` holds `(layer, prefix in the file)` pairs, e.g. `[("hidden", "0"), ("out", "2")]`
+    /// for an `nn.Sequential`.
+    fn load_safetensors_renamed(
+        path: &Path,
+        rename: &[(&str, &str)],
+    ) -> Result<Box<Self>, WeightsError> {
+        let bytes = read_bounded(path, safetensors::max_file_len(Self::LEN))?;
+        Self::from_safetensors_bytes_renamed(&bytes, rename)
+    }
+
+    /// [`load_safetensors`](ModelFile::load_safetensors) from bytes in memory.
+    fn from_safetensors_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
+        Self::from_safetensors_bytes_renamed(bytes, &[]).map(|net| *net)
+    }
+
+    /// [`from_safetensors_bytes`](ModelFile::from_safetensors_bytes) with layer names mapped, on
+    /// the heap (see [`load_safetensors_renamed`](ModelFile::load_safetensors_renamed)).
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// network! { struct Net { hidden: Dense<4, 3, Relu>, out: Dense<3, 2, Softmax> } }
+    /// let seq = [("hidden", "0"), ("out", "2")];
+    /// let bytes = Net::new(1).to_safetensors_bytes_renamed(&seq); // `0.weight`, `0.bias`, `2.weight`, …
+    /// assert!(Net::from_safetensors_bytes(&bytes).is_err());
+    /// assert!(Net::from_safetensors_bytes_renamed(&bytes, &seq).is_ok());
+    /// ```
+    fn from_safetensors_bytes_renamed(
+        bytes: &[u8],
+        rename: &[(&str, &str)],
+    ) -> Result<Box<Self>, WeightsError> {
+        let mut net = Self::boxed_zeroed();
+        safetensors::read(bytes, &tensors::<Self, IN, OUT>(rename), net.as_mut_slice())?;
+        Ok(net)
+    }
+
+    /// The network as a safetensors file that PyTorch loads with
+    /// `model.load_state_dict(safetensors.torch.load_file(path), strict=True)`.
+    fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
+        write_atomically(path, &self.to_safetensors_bytes())
+    }
+
+    /// [`save_safetensors`](ModelFile::save_safetensors) to bytes in memory.
+    fn to_safetensors_bytes(&self) -> Vec<u8> {
+        self.to_safetensors_bytes_renamed(&[])
+    }
+
+    /// [`to_safetensors_bytes`](ModelFile::to_safetensors_bytes) with layer names mapped, e.g. to
+    /// an `nn.Sequential`'s positions.
+    fn to_safetensors_bytes_renamed(&self, rename: &[(&str, &str)]) -> Vec<u8> {
+        safetensors::write(&tensors::<Self, IN, OUT>(rename), self.as_slice())
+    }
+
+    /// The network as an ONNX model (opset 13): input `input` and output `output`, each with a
+    /// symbolic batch dimension, weights as initializers named as in the state dict. Dense
+    /// layers are `Gemm`s; a layer or activation without an ONNX form is an error naming it.
+    ///
+    /// ```no_run
+    /// use constnet::prelude::*;
+    /// use std::path::Path;
+    /// network! { pub struct Net { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> } }
+    /// Net::new(1).save_onnx(Path::new("net.onnx"))?;
+    /// # Ok::<(), WeightsError>(())
+    /// ```
+    fn save_onnx(&self, path: &Path) -> Result<(), WeightsError> {
+        write_atomically(path, &self.to_onnx_bytes()?)
+    }
+
+    /// [`save_onnx`](ModelFile::save_onnx) to bytes in memory.
+    fn to_onnx_bytes(&self) -> Result<Vec<u8>, WeightsError> {
+        onnx::export::<Self, IN, OUT>(self)
+    }
+
+    /// Reads an ONNX model of this architecture, as exported by `torch.onnx.export`, tf2onnx or
+    /// [`save_onnx`](ModelFile::save_onnx): one node (or the `MatMul` + `Add` and `Transpose`
+    /// forms of a dense layer) per layer and activation, weights as initializers. Any other node is
+    /// an error that names it.
+    fn load_onnx(path: &Path) -> Result<Self, WeightsError> {
+        Self::load_onnx_boxed(path).map(|net| *net)
+    }
+
+    /// [`load_onnx`](ModelFile::load_onnx), on the heap.
+    fn load_onnx_boxed(path: &Path) -> Result<Box<Self>, WeightsError> {
+        let bytes = read_bounded(path, onnx::max_file_len(Self::LEN))?;
+        Self::from_onnx_bytes_boxed(&bytes)
+    }
+
+    /// [`load_onnx`](ModelFile::load_onnx) from bytes in memory.
+    fn from_onnx_bytes(bytes: &[u8]) -> Result<Self, WeightsError> {
+        Self::from_onnx_bytes_boxed(bytes).map(|net| *net)
+    }
+
+    /// [`from_onnx_bytes`](ModelFile::from_onnx_bytes), on the heap.
+    fn from_onnx_bytes_boxed(bytes: &[u8]) -> Result<Box<Self>, WeightsError> {
+        let mut net = Self::boxed_zeroed();
+        onnx::import::<Self, IN, OUT>(bytes, net.as_mut_slice())?;
+        Ok(net)
+    }
+}
+
+impl<N: Network<IN, OUT>, const IN: usize, const OUT: usize> ModelFile<IN, OUT> for N {}
+
+/// Reads a whole file, refusing it before reading if it is larger than `limit` bytes (and
+/// stopping at `limit + 1` bytes if it grows meanwhile).
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, WeightsError> {
+    let io = |source| WeightsError::Io {
+        path: path.into(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let found = file.metadata().map_err(io)?.len();
+    let too_large = |found| WeightsError::TooLarge {
+        path: path.into(),
+        found,
+        limit,
+    };
+    if found > limit {
+        return Err(too_large(found));
+    }
+    let mut bytes = Vec::with_capacity(found as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so that a failed
+/// write never leaves a half-written file where the user's previous one was.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
+    let io = |source| WeightsError::Io {
+        path: path.into(),
+        source,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Fails on the first NaN or infinite value, naming its tensor.
+fn check_finite(entries: &[TensorEntry], values: &[f32]) -> Result<(), WeightsError> {
+    for e in entries {
+        let block = &values[e.offset..e.offset + e.len];
+        if let Some(index) = block.iter().position(|v| !v.is_finite()) {
+            return Err(WeightsError::NonFinite {
+                name: e.name.clone(),
+                index,
+                value: block[index],
+            });
+        }
+    }
+    Ok(())
+}

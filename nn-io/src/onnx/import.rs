@@ -1,0 +1,729 @@
+use std::collections::HashMap;
+
+use nn_core::activation::Op as Act;
+use nn_core::layer::Op;
+use nn_core::{LayerInfo, Network};
+use prost::Message;
+
+use super::dtype;
+use super::proto::{
+    tensor_proto::DataLocation, tensor_shape_proto::dimension::Value as Dim, type_proto,
+    AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
+};
+use crate::{check_finite, tensors, TensorEntry, WeightsError};
+
+/// Reads an ONNX model of the network's architecture into `values` (the network's flat
+/// parameters): node by node, each matched against the layer (and activation) at its place.
+pub(crate) fn import<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    bytes: &[u8],
+    values: &mut [f32],
+) -> Result<(), WeightsError> {
+    // prost bounds every length by the bytes that remain, and nesting depth by 100.
+    let model =
+        ModelProto::decode(bytes).map_err(|e| WeightsError::MalformedOnnx(e.to_string()))?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| WeightsError::GraphMismatch("the model has no graph".into()))?;
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .ok_or_else(|| WeightsError::GraphMismatch("no opset for the default domain".into()))?;
+
+    let summary = N::summary();
+    let entries = tensors::<N, IN, OUT>(&[]);
+
+    let mut constants: HashMap<&str, Constant> = graph
+        .initializer
+        .iter()
+        .map(|t| (t.name.as_str(), Constant::Proto(t)))
+        .collect();
+    let mut chain = Vec::new();
+    for (i, node) in graph.node.iter().enumerate() {
+        if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+            return Err(unsupported(
+                node,
+                i,
+                format!("operator domain `{}`", node.domain),
+            ));
+        }
+        // Weights that exporters compute in the graph: constants, and transposed initializers
+        // (the `Transpose` + `MatMul` form of a dense layer).
+        if node.op_type == "Constant" && node.output.len() == 1 {
+            if let Some(t) = node
+                .attribute
+                .iter()
+                .find(|a| a.name == "value")
+                .and_then(|a| a.t.as_ref())
+            {
+                constants.insert(&node.output[0], Constant::Proto(t));
+                continue;
+            }
+        }
+        if node.op_type == "Transpose" && node.input.len() == 1 && node.output.len() == 1 {
+            if let Some(c) = constants.get(node.input[0].as_str()) {
+                let t = c.decode(node, i)?;
+                let perm = ints(node, "perm").unwrap_or(&[1, 0]);
+                if t.dims.len() != 2 || perm != [1, 0] {
+                    return Err(unsupported(
+                        node,
+                        i,
+                        "only 2-D weights are transposed".into(),
+                    ));
+                }
+                constants.insert(&node.output[0], Constant::Owned(t.transposed()));
+                continue;
+            }
+        }
+        chain.push((i, node));
+    }
+
+    let data_inputs: Vec<&ValueInfoProto> = graph
+        .input
+        .iter()
+        .filter(|v| !constants.contains_key(v.name.as_str()))
+        .collect();
+    let [input] = data_inputs[..] else {
+        return Err(WeightsError::GraphMismatch(format!(
+            "expected one input, found {:?}",
+            data_inputs.iter().map(|v| &v.name).collect::<Vec<_>>()
+        )));
+    };
+    check_value(input, "input", IN)?;
+    let [output] = &graph.output[..] else {
+        return Err(WeightsError::GraphMismatch(format!(
+            "expected one output, found {}",
+            graph.output.len()
+        )));
+    };
+    check_value(output, "output", OUT)?;
+
+    let mut reader = Reader {
+        chain: &chain,
+        pos: 0,
+        current: input.name.clone(),
+        constants: &constants,
+        opset,
+    };
+    for layer in summary.layers {
+        let own: Vec<&TensorEntry> = entries
+            .iter()
+            .filter(|e| e.name.split_once('.').is_some_and(|(l, _)| l == layer.name))
+            .collect();
+        reader.layer(layer, &own, values)?;
+        reader.activation(layer)?;
+    }
+    reader.skip_passthrough();
+    if let Some(&(i, node)) = chain.get(reader.pos) {
+        return Err(unsupported(
+            node,
+            i,
+            "the network has no layer left for it".into(),
+        ));
+    }
+    if reader.current != output.name {
+        return Err(WeightsError::GraphMismatch(format!(
+            "the last layer computes `{}`, but the graph's output is `{}`",
+            reader.current, output.name
+        )));
+    }
+    check_finite(&entries, values)
+}
+
+/// A graph value's type: float, a batch dimension, then `len` values per sample in any shape.
+fn check_value(value: &ValueInfoProto, role: &str, len: usize) -> Result<(), WeightsError> {
+    let mismatch =
+        |what: String| WeightsError::GraphMismatch(format!("{role} `{}`: {what}", value.name));
+    let Some(type_proto::Value::TensorType(t)) =
+        value.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        // A value without a declared type is legal ONNX; the weights still decide.
+        return Ok(());
+    };
+    if t.elem_type != dtype::FLOAT {
+        return Err(mismatch(format!(
+            "element type {} is not float",
+            t.elem_type
+        )));
+    }
+    let Some(shape) = &t.shape else { return Ok(()) };
+    let per_sample = shape
+        .dim
+        .iter()
+        .skip(1)
+        .try_fold(1usize, |n, d| match d.value {
+            Some(Dim::DimValue(v)) => usize::try_from(v).ok().and_then(|v| n.checked_mul(v)),
+            _ => None,
+        });
+    if shape.dim.len() < 2 || per_sample != Some(len) {
+        return Err(mismatch(format!(
+            "expected a batch of {len} values per sample, found shape {}",
+            describe_shape(&shape.dim)
+        )));
+    }
+    Ok(())
+}
+
+fn describe_shape(dims: &[super::proto::tensor_shape_proto::Dimension]) -> String {
+    let dims: Vec<String> = dims
+        .iter()
+        .map(|d| match &d.value {
+            Some(Dim::DimValue(v)) => v.to_string(),
+            Some(Dim::DimParam(p)) => p.clone(),
+            None => "?".into(),
+        })
+        .collect();
+    format!("[{}]", dims.join(", "))
+}
+
+fn unsupported(node: &NodeProto, index: usize, reason: String) -> WeightsError {
+    WeightsError::UnsupportedNode {
+        node: if node.name.is_empty() {
+            format!("#{index}")
+        } else {
+            node.name.clone()
+        },
+        op: node.op_type.clone(),
+        reason,
+    }
+}
+
+fn attr<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+fn ints<'a>(node: &'a NodeProto, name: &str) -> Option<&'a [i64]> {
+    attr(node, name).map(|a| &a.ints[..])
+}
+
+fn int(node: &NodeProto, name: &str, default: i64) -> i64 {
+    attr(node, name).map_or(default, |a| a.i)
+}
+
+fn float(node: &NodeProto, name: &str, default: f32) -> f32 {
+    attr(node, name).map_or(default, |a| a.f)
+}
+
+fn as_i64(values: &[usize]) -> Vec<i64> {
+    values.iter().map(|&v| v as i64).collect()
+}
+
+/// A decoded constant: its shape and values as f32.
+struct Values {
+    dims: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Values {
+    fn transposed(&self) -> Values {
+        let (r, c) = (self.dims[0], self.dims[1]);
+        let mut data = vec![0.0; self.data.len()];
+        for i in 0..r {
+            for j in 0..c {
+                data[j * r + i] = self.data[i * c + j];
+            }
+        }
+        Values {
+            dims: vec![c, r],
+            data,
+        }
+    }
+}
+
+enum Constant<'a> {
+    Proto(&'a TensorProto),
+    Owned(Values),
+}
+
+impl Constant<'_> {
+    fn decode(&self, node: &NodeProto, index: usize) -> Result<Values, WeightsError> {
+        match self {
+            Constant::Owned(v) => Ok(Values {
+                dims: v.dims.clone(),
+                data: v.data.clone(),
+            }),
+            Constant::Proto(t) => decode(t).map_err(|reason| unsupported(node, index, reason)),
+        }
+    }
+
+    fn dims(&self) -> Result<Vec<usize>, String> {
+        match self {
+            Constant::Owned(v) => Ok(v.dims.clone()),
+            Constant::Proto(t) => dims(t),
+        }
+    }
+}
+
+fn dims(t: &TensorProto) -> Result<Vec<usize>, String> {
+    t.dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("tensor `{}` has dimension {d}", t.name)))
+        .collect()
+}
+
+/// A tensor's values as f32, its length checked against its dims before anything is allocated.
+fn decode(t: &TensorProto) -> Result<Values, String> {
+    let dims = dims(t)?;
+    let n = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("tensor `{}`: shape {dims:?} overflows", t.name))?;
+    if t.data_location == DataLocation::External as i32 {
+        return Err(format!(
+            "tensor `{}` keeps its data in an external file",
+            t.name
+        ));
+    }
+    let wrong_len = |found: usize| {
+        format!(
+            "tensor `{}` of shape {dims:?} holds {found} values (or bytes), expected {n}",
+            t.name
+        )
+    };
+    let raw = |width: usize| -> Result<Option<&[u8]>, String> {
+        if t.raw_data.is_empty() {
+            return Ok(None);
+        }
+        if Some(t.raw_data.len()) != n.checked_mul(width) {
+            return Err(wrong_len(t.raw_data.len()));
+        }
+        Ok(Some(&t.raw_data))
+    };
+    let data: Vec<f32> = match t.data_type {
+        dtype::FLOAT => match raw(4)? {
+            Some(b) => b
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            None if t.float_data.len() == n => t.float_data.clone(),
+            None => return Err(wrong_len(t.float_data.len())),
+        },
+        dtype::DOUBLE => match raw(8)? {
+            Some(b) => b
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+                .collect(),
+            None if t.double_data.len() == n => t.double_data.iter().map(|&v| v as f32).collect(),
+            None => return Err(wrong_len(t.double_data.len())),
+        },
+        dtype::FLOAT16 | dtype::BFLOAT16 => {
+            let bits: Vec<u16> = match raw(2)? {
+                Some(b) => b
+                    .chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                    .collect(),
+                // Half floats outside raw_data sit in int32_data, one per element.
+                None if t.int32_data.len() == n => t.int32_data.iter().map(|&v| v as u16).collect(),
+                None => return Err(wrong_len(t.int32_data.len())),
+            };
+            if t.data_type == dtype::FLOAT16 {
+                bits.into_iter()
+                    .map(|b| half::f16::from_bits(b).to_f32())
+                    .collect()
+            } else {
+                bits.into_iter()
+                    .map(|b| half::bf16::from_bits(b).to_f32())
+                    .collect()
+            }
+        }
+        other => {
+            return Err(format!(
+            "tensor `{}` has element type {other}; float, double, float16 and bfloat16 are read",
+            t.name
+        ))
+        }
+    };
+    Ok(Values { dims, data })
+}
+
+/// Integer constants (a `Reshape`'s target shape).
+fn decode_i64(t: &TensorProto) -> Option<Vec<i64>> {
+    if t.data_type != dtype::INT64 {
+        return None;
+    }
+    if t.raw_data.is_empty() {
+        return Some(t.int64_data.clone());
+    }
+    t.raw_data.len().is_multiple_of(8).then(|| {
+        t.raw_data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect()
+    })
+}
+
+/// Walks the graph's nodes in order along the data path, one layer at a time.
+struct Reader<'a> {
+    chain: &'a [(usize, &'a NodeProto)],
+    pos: usize,
+    /// The value the next layer reads.
+    current: String,
+    constants: &'a HashMap<&'a str, Constant<'a>>,
+    opset: i64,
+}
+
+impl<'a> Reader<'a> {
+    /// Steps over nodes that are the identity at inference.
+    fn skip_passthrough(&mut self) {
+        while let Some(&(_, node)) = self.chain.get(self.pos) {
+            let on_path = node.input.first() == Some(&self.current);
+            if on_path && matches!(node.op_type.as_str(), "Identity" | "Dropout") {
+                self.current = node.output[0].clone();
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The next node on the data path, which must be one of `ops`; `what` says what the layer
+    /// needed, for the error.
+    fn expect(&mut self, ops: &[&str], what: &str) -> Result<(usize, &'a NodeProto), WeightsError> {
+        self.skip_passthrough();
+        let Some(&(i, node)) = self.chain.get(self.pos) else {
+            return Err(WeightsError::GraphMismatch(format!(
+                "the graph ends where {what} should follow"
+            )));
+        };
+        let reads_current = node.input.first() == Some(&self.current);
+        if !ops.contains(&node.op_type.as_str()) || !reads_current || node.output.is_empty() {
+            return Err(unsupported(
+                node,
+                i,
+                format!("expected {what} reading `{}`", self.current),
+            ));
+        }
+        self.pos += 1;
+        self.current = node.output[0].clone();
+        Ok((i, node))
+    }
+
+    /// The next node if it is one of `ops` and reads the data path (as any of its inputs: an
+    /// `Add` may take the bias first).
+    fn optional(&mut self, ops: &[&str]) -> Option<(usize, &'a NodeProto)> {
+        self.skip_passthrough();
+        let &(i, node) = self.chain.get(self.pos)?;
+        if ops.contains(&node.op_type.as_str())
+            && node.input.contains(&self.current)
+            && !node.output.is_empty()
+        {
+            self.pos += 1;
+            self.current = node.output[0].clone();
+            Some((i, node))
+        } else {
+            None
+        }
+    }
+
+    /// The constant at input `k` of `node`, which must have `shape` (or its transpose if
+    /// `transposed`, which is undone).
+    fn weight(
+        &self,
+        (i, node): (usize, &NodeProto),
+        k: usize,
+        entry: &TensorEntry,
+        transposed: bool,
+        values: &mut [f32],
+    ) -> Result<(), WeightsError> {
+        let Some(name) = node.input.get(k).filter(|n| !n.is_empty()) else {
+            return Err(unsupported(
+                node,
+                i,
+                format!("no input for `{}`", entry.name),
+            ));
+        };
+        let Some(constant) = self.constants.get(name.as_str()) else {
+            return Err(unsupported(
+                node,
+                i,
+                format!("input `{name}` for `{}` is not an initializer", entry.name),
+            ));
+        };
+        let mut expected = entry.shape.to_vec();
+        if transposed {
+            expected.reverse();
+        }
+        let found = constant.dims().map_err(|r| unsupported(node, i, r))?;
+        // A bias may come as a row, [1, OUT].
+        let row_bias =
+            entry.shape.len() == 1 && found.len() == 2 && found[0] == 1 && found[1] == expected[0];
+        if found != expected && !row_bias {
+            return Err(WeightsError::WrongShape {
+                name: format!("{} (ONNX `{name}`)", entry.name),
+                expected,
+                found,
+            });
+        }
+        let mut v = constant.decode(node, i)?;
+        if transposed {
+            v = v.transposed();
+        }
+        values[entry.offset..entry.offset + entry.len].copy_from_slice(&v.data);
+        Ok(())
+    }
+
+    fn layer(
+        &mut self,
+        layer: &LayerInfo,
+        own: &[&TensorEntry],
+        values: &mut [f32],
+    ) -> Result<(), WeightsError> {
+        let what = |s: &str| format!("{s} for layer `{}` ({})", layer.name, layer.kind);
+        match layer.op {
+            Op::Dense => {
+                let (w, b) = (own[0], own[1]);
+                let node = self.expect(&["Gemm", "MatMul"], &what("Gemm or MatMul"))?;
+                let (i, n) = node;
+                if n.op_type == "Gemm" {
+                    let trans_b = int(n, "transB", 0);
+                    if int(n, "transA", 0) != 0
+                        || float(n, "alpha", 1.0) != 1.0
+                        || float(n, "beta", 1.0) != 1.0
+                    {
+                        return Err(unsupported(
+                            n,
+                            i,
+                            "only transA = 0, alpha = beta = 1 is a dense layer".into(),
+                        ));
+                    }
+                    self.weight(node, 1, w, trans_b == 0, values)?;
+                    if n.input.get(2).is_some_and(|s| !s.is_empty()) {
+                        self.weight(node, 2, b, false, values)?;
+                    } else {
+                        values[b.offset..b.offset + b.len].fill(0.0);
+                    }
+                } else {
+                    self.weight(node, 1, w, true, values)?;
+                    match self.optional(&["Add"]) {
+                        Some(add) => {
+                            let k = usize::from(add.1.input[0] != n.output[0]);
+                            // The bias is the other input of the Add.
+                            self.weight(add, 1 - k, b, false, values)?;
+                        }
+                        None => values[b.offset..b.offset + b.len].fill(0.0),
+                    }
+                }
+            }
+            Op::Conv(conv) => {
+                let node = self.expect(&["Conv"], &what("Conv"))?;
+                let (i, n) = node;
+                let rank = conv.kernel.len();
+                let pads = match attr(n, "auto_pad").map(|a| a.s.as_slice()) {
+                    None | Some(b"NOTSET") => {
+                        ints(n, "pads").map_or(vec![0; 2 * rank], <[i64]>::to_vec)
+                    }
+                    Some(b"VALID") => vec![0; 2 * rank],
+                    Some(b"SAME_UPPER") => same_upper_pads(layer, conv.kernel, conv.strides),
+                    Some(other) => {
+                        return Err(unsupported(
+                            n,
+                            i,
+                            format!("auto_pad {}", String::from_utf8_lossy(other)),
+                        ))
+                    }
+                };
+                let checks = [
+                    (
+                        "kernel_shape",
+                        ints(n, "kernel_shape").map(<[i64]>::to_vec),
+                        as_i64(conv.kernel),
+                    ),
+                    (
+                        "strides",
+                        Some(ints(n, "strides").map_or(vec![1; rank], <[i64]>::to_vec)),
+                        as_i64(conv.strides),
+                    ),
+                    ("pads", Some(pads), as_i64(conv.pads)),
+                    (
+                        "dilations",
+                        Some(ints(n, "dilations").map_or(vec![1; rank], <[i64]>::to_vec)),
+                        vec![1; rank],
+                    ),
+                    (
+                        "group",
+                        Some(vec![int(n, "group", 1)]),
+                        vec![conv.groups as i64],
+                    ),
+                ];
+                for (name, found, expected) in checks {
+                    if found.is_some_and(|f| f != expected) {
+                        return Err(unsupported(
+                            n,
+                            i,
+                            format!(
+                                "{name} {:?}, but layer `{}` has {expected:?}",
+                                ints(n, name)
+                                    .map(<[i64]>::to_vec)
+                                    .unwrap_or_else(|| vec![int(n, name, 0)]),
+                                layer.name
+                            ),
+                        ));
+                    }
+                }
+                self.weight(node, 1, own[0], false, values)?;
+                if n.input.get(2).is_some_and(|s| !s.is_empty()) {
+                    self.weight(node, 2, own[1], false, values)?;
+                } else {
+                    values[own[1].offset..own[1].offset + own[1].len].fill(0.0);
+                }
+            }
+            Op::MaxPool(pool) | Op::AvgPool(pool) => {
+                let op = if matches!(layer.op, Op::MaxPool(_)) {
+                    "MaxPool"
+                } else {
+                    "AveragePool"
+                };
+                let (i, n) = self.expect(&[op], &what(op))?;
+                let rank = pool.kernel.len();
+                let ok = ints(n, "kernel_shape") == Some(&as_i64(pool.kernel)[..])
+                    && ints(n, "strides").map_or(vec![1; rank], <[i64]>::to_vec)
+                        == as_i64(pool.strides)
+                    && ints(n, "pads").is_none_or(|p| p.iter().all(|&p| p == 0))
+                    && ints(n, "dilations").is_none_or(|d| d.iter().all(|&d| d == 1))
+                    && attr(n, "auto_pad").is_none_or(|a| a.s == b"NOTSET" || a.s == b"VALID");
+                if !ok {
+                    return Err(unsupported(
+                        n,
+                        i,
+                        format!(
+                            "layer `{}` pools windows of {:?} with strides {:?} and no padding",
+                            layer.name, pool.kernel, pool.strides
+                        ),
+                    ));
+                }
+            }
+            Op::GlobalAvgPool => {
+                self.expect(&["GlobalAveragePool"], &what("GlobalAveragePool"))?;
+                // ONNX keeps the 1×1 spatial axes that constnet drops.
+                self.optional(&["Flatten", "Reshape", "Squeeze"]);
+            }
+            Op::Flatten => {
+                let (i, n) = self.expect(&["Flatten", "Reshape"], &what("Flatten"))?;
+                let len: usize = layer.output_shape.iter().product();
+                let ok = if n.op_type == "Flatten" {
+                    int(n, "axis", 1) == 1
+                } else {
+                    let shape = n
+                        .input
+                        .get(1)
+                        .and_then(|s| match self.constants.get(s.as_str()) {
+                            Some(Constant::Proto(t)) => decode_i64(t),
+                            _ => None,
+                        });
+                    matches!(shape.as_deref(), Some(&[a, b]) if (b == -1 && a != -1) || b == len as i64)
+                };
+                if !ok {
+                    return Err(unsupported(
+                        n,
+                        i,
+                        format!(
+                            "layer `{}` flattens each sample to {len} values",
+                            layer.name
+                        ),
+                    ));
+                }
+            }
+            Op::Dropout => {}
+            Op::BatchNorm { epsilon } => {
+                let node = self.expect(&["BatchNormalization"], &what("BatchNormalization"))?;
+                let (i, n) = node;
+                let eps = float(n, "epsilon", 1e-5);
+                if (eps - epsilon).abs() > 1e-9 || int(n, "training_mode", 0) != 0 {
+                    return Err(unsupported(
+                        n,
+                        i,
+                        format!(
+                        "epsilon {eps}; layer `{}` uses {epsilon} (PyTorch's default) at inference",
+                        layer.name
+                    ),
+                    ));
+                }
+                for (k, entry) in own.iter().enumerate() {
+                    self.weight(node, k + 1, entry, false, values)?;
+                }
+            }
+            _ => {
+                return Err(WeightsError::Unsupported {
+                    layer: layer.name.into(),
+                    reason: format!("{} layers have no ONNX import", layer.kind),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn activation(&mut self, layer: &LayerInfo) -> Result<(), WeightsError> {
+        let what = |s: &str| format!("{s} (the activation of layer `{}`)", layer.name);
+        match layer.activation_op {
+            Act::Identity => {}
+            Act::Relu => drop(self.expect(&["Relu"], &what("Relu"))?),
+            Act::Sigmoid => drop(self.expect(&["Sigmoid"], &what("Sigmoid"))?),
+            Act::Tanh => drop(self.expect(&["Tanh"], &what("Tanh"))?),
+            Act::LeakyRelu { slope } => {
+                let (i, n) = self.expect(&["LeakyRelu"], &what("LeakyRelu"))?;
+                let alpha = float(n, "alpha", 0.01);
+                if (alpha - slope).abs() > 1e-7 {
+                    return Err(unsupported(
+                        n,
+                        i,
+                        format!("alpha {alpha}, but constnet's LeakyRelu has slope {slope}"),
+                    ));
+                }
+            }
+            Act::Softmax => {
+                let (i, n) = self.expect(&["Softmax"], &what("Softmax"))?;
+                let default = if self.opset >= 13 { -1 } else { 1 };
+                let axis = int(n, "axis", default);
+                // Each sample is one row [batch, N]: axis 1 and −1 are both that row.
+                if layer.output_shape.len() != 1 || !(axis == 1 || axis == -1) {
+                    return Err(unsupported(
+                        n,
+                        i,
+                        "softmax must run over each sample's outputs".into(),
+                    ));
+                }
+            }
+            Act::Step => {
+                let (i, n) = self.expect(&["GreaterOrEqual"], &what("GreaterOrEqual + Cast"))?;
+                let zero = n.input.get(1).and_then(|s| self.constants.get(s.as_str()));
+                let is_zero = zero.is_some_and(|c| c.decode(n, i).is_ok_and(|v| v.data == [0.0]));
+                if !is_zero {
+                    return Err(unsupported(
+                        n,
+                        i,
+                        "a step compares with the constant 0".into(),
+                    ));
+                }
+                let (i, n) = self.expect(&["Cast"], &what("Cast"))?;
+                if int(n, "to", 0) != i64::from(dtype::FLOAT) {
+                    return Err(unsupported(n, i, "a step casts to float".into()));
+                }
+            }
+            _ => {
+                return Err(WeightsError::Unsupported {
+                    layer: layer.name.into(),
+                    reason: format!("activation `{}` has no ONNX import", layer.activation),
+                })
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ONNX's `SAME_UPPER` padding for the layer's input and output sizes (the extra at the end, as
+/// TensorFlow's 'same').
+fn same_upper_pads(layer: &LayerInfo, kernel: &[usize], strides: &[usize]) -> Vec<i64> {
+    let rank = kernel.len();
+    let spatial_in = &layer.input_shape[layer.input_shape.len() - rank..];
+    let spatial_out = &layer.output_shape[layer.output_shape.len() - rank..];
+    let total: Vec<usize> = (0..rank)
+        .map(|a| {
+            ((spatial_out[a].max(1) - 1) * strides[a] + kernel[a]).saturating_sub(spatial_in[a])
+        })
+        .collect();
+    let begin = total.iter().map(|t| (t / 2) as i64);
+    let end = total.iter().map(|t| (t - t / 2) as i64);
+    begin.chain(end).collect()
+}
