@@ -154,14 +154,22 @@ network! {
         avg: AvgPool1d<2>,
         bn: BatchNorm,
         gap: GlobalAvgPool,
-        out: Dense<4, 2, Step>,
+        out: Dense<4, 2, Sigmoid>,
     }
 }
 
-/// Weights whose every value differs, running statistics included.
-fn scrambled<N: Parameters>(net: &mut N) {
-    for (i, v) in net.as_mut_slice().iter_mut().enumerate() {
+/// Weights whose every value differs, running statistics included (variances positive).
+fn scrambled<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(net: &mut N) {
+    let values = net.as_mut_slice();
+    for (i, v) in values.iter_mut().enumerate() {
         *v = ((i * 7919 % 1013) as f32 / 1013.0 - 0.3) * 1.5 + 0.01;
+    }
+    for t in constnet::io::tensors::<N, IN, OUT>(&[]) {
+        if t.name.ends_with("running_var") {
+            values[t.offset..t.offset + t.len]
+                .iter_mut()
+                .for_each(|v| *v = v.abs() + 0.1);
+        }
     }
 }
 
@@ -403,6 +411,57 @@ fn exports_for_the_python_check() {
     cnn.save_onnx(&dir.join("cnn.onnx")).unwrap();
     write_io(&dir, "mlp_io", vec![200, 784], &mlp);
     write_io(&dir, "cnn_io", vec![200, 1, 28, 28], &cnn);
+
+    // Every other layer kind and activation, for onnxruntime to compare (`--onnx-only`).
+    let mut every = Everything::new(5);
+    scrambled(&mut every);
+    every.save_onnx(&dir.join("everything.onnx")).unwrap();
+    let mut one = OneD::new(6);
+    scrambled(&mut one);
+    one.save_onnx(&dir.join("oned.onnx")).unwrap();
+    let mut rng = constnet::Rng::new(11);
+    let mut inputs = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect() };
+    write_outputs(&dir, "everything", &[2, 12, 12], &inputs(50 * 288), &every);
+    write_outputs(&dir, "oned", &[3, 16], &inputs(50 * 48), &one);
+    // A step's outputs are 0 or 1: inputs far from the threshold, so rounding cannot flip them.
+    network! { struct Steps { l: Dense<2, 3, Step> } }
+    let steps = Steps {
+        l: Dense::new([[1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.25, -0.5]),
+    };
+    steps.save_onnx(&dir.join("step.onnx")).unwrap();
+    let x = [0.5, -0.75, -0.5, 0.75, 0.125, 2.0, -2.0, -0.125];
+    write_outputs(&dir, "step", &[2], &x, &steps);
+}
+
+/// `NAME_io.safetensors` with `inputs` (samples of `shape`) and the network's outputs on them.
+fn write_outputs<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    dir: &Path,
+    name: &str,
+    shape: &[usize],
+    inputs: &[f32],
+    net: &N,
+) {
+    use safetensors::{tensor::TensorView, Dtype};
+    let n = inputs.len() / IN;
+    let output: Vec<u8> = inputs
+        .chunks_exact(IN)
+        .flat_map(|x| net.forward(x.try_into().unwrap()))
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let input: Vec<u8> = inputs.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let in_shape = [&[n][..], shape].concat();
+    let views = [
+        (
+            "input",
+            TensorView::new(Dtype::F32, in_shape, &input).unwrap(),
+        ),
+        (
+            "output",
+            TensorView::new(Dtype::F32, vec![n, OUT], &output).unwrap(),
+        ),
+    ];
+    let path = dir.join(format!("{name}_io.safetensors"));
+    safetensors::serialize_to_file(views, None, &path).unwrap();
 }
 
 /// The recorded inputs of `name` and the network's outputs on them.
