@@ -22,3 +22,6 @@ mod dtype {
     pub const DOUBLE: i32 = 11;
     pub const BFLOAT16: i32 = 16;
 }
+
+#[cfg(test)]
+mod tests;
