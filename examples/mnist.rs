@@ -5,7 +5,10 @@
 //! cargo run --release --example mnist [-- --data DIR] [--epochs N] [--save PATH] [--seed N]
 //! ```
 //! `--data DIR` reads the full MNIST files (same names, gzipped or not) instead of the bundled ones.
-use std::path::PathBuf;
+//! `--save PATH` writes the trained weights in the format its extension names: `.safetensors`
+//! (PyTorch's `load_state_dict`), `.onnx` (onnxruntime, Netron) or `.bin` (the raw little-endian
+//! weights that `Mnist::from_le_bytes` and the firmware in `examples/cortex-m` include).
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -41,7 +44,19 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--data" => args.data = value()?.into(),
             "--epochs" => args.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
-            "--save" => args.save = Some(value()?.into()),
+            "--save" => {
+                let path = PathBuf::from(value()?);
+                // Checked before training, not after it.
+                match path.extension().and_then(|e| e.to_str()) {
+                    Some("safetensors" | "onnx" | "bin") => args.save = Some(path),
+                    _ => {
+                        return Err(format!(
+                            "--save {}: the extension picks the format: .safetensors, .onnx or .bin",
+                            path.display()
+                        ))
+                    }
+                }
+            }
             "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             other => {
                 return Err(format!(
@@ -51,6 +66,23 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
+}
+
+/// Saves in the format the extension names.
+fn save(net: &Mnist, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("safetensors") => net.save_safetensors(path)?,
+        Some("onnx") => net.save_onnx(path)?,
+        Some("bin") => std::fs::write(path, net.to_le_bytes())?,
+        _ => {
+            return Err(format!(
+                "--save {}: the extension picks the format: .safetensors, .onnx or .bin",
+                path.display()
+            )
+            .into())
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -108,11 +140,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         test.len()
     );
     if let Some(path) = args.save {
-        std::fs::write(&path, net.to_le_bytes())?;
+        save(&net, &path)?;
         println!(
             "weights written to {} ({} bytes)",
             path.display(),
-            Mnist::WEIGHT_BYTES
+            std::fs::metadata(&path)?.len()
         );
     }
     Ok(())
