@@ -2,6 +2,7 @@
 //! through the little-endian byte layout, also in const evaluation.
 use constnet::optim::AdamState;
 use constnet::prelude::*;
+use constnet::RawError;
 use core::mem::size_of;
 
 network! {
@@ -75,9 +76,26 @@ fn weights_round_trip_through_le_bytes() {
     // A buffer of the wrong length is refused and leaves the network as it was.
     let err = other.copy_from_le_bytes(&bytes[1..]).unwrap_err();
     assert_eq!(
-        (err.expected, err.found),
-        (Mnist::WEIGHT_BYTES, Mnist::WEIGHT_BYTES - 1)
+        err,
+        RawError::WrongLength {
+            expected: Mnist::WEIGHT_BYTES,
+            found: Mnist::WEIGHT_BYTES - 1
+        }
     );
+    // So is one with a NaN weight (forward would return NaN and predict class 0 for everything).
+    let mut nan = bytes.clone();
+    nan[400..404].copy_from_slice(&f32::NAN.to_le_bytes());
+    let err = other.copy_from_le_bytes(&nan).unwrap_err();
+    assert!(
+        matches!(err, RawError::NonFinite { index: 100, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "parameter 100 is NaN: weights must be finite"
+    );
+    assert_eq!(other.as_slice(), net.as_slice());
+    assert!(Mnist::boxed_from_le_bytes(&nan).is_err());
     assert_eq!(other.as_slice(), net.as_slice());
 }
 

@@ -15,7 +15,13 @@ data=$here/data
 mkdir -p "$data"
 
 echo "== host: training and reference output"
-(cd "$root" && cargo run --quiet --release --example mnist -- --save "$data/mnist.bin" | tail -n 2)
+# MNIST_WEIGHTS=file.safetensors (or .onnx): flash those weights (e.g. trained in PyTorch,
+# examples/pytorch/train.py) instead of training the MLP here.
+if [ -n "${MNIST_WEIGHTS:-}" ]; then
+  (cd "$root" && cargo run --quiet --release --example mnist -- --load "$(realpath "$MNIST_WEIGHTS")" --epochs 0 --save "$data/mnist.bin" | tail -n 2)
+else
+  (cd "$root" && cargo run --quiet --release --example mnist -- --save "$data/mnist.bin" | tail -n 2)
+fi
 (cd "$root" && cargo run --quiet --release --example sine -- --save "$data/sine.bin" | tail -n 1)
 (cd "$root" && cargo run --quiet --release --example mnist_cnn -- --save "$data/cnn.bin" | tail -n 1)
 (cd "$root" && CONSTNET_PORTABLE=1 cargo run --quiet --release --example firmware_reference -- "$data") > "$data/expected.txt"

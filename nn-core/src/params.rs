@@ -76,49 +76,88 @@ pub unsafe trait Parameters: Sized {
     /// Overwrites the parameters from little-endian bytes, as written by
     /// [`to_le_bytes`](Parameters::to_le_bytes).
     ///
-    /// A slice of the wrong length is refused and `self` is left unchanged.
-    fn copy_from_le_bytes(&mut self, bytes: &[u8]) -> Result<(), WrongLength> {
+    /// A slice of the wrong length, or one holding a NaN or infinite value (a network with one
+    /// computes NaN for every input), is refused and `self` is left unchanged.
+    fn copy_from_le_bytes(&mut self, bytes: &[u8]) -> Result<(), RawError> {
         let expected = Self::LEN * size_of::<f32>();
         if bytes.len() != expected {
-            return Err(WrongLength {
+            return Err(RawError::WrongLength {
                 expected,
                 found: bytes.len(),
             });
         }
+        let decode = |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if let Some(index) = bytes.chunks_exact(4).position(|b| !decode(b).is_finite()) {
+            let value = decode(&bytes[4 * index..]);
+            return Err(RawError::NonFinite { index, value });
+        }
         for (p, b) in self.as_mut_slice().iter_mut().zip(bytes.chunks_exact(4)) {
-            *p = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            *p = decode(b);
         }
         Ok(())
     }
-}
 
-/// A byte buffer whose length does not match the parameters it should fill.
-///
-/// ```
-/// use nn_core::{Dense, Identity, Parameters};
-/// let mut layer = Dense::<2, 1, Identity>::zeroed();
-/// let err = layer.copy_from_le_bytes(&[0; 8]).unwrap_err();
-/// assert_eq!((err.expected, err.found), (12, 8));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WrongLength {
-    /// Bytes the parameters need.
-    pub expected: usize,
-    /// Bytes given.
-    pub found: usize,
-}
-
-impl core::fmt::Display for WrongLength {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "expected {} bytes of parameters, found {}",
-            self.expected, self.found
-        )
+    /// Parameters decoded from little-endian bytes, built on the heap (for networks too large for
+    /// the stack); errors as [`copy_from_le_bytes`](Parameters::copy_from_le_bytes).
+    ///
+    /// ```
+    /// use nn_core::{Dense, Identity, Parameters};
+    /// let layer = Dense::<1, 1, Identity>::new([[2.0]], [0.5]);
+    /// let back = Dense::<1, 1, Identity>::boxed_from_le_bytes(&layer.to_le_bytes()).unwrap();
+    /// assert_eq!(back.weight, [[2.0]]);
+    /// ```
+    #[cfg(feature = "std")]
+    fn boxed_from_le_bytes(bytes: &[u8]) -> Result<std::boxed::Box<Self>, RawError> {
+        let mut out = Self::boxed_zeroed();
+        out.copy_from_le_bytes(bytes)?;
+        Ok(out)
     }
 }
 
-impl core::error::Error for WrongLength {}
+/// Raw little-endian weights that cannot be loaded.
+///
+/// ```
+/// use nn_core::{Dense, Identity, Parameters, RawError};
+/// let mut layer = Dense::<2, 1, Identity>::zeroed();
+/// let err = layer.copy_from_le_bytes(&[0; 8]).unwrap_err();
+/// assert_eq!(err, RawError::WrongLength { expected: 12, found: 8 });
+/// let mut nan = [0; 12];
+/// nan[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
+/// assert!(matches!(layer.copy_from_le_bytes(&nan), Err(RawError::NonFinite { index: 1, .. })));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum RawError {
+    /// The buffer's length is not the parameters' size.
+    WrongLength {
+        /// Bytes the parameters need.
+        expected: usize,
+        /// Bytes given.
+        found: usize,
+    },
+    /// A NaN or infinite value.
+    NonFinite {
+        /// Index of the first such value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+}
+
+impl core::fmt::Display for RawError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RawError::WrongLength { expected, found } => {
+                write!(f, "expected {expected} bytes of parameters, found {found}")
+            }
+            RawError::NonFinite { index, value } => {
+                write!(f, "parameter {index} is {value}: weights must be finite")
+            }
+        }
+    }
+}
+
+impl core::error::Error for RawError {}
 
 // SAFETY: `()` has no bytes at all.
 unsafe impl Parameters for () {}
@@ -127,7 +166,15 @@ unsafe impl Parameters for () {}
 /// layout of [`Parameters::to_le_bytes`]. A `const fn`: `network!`'s generated `from_le_bytes`
 /// uses it so that weights can be decoded at compile time into a `static` in flash.
 ///
-/// Panics (at compile time, when used in a `const`) if `bytes` is too short.
+/// Panics (at compile time, when used in a `const` or `static`) if `bytes` is too short or holds a
+/// NaN or infinite value. At run time, use [`Parameters::copy_from_le_bytes`], which returns these
+/// as errors.
+///
+/// ```compile_fail,E0080
+/// use nn_core::{params_from_le_bytes, Dense, Identity};
+/// const NAN: [u8; 8] = [0, 0, 192, 127, 0, 0, 0, 0]; // NaN, 0.0
+/// const LAYER: Dense<1, 1, Identity> = params_from_le_bytes(&NAN, 0);
+/// ```
 ///
 /// ```
 /// use nn_core::{params_from_le_bytes, Dense, Identity};
@@ -148,6 +195,10 @@ pub const fn params_from_le_bytes<P: Parameters>(bytes: &[u8], offset: usize) ->
     while i < len {
         let at = offset + 4 * i;
         let value = f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        assert!(
+            value.is_finite(),
+            "the weights hold a NaN or infinite value (every output would be NaN)"
+        );
         // SAFETY: `P: Parameters` is a padding-free block of `len` f32s with at most f32
         // alignment, so f32 slot `i < len` is inside `out`.
         unsafe { ptr.add(i).write(value) };
