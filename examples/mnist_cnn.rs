@@ -95,7 +95,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         )?;
     let elapsed = started.elapsed().as_secs_f64();
     let seen = history.epochs.len() * (train.len() / 32) * 32;
-    let result = evaluate(&*net, SparseCategoricalCrossEntropy, &test);
+    let result = evaluate(&*net, SparseCategoricalCrossEntropy, &test)?;
     println!(
         "\ntrained {} epochs in {:.2} s ({:.0} samples/s)",
         history.epochs.len(),

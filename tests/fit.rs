@@ -43,7 +43,10 @@ fn mnist_smoke_test_learns() {
     let val = last.validation.unwrap();
     // Chance is 10 %; 600 samples and 5 epochs reach well above 70 %.
     assert!(val.accuracy > 0.7, "{val:?}");
-    assert_eq!(evaluate(&*net, SparseCategoricalCrossEntropy, &test), val);
+    assert_eq!(
+        evaluate(&*net, SparseCategoricalCrossEntropy, &test).unwrap(),
+        val
+    );
     let predictions = predict_all(&*net, test.features());
     let hits = predictions
         .iter()
@@ -79,7 +82,12 @@ fn one_hot_losses_train_from_labels_too() {
             None,
         )
         .unwrap();
-    assert!(evaluate(&*net, CategoricalCrossEntropy, &test).accuracy > 0.7);
+    assert!(
+        evaluate(&*net, CategoricalCrossEntropy, &test)
+            .unwrap()
+            .accuracy
+            > 0.7
+    );
 }
 
 #[test]
@@ -182,4 +190,100 @@ fn a_second_fit_continues_where_the_first_stopped() {
         fit(1, &mut restarted, &mut Trainer::boxed(Adam::default()));
     }
     assert_ne!(once.as_slice(), restarted.as_slice());
+}
+
+#[test]
+fn divergence_stops_training_with_an_error_never_a_finite_loss() {
+    let (train, _) = data();
+    // A NaN learning rate: the first step's loss is finite, its update makes every weight NaN,
+    // and the second batch's loss says so (before, cross-entropy's clamp reported 16.118).
+    let mut net = Mnist::new_boxed(1);
+    let err = Fit::<16>::epochs(2)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::boxed(Sgd::new(f32::NAN)),
+            &train,
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, FitError::NonFiniteLoss { epoch: 1, batch: 2, loss, .. } if loss.is_nan()),
+        "{err}"
+    );
+    assert!(err
+        .to_string()
+        .starts_with("training stopped at batch 2 of epoch 1: the loss is NaN"));
+
+    // One infinite feature: the batch that holds it reports it; the history keeps the epochs
+    // before.
+    let mut features = train.features().to_vec();
+    features[100][300] = f32::INFINITY;
+    let bad = Dataset::new(features, train.labels().to_vec(), 10).unwrap();
+    let mut net = Mnist::new_boxed(1);
+    let err = Fit::<16>::epochs(3)
+        .shuffle(false)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::boxed(Adam::default()),
+            &bad,
+            None,
+        )
+        .unwrap_err();
+    let FitError::NonFiniteLoss {
+        epoch,
+        batch,
+        history,
+        ..
+    } = err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!((epoch, batch, history.epochs.len()), (1, 100 / 16 + 1, 0));
+}
+
+#[test]
+fn evaluate_refuses_labels_the_network_cannot_score() {
+    let net = Mnist::new_boxed(1);
+    let twelve = Dataset::new(vec![[0.0; 784]; 3], vec![0, 11, 5], 12).unwrap();
+    for err in [
+        evaluate(&*net, SparseCategoricalCrossEntropy, &twelve).unwrap_err(),
+        evaluate(&*net, CategoricalCrossEntropy, &twelve).unwrap_err(),
+    ] {
+        assert_eq!(
+            err,
+            FitError::TooManyClasses {
+                classes: 12,
+                outputs: 10
+            }
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "a target is out of range for the network's 10 outputs")]
+fn a_label_out_of_range_fed_directly_is_caught_once_per_batch() {
+    let mut net = Mnist::new_boxed(1);
+    let mut trainer = Trainer::boxed(Sgd::new(0.1));
+    trainer.step(
+        &mut *net,
+        SparseCategoricalCrossEntropy,
+        &[[0.0; 784]; 2],
+        &[3, 10],
+    );
+}
+
+#[test]
+fn cross_entropy_of_a_nan_output_is_nan() {
+    let y = [f32::NAN, 0.5];
+    assert!(SparseCategoricalCrossEntropy::loss(&y, &0).is_nan());
+    assert!(CategoricalCrossEntropy::loss(&y, &[1.0, 0.0]).is_nan());
+    // Below the clamp, values are still clamped.
+    assert_eq!(
+        SparseCategoricalCrossEntropy::loss(&[0.0, 1.0], &0),
+        -(1e-7f32).ln()
+    );
 }

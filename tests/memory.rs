@@ -117,3 +117,53 @@ fn const_decoding_into_a_static() {
     // relu(0.5·1 + 0.5) = 1 → 16 units of 0.5·16·1 + 0.5 = 8.5 → 0.5·16·8.5 + 0.5 = 68.5
     assert_eq!(SINE.forward(&[1.0]), [68.5]);
 }
+
+network! {
+    /// 134 MB of weights: far more than any thread's stack.
+    struct Big {
+        a: Dense<4096, 4096, Relu>,
+        b: Dense<4096, 4096, Relu>,
+        out: Dense<4096, 10, Softmax>,
+    }
+}
+
+/// Every way of making, loading and training a network too big for the stack works through its
+/// boxed form, on a test thread's 2 MB stack: nothing that scales with the layer widths or the
+/// batch is a local.
+#[test]
+fn a_network_of_134_mb_is_made_loaded_and_trained_off_the_stack() {
+    use constnet::data::Dataset;
+    use constnet::train::{evaluate, Fit, Verbose};
+
+    let mut net = Big::new_boxed(1);
+    let zeroed = Big::boxed_zeroed();
+    assert!(zeroed.as_slice().iter().all(|&v| v == 0.0));
+    drop(zeroed);
+    let bytes = net.to_le_bytes();
+    let back = Big::boxed_from_le_bytes(&bytes).unwrap();
+    assert_eq!(back.as_slice(), net.as_slice());
+    drop((back, bytes));
+    let st = net.to_safetensors_bytes();
+    let back = Big::from_safetensors_bytes_renamed(&st, &[]).unwrap();
+    assert_eq!(back.as_slice(), net.as_slice());
+    drop((back, st));
+
+    let features: Vec<[f32; 4096]> = (0..128)
+        .map(|i| core::array::from_fn(|j| ((i * 31 + j) % 17) as f32 / 17.0))
+        .collect();
+    let data = Dataset::new(features, (0..128).map(|i| i % 10).collect(), 10).unwrap();
+    let mut trainer = Trainer::boxed(Sgd::new(0.01));
+    let history = Fit::<128>::epochs(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut trainer,
+            &data,
+            None,
+        )
+        .unwrap();
+    assert!(history.epochs[0].loss.is_finite());
+    let e = evaluate(&*net, SparseCategoricalCrossEntropy, &data).unwrap();
+    assert!(e.loss.is_finite());
+}

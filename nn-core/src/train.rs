@@ -110,14 +110,14 @@ impl History {
     }
 }
 
-/// Why training could not start.
+/// Why training could not start, or stopped.
 ///
 /// ```
 /// use constnet::train::FitError;
 /// let e = FitError::TooFewSamples { samples: 2, batch: 4 };
 /// assert_eq!(e.to_string(), "2 training samples do not fill one batch of 4");
 /// ```
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum FitError {
     /// Fewer samples than one batch.
@@ -145,6 +145,31 @@ pub enum FitError {
         classes: usize,
         /// Network outputs.
         outputs: usize,
+    },
+    /// Training diverged: a batch's loss is NaN or infinite (as Keras' `TerminateOnNaN`, always
+    /// on). The network holds the weights of that step; the epochs before are in `history`.
+    #[error("training stopped at batch {batch} of epoch {epoch}: the loss is {loss} (a learning rate too high, or a non-finite input?)")]
+    NonFiniteLoss {
+        /// 1-based epoch of this run.
+        epoch: usize,
+        /// 1-based batch within it.
+        batch: usize,
+        /// The loss.
+        loss: f32,
+        /// The epochs completed before.
+        history: History,
+    },
+    /// Training left a NaN or infinite weight (checked after every epoch).
+    #[error("training stopped after epoch {epoch}: parameter {index} is {value}")]
+    NonFiniteWeights {
+        /// 1-based epoch of this run.
+        epoch: usize,
+        /// Index of the first such parameter in `Parameters::as_slice`.
+        index: usize,
+        /// Its value.
+        value: f32,
+        /// The epochs completed, this one included.
+        history: History,
     },
 }
 
@@ -186,6 +211,11 @@ impl<const B: usize> Fit<B> {
     /// and step counter are kept, and the shuffles continue the sequence (ten runs of one epoch
     /// train exactly as one run of ten). Only the batch buffer is allocated here, once; the
     /// training steps allocate nothing (with `Verbose::Bar`, the progress bar's messages do).
+    ///
+    /// A NaN or infinite loss stops training at that batch ([`FitError::NonFiniteLoss`]), and a
+    /// NaN or infinite weight at the end of the epoch ([`FitError::NonFiniteWeights`]), as Keras'
+    /// `TerminateOnNaN`; the errors carry the history so far. A [`Dataset`] may hold non-finite
+    /// features (the file loaders refuse them): training on one reports it this way.
     pub fn run<N, L, O, S, const IN: usize, const OUT: usize>(
         &self,
         net: &mut N,
@@ -200,16 +230,7 @@ impl<const B: usize> Fit<B> {
         O: Optimizer<N>,
         S: Schedule,
     {
-        if OUT < L::MIN_OUTPUTS {
-            return Err(FitError::TooFewOutputs {
-                loss: core::any::type_name::<L>()
-                    .rsplit("::")
-                    .next()
-                    .unwrap_or("the loss"),
-                needed: L::MIN_OUTPUTS,
-                outputs: OUT,
-            });
-        }
+        check_outputs::<L, OUT>()?;
         check_classes::<IN, OUT>(train)?;
         if let Some(v) = validation {
             check_classes::<IN, OUT>(v)?;
@@ -249,6 +270,17 @@ impl<const B: usize> Fit<B> {
                 let target: [L::Target; B] =
                     core::array::from_fn(|j| L::Target::from_label(train.labels()[batch[j]]));
                 let batch_loss = trainer.step(net, loss, &x, &target);
+                if !batch_loss.is_finite() {
+                    if let Some(bar) = bar {
+                        bar.abandon();
+                    }
+                    return Err(FitError::NonFiniteLoss {
+                        epoch: epoch + 1,
+                        batch: b + 1,
+                        loss: batch_loss,
+                        history,
+                    });
+                }
                 loss_sum += f64::from(batch_loss);
                 hits += trainer
                     .outputs()
@@ -268,7 +300,7 @@ impl<const B: usize> Fit<B> {
                 }
             }
             trainer.epochs += 1;
-            let validation = validation.map(|v| evaluate(&*net, loss, v));
+            let validation = validation.map(|v| evaluate_unchecked(&*net, loss, v));
             let result = Epoch {
                 loss: (loss_sum / batches as f64) as f32,
                 accuracy: hits as f32 / (batches * B) as f32,
@@ -282,6 +314,15 @@ impl<const B: usize> Fit<B> {
                 std::println!("epoch {}/{}  {}", epoch + 1, self.epochs, describe(&result));
             }
             history.epochs.push(result);
+            // A loss can stay finite while a weight is not (a dead unit's NaN never reaches it).
+            if let Some(index) = net.as_slice().iter().position(|v| !v.is_finite()) {
+                return Err(FitError::NonFiniteWeights {
+                    epoch: epoch + 1,
+                    index,
+                    value: net.as_slice()[index],
+                    history,
+                });
+            }
         }
         Ok(history)
     }
@@ -315,6 +356,20 @@ fn describe(e: &Epoch) -> String {
     s
 }
 
+fn check_outputs<L: Loss<OUT>, const OUT: usize>() -> Result<(), FitError> {
+    if OUT < L::MIN_OUTPUTS {
+        return Err(FitError::TooFewOutputs {
+            loss: core::any::type_name::<L>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("the loss"),
+            needed: L::MIN_OUTPUTS,
+            outputs: OUT,
+        });
+    }
+    Ok(())
+}
+
 fn check_classes<const IN: usize, const OUT: usize>(data: &Dataset<IN>) -> Result<(), FitError> {
     // A single output holds a binary label itself (0 or 1).
     let capacity = if OUT == 1 { 2 } else { OUT };
@@ -330,17 +385,38 @@ fn check_classes<const IN: usize, const OUT: usize>(data: &Dataset<IN>) -> Resul
 /// Mean loss and accuracy of `net` on `data`, as Keras' `evaluate`. Forward passes only, in
 /// batches of 64 and then one by one; allocates nothing.
 ///
+/// Fails as [`Fit::run`] does if the data has more classes than the network has outputs, or the
+/// loss needs more outputs than it has.
+///
 /// ```
 /// use constnet::prelude::*;
 /// use constnet::{data::Dataset, train::evaluate};
 /// network! { struct Pick { Dense<2, 2, Softmax> } }
 /// let net = Pick { l0: Dense::new([[1.0, 0.0], [0.0, 1.0]], [0.0; 2]) };
 /// let data = Dataset::new(vec![[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], vec![0, 1, 1], 2)?;
-/// let e = evaluate(&net, SparseCategoricalCrossEntropy, &data);
+/// let e = evaluate(&net, SparseCategoricalCrossEntropy, &data)?;
 /// assert!((e.accuracy - 2.0 / 3.0).abs() < 1e-6);
-/// # Ok::<(), constnet::data::DataError>(())
+/// // Labels 0..12 cannot be scored by two outputs:
+/// let wide = Dataset::new(vec![[1.0, 0.0]], vec![11], 12)?;
+/// assert!(evaluate(&net, SparseCategoricalCrossEntropy, &wide).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn evaluate<N, L, const IN: usize, const OUT: usize>(
+    net: &N,
+    loss: L,
+    data: &Dataset<IN>,
+) -> Result<Evaluation, FitError>
+where
+    N: Network<IN, OUT>,
+    L: Loss<OUT>,
+{
+    check_outputs::<L, OUT>()?;
+    check_classes::<IN, OUT>(data)?;
+    Ok(evaluate_unchecked(net, loss, data))
+}
+
+/// [`evaluate`] on data whose classes have been checked.
+fn evaluate_unchecked<N, L, const IN: usize, const OUT: usize>(
     net: &N,
     loss: L,
     data: &Dataset<IN>,

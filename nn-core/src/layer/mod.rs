@@ -465,6 +465,10 @@ where
 /// For the output layer (activation `A`): writes `dL/dz` of the batch-mean loss into `dz` and
 /// returns that mean loss.
 ///
+/// # Panics
+/// If a target is invalid for `N` outputs ([`Loss::valid_target`]: a class label `≥ N`), checked
+/// once per batch. `Fit` and `evaluate` check their data's labels before and return an error.
+///
 /// ```
 /// use nn_core::{layer::output_delta, Identity, Mse};
 /// // y = 3 against target 4, MSE: dL/dz = 2(y − t) = −2, halved by the batch of 2.
@@ -478,6 +482,10 @@ pub fn output_delta<L: Loss<N>, A: Differentiable, const N: usize, const B: usiz
     target: &[L::Target; B],
     dz: &mut [[f32; N]; B],
 ) -> f32 {
+    assert!(
+        target.iter().all(L::valid_target),
+        "a target is out of range for the network's {N} outputs (a class label ≥ {N}?)"
+    );
     let scale = 1.0 / B as f32;
     let mut total = 0.0;
     for ((y, t), dz) in y.iter().zip(target).zip(dz.iter_mut()) {

@@ -26,7 +26,7 @@ impl<const N: usize> Loss<N> for CategoricalCrossEntropy {
     fn loss(y: &[f32; N], t: &[f32; N]) -> f32 {
         -y.iter()
             .zip(t)
-            .map(|(&y, &t)| t * libm::logf(y.max(EPSILON)))
+            .map(|(&y, &t)| t * libm::logf(super::at_least_epsilon(y)))
             .sum::<f32>()
     }
 

@@ -21,6 +21,17 @@ use crate::Differentiable;
 /// Clamp for probabilities before a logarithm, as Keras' `epsilon()`.
 pub(crate) const EPSILON: f32 = 1e-7;
 
+/// `y`, raised to [`EPSILON`] if below it; a NaN stays NaN (`f32::max` would turn it into
+/// `EPSILON` and hide a diverged network behind a finite loss).
+#[inline]
+pub(crate) fn at_least_epsilon(y: f32) -> f32 {
+    if y < EPSILON {
+        EPSILON
+    } else {
+        y
+    }
+}
+
 /// A loss over `N` network outputs, per sample.
 ///
 /// ```
@@ -41,6 +52,15 @@ pub trait Loss<const N: usize> {
 
     /// The loss of one sample with outputs `y`.
     fn loss(y: &[f32; N], target: &Self::Target) -> f32;
+
+    /// Whether `target` is a valid target for `N` outputs (a class index below `N`). Checked
+    /// once per batch by [`output_delta`](crate::layer::output_delta); `loss` and `delta` may
+    /// assume it.
+    #[inline]
+    fn valid_target(target: &Self::Target) -> bool {
+        let _ = target;
+        true
+    }
 
     /// Writes `dL/dz` into `dz`, for an output layer `y = A(z)`.
     fn delta<A: Differentiable>(y: &[f32; N], target: &Self::Target, dz: &mut [f32; N]);

@@ -24,8 +24,15 @@ impl<const N: usize> Loss<N> for SparseCategoricalCrossEntropy {
     type Target = usize;
     const MIN_OUTPUTS: usize = 2;
 
+    /// A label indexes the outputs.
+    #[inline]
+    fn valid_target(&label: &usize) -> bool {
+        label < N
+    }
+
+    /// `label < N` (see [`valid_target`](Loss::valid_target)).
     fn loss(y: &[f32; N], &label: &usize) -> f32 {
-        -libm::logf(y[label].max(EPSILON))
+        -libm::logf(super::at_least_epsilon(y[label]))
     }
 
     fn delta<A: Differentiable>(y: &[f32; N], &label: &usize, dz: &mut [f32; N]) {
