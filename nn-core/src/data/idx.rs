@@ -174,9 +174,12 @@ fn idx_dataset<const N: usize, L: Read>(
         },
     )?;
     let labels_vec: Vec<usize> = label_data.iter().map(|&l| l as usize).collect();
-    let features = pixels
-        .chunks_exact(N.max(1))
-        .map(|px| core::array::from_fn(|i| f32::from(px[i]) / 255.0))
+    // `count` images of `N` pixels (also when `N` is 0: images of no pixels are still samples).
+    let features = (0..count)
+        .map(|s| {
+            let px = &pixels[s * N..(s + 1) * N];
+            core::array::from_fn(|i| f32::from(px[i]) / 255.0)
+        })
         .collect();
     // `Dataset::new` checks the label range; name the file in its error.
     Dataset::new(features, labels_vec, classes).map_err(|e| match e {
