@@ -2,7 +2,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use constnet::data::{load_csv, load_idx, load_mnist, DataError, Split};
+use constnet::data::{load_csv, load_idx, load_mnist, read_csv, read_idx, DataError, Split};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("constnet-data-{}-{name}", std::process::id()));
@@ -366,4 +366,132 @@ fn csv_line_length_is_capped() {
             .contains("line 2 is longer than 1048576 bytes"),
         "{err}"
     );
+}
+
+/// The reader entry points take the bytes themselves (`&[u8]` is a reader) and give what the path
+/// functions give, with `<images>`, `<labels>` and `<csv>` where a path would be.
+#[test]
+fn readers_give_what_the_files_give() {
+    let d = dir("readers");
+    let (i, l) = write_pair(&d, &good_images(), &good_labels());
+    let from_files = load_idx::<4>(&i, &l, 2).unwrap();
+    assert_eq!(
+        read_idx::<4>(good_images().as_slice(), good_labels().as_slice(), 2).unwrap(),
+        from_files
+    );
+    assert_eq!(
+        read_idx::<4>(
+            gzip(&good_images()).as_slice(),
+            &gzip(&good_labels())[..],
+            2
+        )
+        .unwrap(),
+        from_files
+    );
+    let err = read_idx::<4>(&good_images()[..20], &good_labels()[..], 2).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<images>: truncated: the header describes 24 bytes, the file has 20"
+    );
+    let err = read_idx::<4>(&good_images()[..], &idx(0x801, &[2], &[1, 2])[..], 2).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("<labels>: sample 1 has label 2"),
+        "{err}"
+    );
+
+    let text = "a,b,label\n1.5,-2,1\n0,0,0\n";
+    let p = d.join("ok.csv");
+    std::fs::write(&p, text).unwrap();
+    assert_eq!(
+        read_csv::<2>(text.as_bytes(), 2, true).unwrap(),
+        load_csv::<2>(&p, 2, true).unwrap()
+    );
+    let err = read_csv::<2>(&b"1,2\n"[..], 2, false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<csv>, line 1: 2 fields, expected 2 features and a label"
+    );
+}
+
+/// Images of no pixels (`N` = 0) are still samples: they used to vanish, and the labels then
+/// did not pair up ("0 samples but 3 labels").
+#[test]
+fn images_of_no_pixels_are_samples() {
+    let images = idx(0x803, &[3, 0, 5], &[]);
+    let d = read_idx::<0>(images.as_slice(), &idx(0x801, &[3], &[1, 0, 1])[..], 2).unwrap();
+    assert_eq!((d.len(), d.labels()), (3, &[1, 0, 1][..]));
+}
+
+/// The header's image size and count are checked before the data is read: a file of the wrong
+/// image size, or whose label count differs, is refused however much data follows or is missing.
+#[test]
+fn header_mismatches_are_found_before_the_data() {
+    // Promises 4 billion images of 28×28 and has none: the image size is wrong for N = 4.
+    let images = idx(0x803, &[u32::MAX, 28, 28], &[]);
+    let err = read_idx::<4>(images.as_slice(), &good_labels()[..], 2).unwrap_err();
+    assert!(
+        matches!(err, DataError::FeatureMismatch { found: 784, .. }),
+        "{err}"
+    );
+    // Promises 4 billion labels for 2 images.
+    let labels = idx(0x801, &[u32::MAX], &[]);
+    let err = read_idx::<4>(&good_images()[..], labels.as_slice(), 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::CountMismatch {
+                samples: 2,
+                labels: 4_294_967_295
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// Extra bytes after a plain file are all counted (the message says how many), not read into
+/// memory.
+#[test]
+fn trailing_bytes_of_a_plain_stream_are_counted() {
+    let mut long = good_images();
+    long.extend([9; 1000]);
+    let err = read_idx::<4>(long.as_slice(), &good_labels()[..], 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::TrailingData {
+                expected: 24,
+                extra: 1000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// A quoted field can span lines: an unclosed quote used to make one record of the rest of the
+/// input, buffered whole whatever the line limit. Records are capped like lines.
+#[test]
+fn csv_record_length_is_capped() {
+    let mut text = String::from("1,2,0\n\"");
+    text.push_str(&"1,2,0\n".repeat(400_000)); // 2.4 MB of short lines inside the quote
+    let err = read_csv::<2>(text.as_bytes(), 2, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the record starting on line 2 is longer than 1048576 bytes"),
+        "{err}"
+    );
+    // The same with a header: the unclosed quote is in it.
+    let err = read_csv::<2>(&text.as_bytes()[6..], 2, true).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the record starting on line 1 is longer than 1048576 bytes"),
+        "{err}"
+    );
+    // Records up to the limit pass: one row of 100,000 features.
+    let mut row = "0.5,".repeat(100_000);
+    row.push_str("1\n");
+    assert!(row.len() < constnet::data::MAX_LINE);
+    let d = read_csv::<100_000>(row.as_bytes(), 2, false).unwrap();
+    assert_eq!(d.labels(), &[1]);
 }
