@@ -2,7 +2,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use constnet::data::{load_csv, load_idx, load_mnist, DataError, Split};
+use constnet::data::{load_csv, load_idx, load_mnist, read_csv, read_idx, DataError, Split};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("constnet-data-{}-{name}", std::process::id()));
@@ -366,4 +366,339 @@ fn csv_line_length_is_capped() {
             .contains("line 2 is longer than 1048576 bytes"),
         "{err}"
     );
+}
+
+/// The reader entry points take the bytes themselves (`&[u8]` is a reader) and give what the path
+/// functions give, with `<images>`, `<labels>` and `<csv>` where a path would be.
+#[test]
+fn readers_give_what_the_files_give() {
+    let d = dir("readers");
+    let (i, l) = write_pair(&d, &good_images(), &good_labels());
+    let from_files = load_idx::<4>(&i, &l, 2).unwrap();
+    assert_eq!(
+        read_idx::<4>(good_images().as_slice(), good_labels().as_slice(), 2).unwrap(),
+        from_files
+    );
+    assert_eq!(
+        read_idx::<4>(
+            gzip(&good_images()).as_slice(),
+            &gzip(&good_labels())[..],
+            2
+        )
+        .unwrap(),
+        from_files
+    );
+    let err = read_idx::<4>(&good_images()[..20], &good_labels()[..], 2).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<images>: truncated: the header describes 24 bytes, the file has 20"
+    );
+    let err = read_idx::<4>(&good_images()[..], &idx(0x801, &[2], &[1, 2])[..], 2).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("<labels>: sample 1 has label 2"),
+        "{err}"
+    );
+
+    let text = "a,b,label\n1.5,-2,1\n0,0,0\n";
+    let p = d.join("ok.csv");
+    std::fs::write(&p, text).unwrap();
+    assert_eq!(
+        read_csv::<2>(text.as_bytes(), 2, true).unwrap(),
+        load_csv::<2>(&p, 2, true).unwrap()
+    );
+    let err = read_csv::<2>(&b"1,2\n"[..], 2, false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<csv>, line 1: 2 fields, expected 2 features and a label"
+    );
+}
+
+/// Images of no pixels (`N` = 0) are still samples: they used to vanish, and the labels then
+/// did not pair up ("0 samples but 3 labels").
+#[test]
+fn images_of_no_pixels_are_samples() {
+    let images = idx(0x803, &[3, 0, 5], &[]);
+    let d = read_idx::<0>(images.as_slice(), &idx(0x801, &[3], &[1, 0, 1])[..], 2).unwrap();
+    assert_eq!((d.len(), d.labels()), (3, &[1, 0, 1][..]));
+}
+
+/// The header's image size and count are checked before the data is read: a file of the wrong
+/// image size, or whose label count differs, is refused however much data follows or is missing.
+#[test]
+fn header_mismatches_are_found_before_the_data() {
+    // Promises 4 billion images of 28×28 and has none: the image size is wrong for N = 4.
+    let images = idx(0x803, &[u32::MAX, 28, 28], &[]);
+    let err = read_idx::<4>(images.as_slice(), &good_labels()[..], 2).unwrap_err();
+    assert!(
+        matches!(err, DataError::FeatureMismatch { found: 784, .. }),
+        "{err}"
+    );
+    // Promises 4 billion labels for 2 images.
+    let labels = idx(0x801, &[u32::MAX], &[]);
+    let err = read_idx::<4>(&good_images()[..], labels.as_slice(), 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::CountMismatch {
+                samples: 2,
+                labels: 4_294_967_295
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// Extra bytes after a plain file are all counted (the message says how many), not read into
+/// memory.
+#[test]
+fn trailing_bytes_of_a_plain_stream_are_counted() {
+    let mut long = good_images();
+    long.extend([9; 1000]);
+    let err = read_idx::<4>(long.as_slice(), &good_labels()[..], 2).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::TrailingData {
+                expected: 24,
+                extra: 1000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// A quoted field can span lines: an unclosed quote used to make one record of the rest of the
+/// input, buffered whole whatever the line limit. Records are capped like lines.
+#[test]
+fn csv_record_length_is_capped() {
+    let mut text = String::from("1,2,0\n\"");
+    text.push_str(&"1,2,0\n".repeat(400_000)); // 2.4 MB of short lines inside the quote
+    let err = read_csv::<2>(text.as_bytes(), 2, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the record starting on line 2 is longer than 1048576 bytes"),
+        "{err}"
+    );
+    // The same with a header: the unclosed quote is in it.
+    let err = read_csv::<2>(&text.as_bytes()[6..], 2, true).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the record starting on line 1 is longer than 1048576 bytes"),
+        "{err}"
+    );
+    // Records up to the limit pass: one row of 100,000 features.
+    let mut row = "0.5,".repeat(100_000);
+    row.push_str("1\n");
+    assert!(row.len() < constnet::data::MAX_LINE);
+    let d = read_csv::<100_000>(row.as_bytes(), 2, false).unwrap();
+    assert_eq!(d.labels(), &[1]);
+}
+
+/// Peak memory on hostile input stays within 100 MB of the data returned.
+///
+/// Each case runs alone in a child copy of this test binary (selected by an environment
+/// variable), which resets its peak RSS (`VmHWM`, by writing 5 to `/proc/self/clear_refs`) once
+/// the input is built, runs the reader, and prints how far the peak rose above the RSS before.
+/// The inputs are generated on the fly or kept compressed, so they cost little themselves.
+#[cfg(target_os = "linux")]
+mod memory {
+    use super::*;
+    use std::io::Read;
+
+    const CASE: &str = "CONSTNET_DATA_MEMORY_CASE";
+    const SLACK: u64 = 100 << 20;
+
+    /// A field of /proc/self/status, in bytes.
+    fn status(field: &str) -> u64 {
+        let text = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(field))
+            .unwrap_or_else(|| panic!("no {field} in /proc/self/status"));
+        let kb: u64 = line[field.len() + 1..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .unwrap();
+        kb << 10
+    }
+
+    /// Runs `case` in a child process (or, in the child, measures it): `case` builds its input,
+    /// then returns the measured work, which returns the bytes of data it produced.
+    fn bounded<W: FnOnce() -> u64>(name: &str, case: impl FnOnce() -> W) {
+        if std::env::var(CASE).as_deref() == Ok(name) {
+            let work = case();
+            let before = status("VmRSS:");
+            // Resets VmHWM to the current RSS; without it, the peak so far is the baseline.
+            let base = match std::fs::write("/proc/self/clear_refs", "5") {
+                Ok(()) => before,
+                Err(_) => status("VmHWM:"),
+            };
+            let data = work();
+            let peak = status("VmHWM:");
+            println!("MEMORY growth={} data={data}", peak.saturating_sub(base));
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([&format!("memory::{name}"), "--exact", "--nocapture"])
+            .env(CASE, name)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("MEMORY "))
+            .unwrap_or_else(|| panic!("{name}: the child did not measure: {stdout}"));
+        let field = |key: &str| -> u64 {
+            line.split(' ')
+                .find_map(|kv| kv.strip_prefix(key))
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (growth, data) = (field("growth="), field("data="));
+        eprintln!(
+            "{name}: peak RSS grew {} MB for {} MB of data",
+            growth >> 20,
+            data >> 20
+        );
+        assert!(
+            growth <= data + SLACK,
+            "{name}: peak RSS grew {growth} bytes for {data} bytes of data"
+        );
+    }
+
+    /// `head`, then `unit` repeated to `len` bytes in all: a large input that takes no memory.
+    struct Pattern {
+        head: &'static [u8],
+        unit: &'static [u8],
+        at: usize,
+        left: u64,
+    }
+
+    impl Pattern {
+        fn new(head: &'static [u8], unit: &'static [u8], len: u64) -> Self {
+            Pattern {
+                head,
+                unit,
+                at: 0,
+                left: len - head.len() as u64,
+            }
+        }
+    }
+
+    impl Read for Pattern {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if !self.head.is_empty() {
+                return self.head.read(buf);
+            }
+            let n = buf
+                .len()
+                .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+            for b in &mut buf[..n] {
+                *b = self.unit[self.at];
+                self.at = (self.at + 1) % self.unit.len();
+            }
+            self.left -= n as u64;
+            Ok(n)
+        }
+    }
+
+    /// An IDX image header for `count` 28×28 images, then zeros to 1 GiB in all, gzipped (~1 MB).
+    fn bomb(count: u32) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let header = idx(0x803, &[count, 28, 28], &[]);
+        enc.write_all(&header).unwrap();
+        std::io::copy(
+            &mut std::io::repeat(0).take((1 << 30) - header.len() as u64),
+            &mut enc,
+        )
+        .unwrap();
+        let bomb = enc.finish().unwrap();
+        assert!(bomb.len() < 8 << 20, "{}", bomb.len());
+        bomb
+    }
+
+    /// The gzip bomb: a header for 2,000 images, 1 GiB once inflated.
+    #[test]
+    fn gzip_bomb_of_a_gib() {
+        bounded("gzip_bomb_of_a_gib", || {
+            let bomb = bomb(2000);
+            let labels = idx(0x801, &[2000], &[0; 2000]);
+            move || {
+                let err = read_idx::<784>(bomb.as_slice(), labels.as_slice(), 10).unwrap_err();
+                assert!(
+                    matches!(err, DataError::TrailingData { extra: 1, .. }),
+                    "{err}"
+                );
+                0
+            }
+        });
+    }
+
+    /// The same bomb whose header promises a million images (784 MB): it is not believed either.
+    #[test]
+    fn gzip_bomb_promising_a_million_images() {
+        bounded("gzip_bomb_promising_a_million_images", || {
+            let bomb = bomb(1_000_000);
+            let labels = idx(0x801, &[1_000_000], &[]);
+            move || {
+                let err = read_idx::<784>(bomb.as_slice(), labels.as_slice(), 10).unwrap_err();
+                assert!(
+                    matches!(err, DataError::TrailingData { extra: 1, .. }),
+                    "{err}"
+                );
+                0
+            }
+        });
+    }
+
+    /// One CSV line of 50 MB.
+    #[test]
+    fn csv_line_of_50_mb() {
+        bounded("csv_line_of_50_mb", || {
+            || {
+                let input = Pattern::new(b"1,2,0\n", b"1,", 50 << 20);
+                let err = read_csv::<2>(input, 2, false).unwrap_err();
+                assert!(err.to_string().contains("line 2 is longer"), "{err}");
+                0
+            }
+        });
+    }
+
+    /// 50 MB of short lines inside an unclosed quote: one record.
+    #[test]
+    fn csv_unclosed_quote_of_50_mb() {
+        bounded("csv_unclosed_quote_of_50_mb", || {
+            || {
+                let input = Pattern::new(b"a,b,label\n\"", b"1,2,0\n", 50 << 20);
+                let err = read_csv::<2>(input, 2, true).unwrap_err();
+                assert!(
+                    err.to_string().contains("record starting on line 2"),
+                    "{err}"
+                );
+                0
+            }
+        });
+    }
+
+    /// For scale: the bundled MNIST training split, 25 MB of data.
+    #[test]
+    fn bundled_mnist() {
+        bounded("bundled_mnist", || {
+            || {
+                let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
+                let train = load_mnist::<784>(dir, Split::Train).unwrap();
+                (train.len() * (784 * 4 + 8)) as u64
+            }
+        });
+    }
 }

@@ -1,5 +1,8 @@
+use std::cell::Cell;
+use std::io::Read;
 use std::path::Path;
 use std::prelude::rust_2021::*;
+use std::rc::Rc;
 
 use super::{DataError, Dataset};
 
@@ -8,8 +11,9 @@ use super::{DataError, Dataset};
 /// With `has_header` the first row is a header, which must have `N + 1` fields (so that a header
 /// with an unclosed quote, which would swallow every row after it, is an error). Fails, naming the
 /// line, on a row with a different number of fields, a feature that is not a finite number, a
-/// label that is not an integer `< classes`, or a line longer than [`MAX_LINE`] bytes (memory stays
-/// bounded on any input); a file without data rows is an error too.
+/// label that is not an integer `< classes`, or a line or record longer than [`MAX_LINE`] bytes
+/// (memory stays bounded on any input); a file without data rows is an error too. The file is
+/// read by [`read_csv`], with its path in the errors.
 ///
 /// ```
 /// # let path = std::env::temp_dir().join(format!("nn-core-doc-{}.csv", std::process::id()));
@@ -30,11 +34,56 @@ pub fn load_csv<const N: usize>(
         path: path.into(),
         source,
     })?;
+    csv_dataset(file, path, classes, has_header)
+}
+
+/// Reads CSV text of `N` numeric features followed by an integer class label per row: what
+/// [`load_csv`] does with a file, for bytes in memory (`&[u8]` is a reader) or any other
+/// [`Read`]. Errors name the stream `<csv>` where a file error has its path.
+///
+/// The text is read as it is parsed, through a buffer: memory holds the rows returned and at most
+/// one record of [`MAX_LINE`] bytes, whatever the input.
+///
+/// ```
+/// use nn_core::data::{read_csv, DataError};
+/// let data = read_csv::<2>("x,y,label\n0.5,1,1\n-2,0,0\n".as_bytes(), 2, true)?;
+/// assert_eq!(data.features(), &[[0.5, 1.0], [-2.0, 0.0]]);
+/// assert_eq!(data.labels(), &[1, 0]);
+/// // Without a header:
+/// assert_eq!(read_csv::<2>(&b"0.5,1,1\n"[..], 2, false)?.len(), 1);
+///
+/// let err = read_csv::<2>(&b"0.5,1,1\n-2,zero,0\n"[..], 2, false).unwrap_err();
+/// assert_eq!(err.to_string(), "<csv>, line 2: feature 2 is `zero`, not a finite number");
+/// # Ok::<(), DataError>(())
+/// ```
+pub fn read_csv<const N: usize>(
+    reader: impl Read,
+    classes: usize,
+    has_header: bool,
+) -> Result<Dataset<N>, DataError> {
+    csv_dataset(reader, Path::new("<csv>"), classes, has_header)
+}
+
+/// The one code path of [`load_csv`] and [`read_csv`]; `path` goes into the errors.
+fn csv_dataset<const N: usize>(
+    input: impl Read,
+    path: &Path,
+    classes: usize,
+    has_header: bool,
+) -> Result<Dataset<N>, DataError> {
+    let limit = LineLimit::new(input);
+    let record_start = Rc::clone(&limit.record_start);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(has_header)
         .flexible(true) // field counts are checked below, with a clearer message
         .trim(::csv::Trim::All)
-        .from_reader(LineLimit::new(file));
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(limit);
+    // Where the next record starts, for the record length limit.
+    let mark = |reader: &::csv::Reader<_>| {
+        let p = reader.position();
+        record_start.set((p.byte(), p.line()));
+    };
     if has_header {
         let header = reader.headers().map_err(|e| csv_error(path, &e))?;
         if header.len() != N + 1 {
@@ -47,11 +96,16 @@ pub fn load_csv<const N: usize>(
                 ),
             });
         }
+        mark(&reader);
     }
     let mut features = Vec::new();
     let mut labels = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, &e))?;
+    let mut record = ::csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| csv_error(path, &e))?
+    {
+        mark(&reader);
         let line = record.position().map_or(0, |p| p.line());
         let bad = |message: String| DataError::Csv {
             path: path.into(),
@@ -106,12 +160,21 @@ pub fn load_csv<const N: usize>(
 /// ```
 pub const MAX_LINE: usize = 1 << 20;
 
-/// Passes bytes through, failing once a line grows beyond [`MAX_LINE`]: the CSV reader buffers a
-/// whole record, so an endless line would otherwise take memory without bound.
+/// The CSV reader's buffer: it reads this far ahead of the record it parses.
+const CSV_BUFFER: usize = 8 << 10;
+
+/// Passes bytes through, failing once a line grows beyond [`MAX_LINE`], or a record does (a quoted
+/// field can span lines, so that an unclosed quote makes one record of the rest of the input): the
+/// CSV reader buffers a whole record, so an endless one would otherwise take memory without bound.
 struct LineLimit<R> {
     inner: R,
     line: u64,
     length: usize,
+    /// Bytes passed through.
+    read: u64,
+    /// Byte offset and line where the record being read starts, set by the reader's user after
+    /// each record.
+    record_start: Rc<Cell<(u64, u64)>>,
 }
 
 impl<R> LineLimit<R> {
@@ -120,11 +183,13 @@ impl<R> LineLimit<R> {
             inner,
             line: 1,
             length: 0,
+            read: 0,
+            record_start: Rc::new(Cell::new((0, 1))),
         }
     }
 }
 
-impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         for &b in &buf[..n] {
@@ -140,6 +205,17 @@ impl<R: std::io::Read> std::io::Read for LineLimit<R> {
                     ));
                 }
             }
+        }
+        self.read += n as u64;
+        // The reader holds at most its buffer beyond the record it parses.
+        let (start, line) = self.record_start.get();
+        if self.read - start > (MAX_LINE + CSV_BUFFER) as u64 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the record starting on line {line} is longer than {MAX_LINE} bytes (a quoted field that does not end?)"
+                ),
+            ));
         }
         Ok(n)
     }

@@ -1,5 +1,5 @@
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::prelude::rust_2021::*;
 
 use super::{DataError, Dataset};
@@ -63,7 +63,7 @@ pub fn load_mnist<const N: usize>(
 ///
 /// Files starting with the gzip magic bytes are decompressed. Fails if either file is missing or
 /// malformed, if the counts differ, if a label is `≥ classes`, or if an image does not have exactly
-/// `N` pixels.
+/// `N` pixels. The files are read by [`read_idx`], with their paths in the errors.
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("nn-core-doc-{}", std::process::id()));
@@ -81,28 +81,105 @@ pub fn load_idx<const N: usize>(
     classes: usize,
 ) -> Result<Dataset<N>, DataError> {
     let (images, labels) = (images.as_ref(), labels.as_ref());
-    let image_bytes = read(images, 3)?;
-    let (dims, pixels) = parse(images, &image_bytes, "images", IMAGES_MAGIC, 3)?;
-    let per_image = dims[1] * dims[2];
-    if per_image != N {
-        return Err(DataError::FeatureMismatch {
-            path: images.into(),
-            expected: N,
-            found: per_image,
-        });
-    }
-    let label_bytes = read(labels, 1)?;
-    let (label_dims, label_data) = parse(labels, &label_bytes, "labels", LABELS_MAGIC, 1)?;
-    if dims[0] != label_dims[0] {
-        return Err(DataError::CountMismatch {
-            samples: dims[0],
-            labels: label_dims[0],
-        });
-    }
+    let open = |path: &Path| {
+        std::fs::File::open(path).map_err(|source| DataError::Io {
+            path: path.into(),
+            source,
+        })
+    };
+    // The label file is opened only once the images are read: a broken image file is reported
+    // first, as it always was.
+    idx_dataset(open(images)?, images, || open(labels), labels, classes)
+}
+
+/// Reads an IDX image stream (`u8` pixels, scaled to `[0, 1]`) and its IDX label stream: what
+/// [`load_idx`] does with two files, for bytes in memory (`&[u8]` is a reader) or any other
+/// [`Read`].
+///
+/// A stream starting with the gzip magic bytes is decompressed. Errors name the streams
+/// `<images>` and `<labels>` where a file error has its path.
+///
+/// Memory stays bounded by what the data needs, whatever the bytes: nothing is allocated from a
+/// header's claims, a plain stream is read only as far as its header describes (extra bytes are
+/// counted, not kept), and a gzip stream is inflated once without keeping its output, to check it,
+/// and kept only on the second pass, once it is known to be exactly what the header describes (a
+/// small gzip bomb inflating to gigabytes costs no memory, whatever its header claims). The
+/// compressed bytes themselves are held in memory while they are read twice.
+///
+/// ```
+/// use nn_core::data::{read_idx, DataError};
+/// // Two 1×2 images and their labels.
+/// let images: &[u8] = &[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255, 255, 0];
+/// let labels: &[u8] = &[0, 0, 8, 1, 0, 0, 0, 2, 1, 0];
+/// let data = read_idx::<2>(images, labels, 2)?;
+/// assert_eq!(data.features(), &[[0.0, 1.0], [1.0, 0.0]]);
+/// assert_eq!(data.labels(), &[1, 0]);
+///
+/// // One byte missing:
+/// let err = read_idx::<2>(&images[..19], labels, 2).unwrap_err();
+/// assert_eq!(err.to_string(), "<images>: truncated: the header describes 20 bytes, the file has 19");
+/// # Ok::<(), DataError>(())
+/// ```
+pub fn read_idx<const N: usize>(
+    images: impl Read,
+    labels: impl Read,
+    classes: usize,
+) -> Result<Dataset<N>, DataError> {
+    idx_dataset(
+        images,
+        Path::new("<images>"),
+        || Ok(labels),
+        Path::new("<labels>"),
+        classes,
+    )
+}
+
+/// The one code path of [`load_idx`] and [`read_idx`]; `images_name` and `labels_name` go into
+/// the errors. The label stream is opened only after the images have been read.
+fn idx_dataset<const N: usize, L: Read>(
+    images: impl Read,
+    images_name: &Path,
+    labels: impl FnOnce() -> Result<L, DataError>,
+    labels_name: &Path,
+    classes: usize,
+) -> Result<Dataset<N>, DataError> {
+    // The image size is checked from the header, before any pixel is read.
+    let (dims, pixels) = read_stream(images, images_name, "images", IMAGES_MAGIC, 3, |dims| {
+        let per_image = dims[1].saturating_mul(dims[2]);
+        if per_image != N {
+            return Err(DataError::FeatureMismatch {
+                path: images_name.into(),
+                expected: N,
+                found: per_image,
+            });
+        }
+        Ok(())
+    })?;
+    let count = dims[0];
+    // So is the label count.
+    let (_, label_data) = read_stream(
+        labels()?,
+        labels_name,
+        "labels",
+        LABELS_MAGIC,
+        1,
+        |label_dims| {
+            if label_dims[0] != count {
+                return Err(DataError::CountMismatch {
+                    samples: count,
+                    labels: label_dims[0],
+                });
+            }
+            Ok(())
+        },
+    )?;
     let labels_vec: Vec<usize> = label_data.iter().map(|&l| l as usize).collect();
-    let features = pixels
-        .chunks_exact(N.max(1))
-        .map(|px| core::array::from_fn(|i| f32::from(px[i]) / 255.0))
+    // `count` images of `N` pixels (also when `N` is 0: images of no pixels are still samples).
+    let features = (0..count)
+        .map(|s| {
+            let px = &pixels[s * N..(s + 1) * N];
+            core::array::from_fn(|i| f32::from(px[i]) / 255.0)
+        })
         .collect();
     // `Dataset::new` checks the label range; name the file in its error.
     Dataset::new(features, labels_vec, classes).map_err(|e| match e {
@@ -112,7 +189,7 @@ pub fn load_idx<const N: usize>(
             classes,
             ..
         } => DataError::LabelOutOfRange {
-            path: labels.into(),
+            path: labels_name.into(),
             index,
             label,
             classes,
@@ -121,63 +198,82 @@ pub fn load_idx<const N: usize>(
     })
 }
 
-/// The file's bytes, gunzipped if they start with the gzip magic.
+/// Reads one IDX stream, gunzipped if it starts with the gzip magic; returns its dimensions and
+/// data. `check` sees the dimensions before the data is read.
 ///
-/// A gzip stream is inflated only as far as its IDX header (of `ndims` dimensions) promises, plus
-/// one byte to detect extra data: a small file that inflates to gigabytes costs no more memory
-/// than its header claims. Concatenated gzip members (`cat a.gz b.gz`, `pigz`) are one stream, as
-/// `gunzip` reads them; bytes after the last member that are not a gzip member are an error.
-fn read(path: &Path, ndims: usize) -> Result<Vec<u8>, DataError> {
-    let io = |source| DataError::Io {
-        path: PathBuf::from(path),
-        source,
-    };
-    let raw = std::fs::read(path).map_err(io)?;
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
-    }
-    let mut gz = flate2::read::MultiGzDecoder::new(raw.as_slice());
-    let header = 4 + 4 * ndims;
-    let mut out = Vec::with_capacity(header);
-    (&mut gz)
-        .take(header as u64)
-        .read_to_end(&mut out)
-        .map_err(io)?;
-    if out.len() < header {
-        return Ok(out); // `parse` reports the truncated header
-    }
-    let body = (0..ndims)
-        .map(|d| {
-            let at = 4 + 4 * d;
-            u32::from_be_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]) as u64
-        })
-        .try_fold(1u64, u64::checked_mul)
-        .unwrap_or(u64::MAX);
-    // What the header promises and one byte more; a corrupt header's claim is only a limit here,
-    // memory grows with the bytes actually inflated.
-    (&mut gz)
-        .take(body.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(io)?;
-    if out.len() as u64 == header as u64 + body {
-        // All promised bytes are in: the stream must end here (garbage after it is an error).
-        let mut probe = [0u8; 1];
-        if gz.read(&mut probe).map_err(io)? > 0 {
-            out.push(probe[0]);
-        }
-    }
-    Ok(out)
-}
-
-/// Checks the header and length of an IDX file; returns its dimensions and data.
-fn parse<'a>(
-    path: &Path,
-    bytes: &'a [u8],
+/// Concatenated gzip members (`cat a.gz b.gz`, `pigz`) are one stream, as `gunzip` reads them;
+/// bytes after the last member that are not a gzip member are an error.
+fn read_stream(
+    mut reader: impl Read,
+    name: &Path,
     kind: &'static str,
     magic: u32,
     ndims: usize,
-) -> Result<(Vec<usize>, &'a [u8]), DataError> {
+    check: impl Fn(&[usize]) -> Result<(), DataError>,
+) -> Result<(Vec<usize>, Vec<u8>), DataError> {
+    let io = |source| DataError::Io {
+        path: name.into(),
+        source,
+    };
+    let mut sniff = Vec::with_capacity(2);
+    (&mut reader).take(2).read_to_end(&mut sniff).map_err(io)?;
+    if sniff != [0x1f, 0x8b] {
+        return parse(
+            sniff.as_slice().chain(reader),
+            name,
+            kind,
+            magic,
+            ndims,
+            &check,
+            Pass::Plain,
+        );
+    }
+    let mut compressed = sniff;
+    reader.read_to_end(&mut compressed).map_err(io)?;
+    let inflate = || flate2::read::MultiGzDecoder::new(compressed.as_slice());
+    // First pass: every check, keeping nothing; only a stream that is exactly what its header
+    // describes is inflated again, into memory.
+    parse(inflate(), name, kind, magic, ndims, &check, Pass::GzipCheck)?;
+    parse(inflate(), name, kind, magic, ndims, &check, Pass::GzipKeep)
+}
+
+/// What [`parse`] reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Pass {
+    /// A plain stream: its data is kept, extra bytes are counted to its end.
+    Plain,
+    /// Inflated data, only checked: nothing is kept.
+    GzipCheck,
+    /// Inflated data known to be good: it is kept.
+    GzipKeep,
+}
+
+/// Checks the header and length of an IDX stream; returns its dimensions and its data (nothing
+/// with `Pass::GzipCheck`).
+///
+/// The data is read only as far as the header describes, plus one byte to detect extra data: a
+/// corrupt header's claim is only a limit, memory grows with the bytes actually there. Extra bytes
+/// of a plain stream are counted to its end (without being kept); a gzip stream reports the first
+/// one.
+fn parse(
+    mut reader: impl Read,
+    path: &Path,
+    kind: &'static str,
+    magic: u32,
+    ndims: usize,
+    check: impl Fn(&[usize]) -> Result<(), DataError>,
+    pass: Pass,
+) -> Result<(Vec<usize>, Vec<u8>), DataError> {
+    let io = |source| DataError::Io {
+        path: path.into(),
+        source,
+    };
     let header = 4 + 4 * ndims;
+    let mut bytes = Vec::with_capacity(header);
+    (&mut reader)
+        .take(header as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     let word =
         |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     if bytes.len() < 4 {
@@ -204,25 +300,40 @@ fn parse<'a>(
         });
     }
     let dims: Vec<usize> = (0..ndims).map(|d| word(4 + 4 * d) as usize).collect();
+    check(&dims)?;
     // A corrupt header can claim more than fits in a usize: that is "truncated" too.
-    let expected = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+    let body = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let expected = body
         .and_then(|n| n.checked_add(header))
         .unwrap_or(usize::MAX);
-    if bytes.len() < expected {
+    let limit = body.map_or(u64::MAX, |n| (n as u64).saturating_add(1));
+    let mut body_reader = (&mut reader).take(limit);
+    let read = match pass {
+        Pass::Plain | Pass::GzipKeep => body_reader.read_to_end(&mut bytes).map_err(io)? as u64,
+        Pass::GzipCheck => std::io::copy(&mut body_reader, &mut std::io::sink()).map_err(io)?,
+    };
+    let found = (header as u64).saturating_add(read);
+    if found < expected as u64 {
         return Err(DataError::Truncated {
             path: path.into(),
             expected,
-            found: bytes.len(),
+            found: usize::try_from(found).unwrap_or(usize::MAX),
         });
     }
-    if bytes.len() > expected {
+    if found > expected as u64 {
+        // The one extra byte read; a plain stream's others are counted (inflating all of a gzip
+        // bomb would only take time).
+        let more = match pass {
+            Pass::Plain => std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?,
+            Pass::GzipCheck | Pass::GzipKeep => 0,
+        };
+        let extra = (found - expected as u64).saturating_add(more);
         return Err(DataError::TrailingData {
             path: path.into(),
             expected,
-            extra: bytes.len() - expected,
+            extra: usize::try_from(extra).unwrap_or(usize::MAX),
         });
     }
-    Ok((dims, &bytes[header..]))
+    bytes.drain(..header);
+    Ok((dims, bytes))
 }
