@@ -158,6 +158,25 @@ network! {
     }
 }
 
+network! {
+    /// The two kinds the others leave out: global average pooling over a plane, flattening (C, L).
+    #[input(2, 6, 6)]
+    struct Rest {
+        conv: Conv2d<3, 3, Relu>,
+        gap: GlobalAvgPool,
+        out: Dense<3, 2, Softmax>,
+    }
+}
+
+network! {
+    #[input(2, 8)]
+    struct FlatOneD {
+        conv: Conv1d<3, 3, Tanh>,
+        flat: Flatten,
+        out: Dense<18, 2>,
+    }
+}
+
 /// Weights whose every value differs, running statistics included (variances positive).
 fn scrambled<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(net: &mut N) {
     let values = net.as_mut_slice();
@@ -188,6 +207,20 @@ fn round_trips_are_bit_identical_for_every_layer_kind() {
     assert_eq!(back.as_slice(), one.as_slice());
     let back = OneD::from_onnx_bytes(&one.to_onnx_bytes().unwrap()).unwrap();
     assert_eq!(back.as_slice(), one.as_slice());
+
+    let mut rest = Rest::new(5);
+    scrambled(&mut rest);
+    let back = Rest::from_safetensors_bytes(&rest.to_safetensors_bytes()).unwrap();
+    assert_eq!(back.as_slice(), rest.as_slice());
+    let back = Rest::from_onnx_bytes(&rest.to_onnx_bytes().unwrap()).unwrap();
+    assert_eq!(back.as_slice(), rest.as_slice());
+
+    let mut flat = FlatOneD::new(6);
+    scrambled(&mut flat);
+    let back = FlatOneD::from_safetensors_bytes(&flat.to_safetensors_bytes()).unwrap();
+    assert_eq!(back.as_slice(), flat.as_slice());
+    let back = FlatOneD::from_onnx_bytes(&flat.to_onnx_bytes().unwrap()).unwrap();
+    assert_eq!(back.as_slice(), flat.as_slice());
 }
 
 #[test]
@@ -423,6 +456,14 @@ fn exports_for_the_python_check() {
     let mut inputs = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect() };
     write_outputs(&dir, "everything", &[2, 12, 12], &inputs(50 * 288), &every);
     write_outputs(&dir, "oned", &[3, 16], &inputs(50 * 48), &one);
+    let mut rest = Rest::new(7);
+    scrambled(&mut rest);
+    rest.save_onnx(&dir.join("rest.onnx")).unwrap();
+    write_outputs(&dir, "rest", &[2, 6, 6], &inputs(50 * 72), &rest);
+    let mut flat = FlatOneD::new(8);
+    scrambled(&mut flat);
+    flat.save_onnx(&dir.join("flat1d.onnx")).unwrap();
+    write_outputs(&dir, "flat1d", &[2, 8], &inputs(50 * 16), &flat);
     // A step's outputs are 0 or 1: inputs far from the threshold, so rounding cannot flip them.
     network! { struct Steps { l: Dense<2, 3, Step> } }
     let steps = Steps {
