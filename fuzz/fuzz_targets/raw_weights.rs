@@ -3,11 +3,12 @@
 //!
 //! Input: byte 0 picks the network (bit 0) and whether to run inference on the loaded weights
 //! (bit 1); the rest is the weight file. Right length: loaded bit for bit (`to_le_bytes` gives the
-//! bytes back) and inference (NaN and infinite weights included) does not panic. Wrong length: an
+//! bytes back) and inference does not panic; a NaN or infinite value is refused. Wrong length: an
 //! error, and the network is unchanged.
 #![no_main]
 
 use constnet::prelude::*;
+use constnet::RawError;
 use libfuzzer_sys::fuzz_target;
 
 network! {
@@ -52,12 +53,20 @@ fn load<P: Parameters>(net: &mut P, bytes: &[u8]) {
     match net.copy_from_le_bytes(bytes) {
         Ok(()) => {
             assert_eq!(bytes.len(), P::LEN * 4);
+            assert!(net.as_slice().iter().all(|v| v.is_finite()));
             assert_eq!(net.to_le_bytes(), bytes);
         }
-        Err(e) => {
-            assert_eq!((e.expected, e.found), (P::LEN * 4, bytes.len()));
+        Err(RawError::WrongLength { expected, found }) => {
+            assert_eq!((expected, found), (P::LEN * 4, bytes.len()));
             assert_ne!(bytes.len(), P::LEN * 4);
             assert_eq!(net.to_le_bytes(), before, "a refused load changed the weights");
         }
+        Err(RawError::NonFinite { index, value }) => {
+            assert_eq!(bytes.len(), P::LEN * 4);
+            let b = &bytes[4 * index..4 * index + 4];
+            assert!(!f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite() && !value.is_finite());
+            assert_eq!(net.to_le_bytes(), before, "a refused load changed the weights");
+        }
+        Err(e) => panic!("unexpected error {e}"),
     }
 }

@@ -344,11 +344,12 @@ impl<const B: usize> Fit<B> {
 }
 
 fn describe(e: &Epoch) -> String {
+    // Milliseconds, so that an epoch that slows down late in training is visible.
     let mut s = format!(
-        "loss {:.4}  accuracy {:.4}  ({:.2} s)",
+        "loss {:.4}  accuracy {:.4}  ({:.1} ms)",
         e.loss,
         e.accuracy,
-        e.duration.as_secs_f64()
+        e.duration.as_secs_f64() * 1e3
     );
     if let Some(v) = e.validation {
         s += &format!("  val_loss {:.4}  val_accuracy {:.4}", v.loss, v.accuracy);

@@ -119,8 +119,8 @@ impl Kernel for AdamUpdate<'_> {
         let (g, m, v) = (&self.grads[..n], &mut self.m[..n], &mut self.v[..n]);
         let (b1, b2, lr_t, eps) = (self.b1, self.b2, self.lr_t, self.eps);
         for i in 0..n {
-            m[i] = M::mul_add(b1, m[i], (1.0 - b1) * g[i]);
-            v[i] = M::mul_add(b2, v[i], (1.0 - b2) * g[i] * g[i]);
+            m[i] = super::flush(M::mul_add(b1, m[i], (1.0 - b1) * g[i]));
+            v[i] = super::flush(M::mul_add(b2, v[i], (1.0 - b2) * g[i] * g[i]));
             self.params[i] -= lr_t * m[i] / (M::sqrt(v[i]) + eps);
         }
     }

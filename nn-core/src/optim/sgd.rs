@@ -187,12 +187,12 @@ impl Kernel for MomentumUpdate<'_> {
         let v = &mut self.velocity[..n];
         if self.nesterov {
             for i in 0..n {
-                v[i] = M::mul_add(mu, v[i], -lr * g[i]);
+                v[i] = super::flush(M::mul_add(mu, v[i], -lr * g[i]));
                 p[i] += M::mul_add(mu, v[i], -lr * g[i]);
             }
         } else {
             for i in 0..n {
-                v[i] = M::mul_add(mu, v[i], -lr * g[i]);
+                v[i] = super::flush(M::mul_add(mu, v[i], -lr * g[i]));
                 p[i] += v[i];
             }
         }
