@@ -191,7 +191,7 @@ fn feature_count_must_match_the_network() {
 
 #[test]
 fn bundled_mnist_loads_completely() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
     let train = load_mnist::<784>(dir, Split::Train).unwrap();
     let test = load_mnist::<784>(dir, Split::Test).unwrap();
     assert_eq!((train.len(), test.len()), (8000, 2000));
@@ -695,7 +695,7 @@ mod memory {
     fn bundled_mnist() {
         bounded("bundled_mnist", || {
             || {
-                let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
+                let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
                 let train = load_mnist::<784>(dir, Split::Train).unwrap();
                 (train.len() * (784 * 4 + 8)) as u64
             }

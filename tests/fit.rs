@@ -9,7 +9,7 @@ network! {
 }
 
 fn data() -> (Dataset<784>, Dataset<784>) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-10k");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
     let train = load_mnist::<784>(dir, Split::Train).unwrap().take(600);
     let test = load_mnist::<784>(dir, Split::Test).unwrap().take(300);
     (train, test)

@@ -24,7 +24,7 @@ network! {
 
 fn reference(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/interop")
+        .join("data/interop")
         .join(name)
 }
 
