@@ -287,3 +287,77 @@ fn cross_entropy_of_a_nan_output_is_nan() {
         -(1e-7f32).ln()
     );
 }
+
+#[test]
+fn cross_entropy_on_sigmoid_outputs_trains_as_keras_does() {
+    // Keras normalises non-softmax outputs by their sum before the cross-entropy; taking −Σ t·ln y
+    // of raw sigmoids instead trained this network to ~35 % (issue 13).
+    network! { struct Sig { hidden: Dense<784, 32, Relu>, out: Dense<32, 10, Sigmoid> } }
+    let (train, test) = data();
+    for loss in [0, 1] {
+        let mut net = Sig::new_boxed(1);
+        let fit = Fit::<16>::epochs(8).verbose(Verbose::Silent);
+        let mut trainer = Trainer::boxed(Adam::default());
+        let accuracy = if loss == 0 {
+            fit.run(
+                &mut *net,
+                CategoricalCrossEntropy,
+                &mut trainer,
+                &train,
+                None,
+            )
+            .unwrap();
+            evaluate(&*net, CategoricalCrossEntropy, &test)
+                .unwrap()
+                .accuracy
+        } else {
+            fit.run(
+                &mut *net,
+                SparseCategoricalCrossEntropy,
+                &mut trainer,
+                &train,
+                None,
+            )
+            .unwrap();
+            evaluate(&*net, SparseCategoricalCrossEntropy, &test)
+                .unwrap()
+                .accuracy
+        };
+        assert!(accuracy > 0.8, "loss {loss}: accuracy {accuracy}");
+    }
+}
+
+#[test]
+fn a_one_output_classifier_is_scored_at_the_half_threshold() {
+    // Label 1 when x0 + x1 > 1; one sigmoid output. Argmax of one output is
+    // always 0, which reported the share of label 0 (issue 13).
+    network! { struct Bin { hidden: Dense<2, 8, Tanh>, out: Dense<8, 1, Sigmoid> } }
+    let mut rng = constnet::Rng::new(3);
+    let x: Vec<[f32; 2]> = (0..512)
+        .map(|_| [rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0)])
+        .collect();
+    let labels: Vec<usize> = x.iter().map(|p| usize::from(p[0] + p[1] > 1.0)).collect();
+    let data = Dataset::new(x.clone(), labels.clone(), 2).unwrap();
+    let mut net = Bin::new(1);
+    let history = Fit::<16>::epochs(40)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut net,
+            BinaryCrossEntropy,
+            &mut Trainer::new(Adam::new(0.01)),
+            &data,
+            None,
+        )
+        .unwrap();
+    let e = evaluate(&net, BinaryCrossEntropy, &data).unwrap();
+    assert!(e.accuracy > 0.95, "{e:?}");
+    assert!(history.epochs.last().unwrap().accuracy > 0.9);
+    let predicted = predict_all(&net, &x);
+    let hits = predicted
+        .iter()
+        .zip(&labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    assert_eq!(hits as f32 / 512.0, e.accuracy);
+    assert!(predicted.contains(&1));
+}

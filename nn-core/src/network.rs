@@ -63,10 +63,11 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
         y[0]
     }
 
-    /// The index of the largest output: the predicted class.
+    /// The predicted class: the index of the largest output, or for a single output (a binary
+    /// classifier) whether it is above 0.5 ([`class_of`]).
     #[inline]
     fn predict(&self, x: &[f32; IN]) -> usize {
-        argmax(&self.forward(x))
+        class_of(&self.forward(x))
     }
 
     /// The predicted class of each sample of a batch.
@@ -74,7 +75,7 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
     fn predict_batch<const B: usize>(&self, x: &[[f32; IN]; B]) -> [usize; B] {
         let mut y = [[0.0; OUT]; B];
         self.forward_batch(x, &mut y);
-        y.map(|y| argmax(&y))
+        y.map(|y| class_of(&y))
     }
 
     /// The Keras-like table of layers, widths and parameter counts (`Display` it).
@@ -202,6 +203,24 @@ pub trait Train<const IN: usize, const OUT: usize, const B: usize>:
         let loss = self.backprop_with::<L>(x, target, &mut buffers, grads, &mut Rng::new(0));
         *outputs = *Self::outputs(&buffers);
         loss
+    }
+}
+
+/// The class a network's outputs predict: with one output (a sigmoid binary classifier) `1` if it
+/// is above 0.5 and `0` otherwise, as Keras' binary accuracy; with more, the index of the largest
+/// ([`argmax`]).
+///
+/// ```
+/// assert_eq!(nn_core::class_of(&[0.7]), 1);
+/// assert_eq!(nn_core::class_of(&[0.3]), 0);
+/// assert_eq!(nn_core::class_of(&[0.1, 0.7, 0.2]), 1);
+/// ```
+#[inline]
+pub fn class_of<const OUT: usize>(y: &[f32; OUT]) -> usize {
+    if OUT == 1 {
+        usize::from(y[0] > 0.5)
+    } else {
+        argmax(y)
     }
 }
 

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::data::Dataset;
 use crate::loss::FromLabel;
 use crate::optim::Schedule;
-use crate::{argmax, Loss, Network, Optimizer, Rng, Train, Trainer};
+use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
@@ -66,7 +66,8 @@ pub struct Fit<const B: usize> {
 pub struct Evaluation {
     /// Mean loss per sample.
     pub loss: f32,
-    /// Fraction of samples whose arg-max output is their label.
+    /// Fraction of samples whose predicted class ([`class_of`](crate::class_of): arg-max, or a
+    /// single output above 0.5) is their label.
     pub accuracy: f32,
 }
 
@@ -286,7 +287,7 @@ impl<const B: usize> Fit<B> {
                     .outputs()
                     .iter()
                     .zip(batch)
-                    .filter(|(y, &i)| argmax(&y[..]) == train.labels()[i])
+                    .filter(|(y, &i)| class_of(y) == train.labels()[i])
                     .count();
                 if let Some(bar) = &bar {
                     bar.set_position(b as u64 + 1);
@@ -456,7 +457,7 @@ where
     let (mut loss_sum, mut hits) = (0.0f64, 0usize);
     let mut score = |y: &[f32; OUT], label: usize| {
         loss_sum += f64::from(L::loss(y, &L::Target::from_label(label)));
-        hits += usize::from(argmax(y) == label);
+        hits += usize::from(class_of(y) == label);
     };
     let (features, labels) = (data.features(), data.labels());
     let mut y = [[0.0f32; OUT]; C];
@@ -474,7 +475,8 @@ where
     (loss_sum, hits)
 }
 
-/// The predicted class of every sample, as Keras' `predict` followed by arg-max.
+/// The predicted class of every sample ([`class_of`](crate::class_of)), as Keras' `predict`
+/// followed by arg-max (or a 0.5 threshold for one output).
 ///
 /// ```
 /// use constnet::prelude::*;

@@ -21,6 +21,38 @@ use crate::Differentiable;
 /// Clamp for probabilities before a logarithm, as Keras' `epsilon()`.
 pub(crate) const EPSILON: f32 = 1e-7;
 
+/// Keras' probabilities for cross-entropy without logits: the outputs divided by their sum (so
+/// that outputs that are not a distribution, such as sigmoids, are made one, as
+/// `categorical_crossentropy(from_logits=False)` does) — the returned sum is at least
+/// [`EPSILON`], so all-zero outputs give probabilities 0, not NaN.
+#[inline]
+pub(crate) fn normalised_sum<const N: usize>(y: &[f32; N]) -> f32 {
+    let s: f32 = y.iter().sum();
+    // NaN stays NaN (a diverged network must show it), a non-positive sum becomes EPSILON.
+    if s < EPSILON {
+        EPSILON
+    } else {
+        s
+    }
+}
+
+/// Whether Keras' clip to `[ε, 1 − ε]` leaves `p` as it is (where it does not, the loss is flat
+/// and its gradient zero).
+#[inline]
+pub(crate) fn unclipped(p: f32) -> bool {
+    (EPSILON..=1.0 - EPSILON).contains(&p)
+}
+
+/// `ln p` of a probability clipped to `[ε, 1 − ε]`, as Keras; NaN stays NaN.
+#[inline]
+pub(crate) fn clipped_ln(p: f32) -> f32 {
+    libm::logf(if p > 1.0 - EPSILON {
+        1.0 - EPSILON
+    } else {
+        at_least_epsilon(p)
+    })
+}
+
 /// `y`, raised to [`EPSILON`] if below it; a NaN stays NaN (`f32::max` would turn it into
 /// `EPSILON` and hide a diverged network behind a finite loss).
 #[inline]

@@ -1,13 +1,14 @@
-use super::{Loss, EPSILON};
+use super::Loss;
 use crate::activation::Link;
 use crate::Differentiable;
 
-/// Categorical cross-entropy with the target given as a class index, `−ln y[label]` (Keras'
-/// `sparse_categorical_crossentropy`): no one-hot vector is built.
+/// Categorical cross-entropy with the target given as a class index, `−ln p[label]` with
+/// `p = y / Σy` clipped to `[1e-7, 1 − 1e-7]` (Keras 3's `sparse_categorical_crossentropy`, see
+/// [`CategoricalCrossEntropy`](crate::CategoricalCrossEntropy)): no one-hot vector is built.
 ///
 /// After a [`Softmax`](crate::Softmax) output layer the gradient is fused to `y − onehot(label)`.
-/// A label must be `< N`; the data loaders check this when they read a file, and an out-of-range
-/// label here panics like any out-of-bounds index.
+/// A label must be `< N` ([`Loss::valid_target`], checked once per batch; `Fit` and `evaluate`
+/// check their data first and return an error).
 ///
 /// ```
 /// use nn_core::{Loss, Softmax, SparseCategoricalCrossEntropy as Sparse};
@@ -32,7 +33,7 @@ impl<const N: usize> Loss<N> for SparseCategoricalCrossEntropy {
 
     /// `label < N` (see [`valid_target`](Loss::valid_target)).
     fn loss(y: &[f32; N], &label: &usize) -> f32 {
-        -libm::logf(super::at_least_epsilon(y[label]))
+        -super::clipped_ln(y[label] / super::normalised_sum(y))
     }
 
     fn delta<A: Differentiable>(y: &[f32; N], &label: &usize, dz: &mut [f32; N]) {
@@ -40,10 +41,12 @@ impl<const N: usize> Loss<N> for SparseCategoricalCrossEntropy {
             *dz = *y;
             dz[label] -= 1.0;
         } else {
+            // −ln(y_l / Σy): 1/Σy − [i = l]/y_l, zero where the clip makes the loss flat.
+            let s = super::normalised_sum(y);
             *dz = [0.0; N];
-            // Below the clamp the loss is flat, so its gradient is zero (as Keras' clip).
-            if y[label] >= EPSILON {
-                dz[label] = -1.0 / y[label];
+            if super::unclipped(y[label] / s) {
+                *dz = [1.0 / s; N];
+                dz[label] -= 1.0 / y[label];
             }
             A::backward(y, dz);
         }

@@ -2,8 +2,12 @@ use super::Optimizer;
 use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
-/// RMSprop with Keras' defaults (`lr = 0.001, ρ = 0.9, ε = 1e-7`):
-/// `a ← ρa + (1−ρ)g²`, `p ← p − lr·g / (√a + ε)`.
+/// RMSprop as Keras 3 computes it, with its defaults (`lr = 0.001, ρ = 0.9, ε = 1e-7`):
+/// `a ← ρa + (1−ρ)g²`, `p ← p − lr·g / √(a + ε)`.
+///
+/// ε sits inside the root, as in Keras 3 (`keras.optimizers.RMSprop`); Keras 2 and PyTorch put it
+/// outside (`lr·g / (√a + ε)`). The two differ only where `a` is near ε: for tiny gradients Keras
+/// 3's steps are smaller.
 ///
 /// ```
 /// use nn_core::{Dense, Identity, Optimizer, RmsProp};
@@ -14,6 +18,13 @@ use crate::Parameters;
 /// opt.step(&mut p, &g, &mut a);
 /// // a = 0.1·4 = 0.4; step = 0.01·2/√0.4
 /// assert!((p.weight[0][0] - (1.0 - 0.02 / 0.4f32.sqrt())).abs() < 1e-6);
+///
+/// // A tiny gradient, 1e-4: a = 1e-9, step = 0.01·1e-4/√(1e-9 + 1e-7) = 3.146e-3
+/// // (with ε outside the root it would be 0.0315).
+/// let mut p = Dense::<1, 1, Identity>::new([[0.0]], [0.0]);
+/// let mut a = opt.new_state();
+/// opt.step(&mut p, &Dense::new([[1e-4]], [0.0]), &mut a);
+/// assert!((p.weight[0][0] + 3.146e-3).abs() < 1e-6, "{}", p.weight[0][0]);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RmsProp {
@@ -21,7 +32,7 @@ pub struct RmsProp {
     pub lr: f32,
     /// Decay of the mean square.
     pub rho: f32,
-    /// Added to the root mean square.
+    /// Added to the mean square, under the root.
     pub epsilon: f32,
 }
 
@@ -80,7 +91,7 @@ impl Kernel for RmsPropUpdate<'_> {
         let RmsProp { lr, rho, epsilon } = self.opt;
         for i in 0..n {
             a[i] = super::flush(M::mul_add(rho, a[i], (1.0 - rho) * g[i] * g[i]));
-            self.params[i] -= lr * g[i] / (M::sqrt(a[i]) + epsilon);
+            self.params[i] -= lr * g[i] / M::sqrt(a[i] + epsilon);
         }
     }
 }
