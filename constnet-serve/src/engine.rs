@@ -186,8 +186,10 @@ fn answer<const OUT: usize>(jobs: Vec<Job>, y: Result<Vec<f32>, Error>) {
     let y = match y {
         Ok(y) => y,
         Err(e) => {
-            jobs.into_iter()
-                .for_each(|job| drop(job.reply.send(Err(e.clone()))));
+            for Job { reply, _permit, .. } in jobs {
+                drop(_permit);
+                let _ = reply.send(Err(e.clone()));
+            }
             return;
         }
     };
@@ -217,8 +219,12 @@ fn answer<const OUT: usize>(jobs: Vec<Job>, y: Result<Vec<f32>, Error>) {
                 ))),
             },
         };
+        // The slot is free before the answer is: a client that got its answer finds its slot
+        // released (queue depth 0 when nothing else runs).
+        let Job { reply, _permit, .. } = job;
+        drop(_permit);
         // The receiver is gone if the request timed out: nothing to do then.
-        let _ = job.reply.send(result);
+        let _ = reply.send(result);
     }
 }
 

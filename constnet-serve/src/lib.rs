@@ -51,7 +51,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -399,6 +400,24 @@ impl App {
     }
 }
 
+/// The `{name}` (or `{spec}`) segment of a path; a segment that is not UTF-8 once
+/// percent-decoded is a 400 with the JSON body every other refusal has.
+struct Name(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Name {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(name)) => Ok(Name(name)),
+            Err(e) => Err(Error::BadRequest(format!(
+                "invalid path: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
 fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(page))
@@ -510,10 +529,7 @@ struct TensorMetadata {
     shape: [i64; 2],
 }
 
-async fn model_metadata(
-    State(app): State<Arc<App>>,
-    Path(name): Path<String>,
-) -> Result<Response, Error> {
+async fn model_metadata(State(app): State<Arc<App>>, Name(name): Name) -> Result<Response, Error> {
     app.check_model(&name)?;
     Ok(json_response(
         StatusCode::OK,
@@ -527,10 +543,7 @@ async fn model_metadata(
     ))
 }
 
-async fn model_ready(
-    State(app): State<Arc<App>>,
-    Path(name): Path<String>,
-) -> Result<Response, Error> {
+async fn model_ready(State(app): State<Arc<App>>, Name(name): Name) -> Result<Response, Error> {
     app.check_model(&name)?;
     Ok(json_response(
         StatusCode::OK,
@@ -557,7 +570,7 @@ struct OutputTensor<'a> {
 
 async fn infer(
     State(app): State<Arc<App>>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Error> {
@@ -592,7 +605,7 @@ fn split_spec(spec: &str) -> (&str, Option<&str>) {
 
 async fn v1_status(
     State(app): State<Arc<App>>,
-    Path(spec): Path<String>,
+    Name(spec): Name,
     uri: Uri,
 ) -> Result<Response, Error> {
     let (name, verb) = split_spec(&spec);
@@ -615,7 +628,7 @@ async fn v1_status(
 
 async fn v1_predict(
     State(app): State<Arc<App>>,
-    Path(spec): Path<String>,
+    Name(spec): Name,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
