@@ -31,6 +31,7 @@ fi
 CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --example serve --example mnist
 weights=${WEIGHTS:-$out/m.safetensors}
 [ -f "$weights" ] || target/release/examples/mnist --save "$weights" >/dev/null
+weights_abs=$(realpath "$weights")
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores;" \
   "flags: $(grep -m1 -o -w -E 'avx2|avx512f|avx512bw|avx512vl|avx512_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ')"
@@ -48,8 +49,9 @@ stop_server() {
 }
 trap stop_server EXIT
 
-wait_ready() {
+wait_ready() { # port; the server just started must be the one answering
   for _ in $(seq 100); do
+    kill -0 "$server_pid" 2>/dev/null || { echo "the server on port $1 exited" >&2; return 1; }
     curl -sf "http://127.0.0.1:$1/v2/health/ready" >/dev/null && return 0
     sleep 0.1
   done
@@ -76,6 +78,10 @@ print(f"{rps:.0f} {p99:.2f} {errors} {total}")
 EOF
 }
 
+for p in $port $pyport; do
+  if curl -s -o /dev/null "http://127.0.0.1:$p/"; then echo "port $p is in use" >&2; exit 1; fi
+done
+
 declare -A result
 run_rust() { # name batching
   target/release/examples/serve --weights "$weights" --addr "127.0.0.1:$port" --batching "$2" >/dev/null &
@@ -94,7 +100,7 @@ run_rust constnet-no-batching off
 # Python: two uvicorn worker processes (one per core), uvloop and httptools, numpy on one thread
 # per process. OPENBLAS_CORETYPE/L2_SIZE are unset for this process only: they slow a current numpy.
 (cd "$here" && exec env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
-  WEIGHTS="$(realpath "../../$weights")" "$venv/bin/uvicorn" reference_server:app --host 127.0.0.1 --port $pyport \
+  WEIGHTS="$weights_abs" "$venv/bin/uvicorn" reference_server:app --host 127.0.0.1 --port $pyport \
   --workers 2 --no-access-log --log-level warning) &
 server_pid=$!
 wait_ready $pyport
