@@ -138,7 +138,11 @@ pub(crate) struct Tensor {
 
 impl<'de> Deserialize<'de> for Tensor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut t = Tensor::default();
+        // Room for a 28x28 image up front: growing from empty reallocates ten times.
+        let mut t = Tensor {
+            values: Vec::with_capacity(1024),
+            nesting: Nesting::default(),
+        };
         Flatten {
             out: &mut t.values,
             nesting: &mut t.nesting,
@@ -291,7 +295,10 @@ impl<'de> Deserialize<'de> for Instances {
                 f.write_str("a list of instances, each a list of numbers")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Instances, A::Error> {
-                let mut all = Instances::default();
+                let mut all = Instances {
+                    values: Vec::with_capacity(1024),
+                    lengths: Vec::new(),
+                };
                 loop {
                     let before = all.values.len();
                     let mut nesting = Nesting::default();
