@@ -7,8 +7,9 @@ use safetensors::SafeTensors;
 
 use crate::{check_finite, TensorEntry, WeightsError};
 
-/// The safetensors crate's own limit on the header's size.
-const MAX_HEADER: u64 = 100_000_000;
+/// The largest header read. The format allows 100 MB, but a state dict's header is a few hundred
+/// bytes per tensor: 16 MiB keeps what parsing a hostile header's JSON costs far below 100 MB.
+const MAX_HEADER: u64 = 16 << 20;
 
 /// The largest file a network of `values` parameters can have been saved to: the length prefix,
 /// the largest header the format allows, and every value as an F64.
@@ -30,6 +31,11 @@ pub(crate) fn read(
         )));
     };
     let header = u64::from_le_bytes(*prefix);
+    if header > MAX_HEADER {
+        return Err(WeightsError::MalformedHeader(format!(
+            "a header of {header} bytes; at most {MAX_HEADER} are read"
+        )));
+    }
     if header > rest.len() as u64 {
         return Err(WeightsError::HeaderBeyondFile {
             header,
