@@ -57,7 +57,11 @@ fn load<P: Parameters>(net: &mut P, bytes: &[u8]) {
         Err(e) => {
             assert_eq!((e.expected, e.found), (P::LEN * 4, bytes.len()));
             assert_ne!(bytes.len(), P::LEN * 4);
-            assert_eq!(net.to_le_bytes(), before, "a refused load changed the weights");
+            assert_eq!(
+                net.to_le_bytes(),
+                before,
+                "a refused load changed the weights"
+            );
         }
     }
 }
