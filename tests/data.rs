@@ -702,3 +702,13 @@ mod memory {
         });
     }
 }
+
+/// Lines ending with `\r` alone (old Macs) are lines too: a file of 2 MB of them used to be
+/// refused as one line longer than the limit.
+#[test]
+fn csv_lines_may_end_with_a_lone_carriage_return() {
+    let text = "1.5,2,1\r".repeat(300_000);
+    let d = read_csv::<2>(text.as_bytes(), 2, false).unwrap();
+    assert_eq!(d.len(), 300_000);
+    assert_eq!((d.features()[299_999], d.labels()[0]), ([1.5, 2.0], 1));
+}

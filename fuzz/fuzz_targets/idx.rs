@@ -34,7 +34,11 @@ fn check<const N: usize>(result: Result<Dataset<N>, DataError>, images: &[u8], c
             assert_eq!(d.features().len(), d.labels().len());
             assert_eq!(d.classes(), classes);
             assert!(d.labels().iter().all(|&l| l < classes));
-            assert!(d.features().iter().flatten().all(|p| (0.0..=1.0).contains(p)));
+            assert!(d
+                .features()
+                .iter()
+                .flatten()
+                .all(|p| (0.0..=1.0).contains(p)));
             assert_eq!(images.len(), 16 + d.len() * N);
             let count = u32::from_be_bytes([images[4], images[5], images[6], images[7]]);
             assert_eq!(d.len(), count as usize, "samples lost");

@@ -59,7 +59,11 @@ fn load<P: Parameters>(net: &mut P, bytes: &[u8]) {
         Err(RawError::WrongLength { expected, found }) => {
             assert_eq!((expected, found), (P::LEN * 4, bytes.len()));
             assert_ne!(bytes.len(), P::LEN * 4);
-            assert_eq!(net.to_le_bytes(), before, "a refused load changed the weights");
+            assert_eq!(
+                net.to_le_bytes(),
+                before,
+                "a refused load changed the weights"
+            );
         }
         Err(RawError::NonFinite { index, value }) => {
             assert_eq!(bytes.len(), P::LEN * 4);

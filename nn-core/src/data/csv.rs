@@ -196,6 +196,10 @@ impl<R: Read> Read for LineLimit<R> {
             if b == b'\n' {
                 self.line += 1;
                 self.length = 0;
+            } else if b == b'\r' {
+                // A line end too (files from old Macs end lines with `\r` alone); lines are
+                // numbered by `\n`, as the CSV reader numbers them.
+                self.length = 0;
             } else {
                 self.length += 1;
                 if self.length > MAX_LINE {
