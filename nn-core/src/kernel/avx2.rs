@@ -1,41 +1,53 @@
 //! AVX2 + FMA arithmetic: the `Fused` math and its GEMM tiles, with `__m256` accumulators that LLVM
 //! keeps in registers. Same tiles, same summation order as the portable versions in `gemm.rs`, with
-//! fused multiply-adds.
+//! fused multiply-adds. Where the CPU has AVX-512, `Fused<true>` runs the same kernels compiled for
+//! AVX-512 (LLVM's own loops get 512-bit registers and 32 of them), with 16-wide dense-product tiles
+//! (`dot_tile`, `dot_tile_n`, `combine_tile` below, masked tails); the convolution tiles stay 8 wide.
 //!
-//! The safety of everything here rests on one invariant: AVX2 instructions run only on a CPU that
-//! has them. Privacy enforces it: `Fused` (the only way to reach the intrinsics) is private to this
-//! module, and the only code that names it is [`run`], which checks the CPU first. No other code in
-//! the crate can instantiate a kernel with `Fused`, so no safe call can reach an AVX2 instruction on
-//! a CPU without AVX2.
+//! The safety of everything here rests on one invariant: AVX2 (AVX-512) instructions run only on a
+//! CPU that has them. Privacy enforces it: `Fused` (the only way to reach the intrinsics) is private
+//! to this module, and the only code that names it is [`run`], which checks the CPU first and names
+//! `Fused<true>` (the only one that reaches AVX-512 instructions) only after finding AVX-512. No
+//! other code in the crate can instantiate a kernel with `Fused`, so no safe call can reach an
+//! instruction the CPU lacks.
 
 use core::arch::x86_64::*;
 
 use super::gemm::{LANES, STRIP};
-use super::{CoefTile, Kernel, Math, SrcTile};
+use super::{CoefTile, Kernel, Math, Simd, SrcTile};
 
-/// Runs `kernel` with AVX2 + FMA arithmetic if this CPU has both (and `CONSTNET_PORTABLE` is not
-/// set); otherwise hands it back.
+/// Runs `kernel` with AVX-512 or AVX2 + FMA arithmetic, the best this CPU has (and the environment
+/// allows, see `super::simd`); otherwise hands it back.
 #[inline]
 pub(super) fn run<K: Kernel>(kernel: K) -> Result<(), K> {
-    if !super::avx2_fma() {
-        return Err(kernel);
+    match super::simd() {
+        Simd::None => return Err(kernel),
+        // SAFETY: `simd` answers `Avx2` only if the CPU supports AVX2 and FMA, which is all that
+        // `#[target_feature(enable = "avx2,fma")]` requires of the caller.
+        Simd::Avx2 => unsafe { run_avx2_fma(kernel) },
+        // SAFETY: `simd` answers `Avx512` only if the CPU supports AVX-512 F, VL and BW as well as
+        // AVX2 and FMA: everything `run_avx512` enables.
+        Simd::Avx512 => unsafe { run_avx512(kernel) },
     }
-    // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is all that
-    // `#[target_feature(enable = "avx2,fma")]` requires of the caller.
-    unsafe { run_avx2_fma(kernel) };
     Ok(())
 }
 
 #[target_feature(enable = "avx2,fma")]
 fn run_avx2_fma<K: Kernel>(kernel: K) {
-    kernel.run::<Fused>()
+    kernel.run::<Fused<false>>()
 }
 
-/// Fused multiply-add and the hardware square root, and the AVX2 tiles. Private: only
-/// `run_avx2_fma` (so only after the CPU check in [`run`]) executes code with it.
-struct Fused;
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx2,fma")]
+fn run_avx512<K: Kernel>(kernel: K) {
+    kernel.run::<Fused<true>>()
+}
 
-impl Math for Fused {
+/// Fused multiply-add and the hardware square root, and the AVX2 tiles; with `ZMM`, the 16-wide
+/// AVX-512 tiles for the dense products. Private: only `run_avx2_fma` and `run_avx512` (so only
+/// after the CPU check in [`run`]) execute code with it, and only `run_avx512` with `Fused<true>`.
+struct Fused<const ZMM: bool>;
+
+impl<const ZMM: bool> Math for Fused<ZMM> {
     const WIDE: bool = true;
 
     #[inline(always)]
@@ -52,8 +64,15 @@ impl Math for Fused {
         x: [&[f32; I]; RB],
         w: [&[f32; I]; RC],
     ) -> [[f32; RC]; RB] {
-        // SAFETY: `Fused` runs only inside `run_avx2_fma`, after the CPU check (module docs).
-        unsafe { dot_tile(x, w) }
+        if ZMM {
+            // SAFETY: `Fused<true>` runs only inside `run_avx512`, after the CPU check found
+            // AVX-512 (module docs).
+            unsafe { dot_tile16(x, w) }
+        } else {
+            // SAFETY: `Fused` runs only inside `run_avx2_fma` or `run_avx512`, after the CPU check
+            // (module docs).
+            unsafe { dot_tile(x, w) }
+        }
     }
 
     #[inline(always)]
@@ -68,8 +87,13 @@ impl Math for Fused {
         w: [&[f32]; RC],
         n: usize,
     ) -> [[f32; RC]; RB] {
-        // SAFETY: as above; `dot_tile_n` checks the rows' lengths.
-        unsafe { dot_tile_n(x, w, n) }
+        if ZMM {
+            // SAFETY: as for `dot_tile16` above; `dot_tile16_n` checks the rows' lengths.
+            unsafe { dot_tile16_n(x, w, n) }
+        } else {
+            // SAFETY: as above; `dot_tile_n` checks the rows' lengths.
+            unsafe { dot_tile_n(x, w, n) }
+        }
     }
 
     #[inline(always)]
@@ -95,8 +119,13 @@ impl Math for Fused {
         r0: usize,
         col: usize,
     ) {
-        // SAFETY: as above; `combine_tile` checks its own bounds.
-        unsafe { combine_tile::<RR, N, K, R>(rows, coef, out, r0, col) }
+        if ZMM {
+            // SAFETY: as for `dot_tile16` above; `combine_tile16` checks its own bounds.
+            unsafe { combine_tile16::<RR, N, K, R>(rows, coef, out, r0, col) }
+        } else {
+            // SAFETY: as above; `combine_tile` checks its own bounds.
+            unsafe { combine_tile::<RR, N, K, R>(rows, coef, out, r0, col) }
+        }
     }
 }
 
@@ -357,5 +386,347 @@ unsafe fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize) {
     for (j, o) in out.iter().enumerate() {
         // SAFETY: j·ds + 8 ≤ 7·ds + 8 ≤ dst.len() (asserted above).
         unsafe { _mm256_storeu_ps(dst.as_mut_ptr().add(j * ds), *o) };
+    }
+}
+
+/// Floats in a 512-bit register.
+const LANES16: usize = 16;
+
+/// The first `n` (< 16) lanes.
+#[inline(always)]
+fn tail_mask(n: usize) -> __mmask16 {
+    debug_assert!(n < LANES16);
+    ((1u32 << n) - 1) as __mmask16
+}
+
+/// [`dot_tile`] with 16-float vectors: the last `I mod 16` values through masked loads (masked-off
+/// lanes are neither read nor faulted on, and add zeros), then one horizontal sum per dot product.
+/// The order of the sums is fixed by `I` alone, so a dot product gives the same result in every
+/// tile and on every thread, but not the same as the 8-wide version.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, and the caller must be compiled with it (inlined into
+/// `run_avx512`).
+#[inline(always)]
+unsafe fn dot_tile16<const RB: usize, const RC: usize, const I: usize>(
+    x: [&[f32; I]; RB],
+    w: [&[f32; I]; RC],
+) -> [[f32; RC]; RB] {
+    // SAFETY: every row holds I values (its type): the caller's contract and `dot16`'s.
+    unsafe { dot16::<RB, RC>(x.map(|r| r.as_slice()), w.map(|r| r.as_slice()), I) }
+}
+
+/// [`dot_tile16`] of a length known only at run time.
+///
+/// # Safety
+/// As [`dot_tile16`]. Every row must hold `n` values (asserted once per tile).
+#[inline(always)]
+unsafe fn dot_tile16_n<const RB: usize, const RC: usize>(
+    x: [&[f32]; RB],
+    w: [&[f32]; RC],
+    n: usize,
+) -> [[f32; RC]; RB] {
+    assert!(
+        x.iter().chain(&w).all(|row| row.len() >= n),
+        "rows shorter than the dot product"
+    );
+    // SAFETY: the caller's contract, and the rows' lengths just asserted.
+    unsafe { dot16::<RB, RC>(x, w, n) }
+}
+
+/// The body of [`dot_tile16`] and [`dot_tile16_n`].
+///
+/// # Safety
+/// As [`dot_tile16`], and every row holds at least `n` values.
+#[inline(always)]
+unsafe fn dot16<const RB: usize, const RC: usize>(
+    x: [&[f32]; RB],
+    w: [&[f32]; RC],
+    n: usize,
+) -> [[f32; RC]; RB] {
+    let mut acc = [[_mm512_setzero_ps(); RC]; RB];
+    let mut k = 0;
+    while k + LANES16 <= n {
+        let mut xv = [_mm512_setzero_ps(); RB];
+        for r in 0..RB {
+            // SAFETY: k + 16 ≤ n ≤ the row's length (the contract).
+            xv[r] = unsafe { _mm512_loadu_ps(x[r].as_ptr().add(k)) };
+        }
+        for c in 0..RC {
+            // SAFETY: as above.
+            let wv = unsafe { _mm512_loadu_ps(w[c].as_ptr().add(k)) };
+            for r in 0..RB {
+                acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
+            }
+        }
+        k += LANES16;
+    }
+    if k < n {
+        let m = tail_mask(n - k);
+        let mut xv = [_mm512_setzero_ps(); RB];
+        for r in 0..RB {
+            // SAFETY: the mask selects lanes k..n, inside the row (the contract); masked-off lanes
+            // are not accessed.
+            xv[r] = unsafe { _mm512_maskz_loadu_ps(m, x[r].as_ptr().add(k)) };
+        }
+        for c in 0..RC {
+            // SAFETY: as above.
+            let wv = unsafe { _mm512_maskz_loadu_ps(m, w[c].as_ptr().add(k)) };
+            for r in 0..RB {
+                acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
+            }
+        }
+    }
+    let mut out = [[0.0f32; RC]; RB];
+    for r in 0..RB {
+        for c in 0..RC {
+            out[r][c] = _mm512_reduce_add_ps(acc[r][c]);
+        }
+    }
+    out
+}
+
+/// [`combine_tile`] with one 16-float vector per row of the strip instead of two of 8 (same sums,
+/// same order: the results equal the 8-wide version's).
+///
+/// # Safety
+/// As [`dot_tile16`]. The column range is checked here, as in [`combine_tile`].
+#[inline(always)]
+unsafe fn combine_tile16<const RR: usize, const N: usize, const K: usize, const R: usize>(
+    rows: &[[f32; N]; K],
+    coef: impl Fn(usize, usize) -> f32,
+    out: &mut [[f32; N]; R],
+    r0: usize,
+    col: usize,
+) {
+    const { assert!(STRIP == LANES16) };
+    assert!(col + STRIP <= N, "column strip out of bounds");
+    let mut acc = [_mm512_setzero_ps(); RR];
+    for (k, row) in rows.iter().enumerate() {
+        // SAFETY: col + 16 ≤ N (asserted above), so the load stays inside `row`.
+        let v = unsafe { _mm512_loadu_ps(row.as_ptr().add(col)) };
+        for (r, acc) in acc.iter_mut().enumerate() {
+            *acc = _mm512_fmadd_ps(_mm512_set1_ps(coef(k, r0 + r)), v, *acc);
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        // SAFETY: col + 16 ≤ N (asserted above), so the store stays inside `out[r0 + r]`.
+        unsafe { _mm512_storeu_ps(out[r0 + r].as_mut_ptr().add(col), *acc) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The AVX2 and AVX-512 kernels against the portable ones, in one process whatever the
+    //! environment says (the test names `run_avx2_fma` and `run_avx512` itself, after the same CPU
+    //! check as [`run`]).
+
+    use super::super::{detect_simd, Affine, AffineBackward, Kernel, Math, Portable, Simd};
+    use super::{run_avx2_fma, run_avx512};
+    use crate::rng::Rng;
+    use std::prelude::rust_2021::*;
+    use std::{format, println, vec};
+
+    /// `RB × RC` dot products of random rows of length `n`, through `Math::dot_tile_n`.
+    struct Dots<'a> {
+        x: &'a [f32],
+        w: &'a [f32],
+        n: usize,
+        out: &'a mut [[f32; 4]; 3],
+    }
+
+    impl Kernel for Dots<'_> {
+        #[inline(always)]
+        fn run<M: Math>(self) {
+            let n = self.n;
+            let x = core::array::from_fn(|r| &self.x[r * n..][..n]);
+            let w = core::array::from_fn(|c| &self.w[c * n..][..n]);
+            *self.out = M::dot_tile_n::<3, 4>(x, w, n);
+        }
+    }
+
+    /// The arithmetics this CPU has: 0 portable, 1 AVX2, 2 AVX-512.
+    fn paths() -> Vec<usize> {
+        match detect_simd() {
+            Simd::None => vec![0],
+            Simd::Avx2 => vec![0, 1],
+            Simd::Avx512 => vec![0, 1, 2],
+        }
+    }
+
+    const NAMES: [&str; 3] = ["portable", "avx2", "avx512"];
+
+    /// Runs `kernel` with arithmetic `path`, which must be one of [`paths`].
+    fn run_on<K: Kernel>(path: usize, kernel: K) {
+        assert!(paths().contains(&path), "this CPU lacks {}", NAMES[path]);
+        match path {
+            0 => kernel.run::<Portable>(),
+            // SAFETY: `detect_simd` found AVX2 and FMA (asserted above).
+            1 => unsafe { run_avx2_fma(kernel) },
+            // SAFETY: `detect_simd` found AVX-512 F/VL/BW, AVX2 and FMA (asserted above).
+            _ => unsafe { run_avx512(kernel) },
+        }
+    }
+
+    fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    }
+
+    /// `got` within rounding of `want`, both sums of `n` products whose absolute values sum to
+    /// `mag`: each ordering's error is below `n · ε · mag` (ε: f32's machine epsilon).
+    #[track_caller]
+    fn close(got: f32, want: f32, n: usize, mag: f32, what: &str) {
+        let tol = (n.max(1) as f32) * f32::EPSILON * mag + f32::MIN_POSITIVE;
+        assert!(
+            (got - want).abs() <= tol,
+            "{what}: {got} vs portable {want} (tolerance {tol})"
+        );
+    }
+
+    fn note_missing() {
+        match detect_simd() {
+            Simd::Avx512 => {}
+            Simd::Avx2 => println!("note: this CPU has no AVX-512; only AVX2 compared"),
+            Simd::None => println!("note: this CPU has neither AVX2 nor AVX-512; nothing compared"),
+        }
+    }
+
+    #[test]
+    fn dot_tiles_match_portable_on_random_lengths() {
+        note_missing();
+        let mut rng = Rng::new(17);
+        let mut lengths: Vec<usize> = (0..40).collect();
+        lengths.extend([47, 63, 64, 65, 100, 255, 784, 785, 799]);
+        lengths.extend((0..20).map(|_| rng.below(1000)));
+        for n in lengths {
+            let x = random(&mut rng, 3 * n);
+            let w = random(&mut rng, 4 * n);
+            let mut p = [[0.0; 4]; 3];
+            run_on(
+                0,
+                Dots {
+                    x: &x,
+                    w: &w,
+                    n,
+                    out: &mut p,
+                },
+            );
+            for path in paths().into_iter().skip(1) {
+                let mut got = [[0.0; 4]; 3];
+                run_on(
+                    path,
+                    Dots {
+                        x: &x,
+                        w: &w,
+                        n,
+                        out: &mut got,
+                    },
+                );
+                for r in 0..3 {
+                    for c in 0..4 {
+                        let mag = (0..n).map(|i| (x[r * n + i] * w[c * n + i]).abs()).sum();
+                        let what = format!("{} n={n} ({r},{c})", NAMES[path]);
+                        close(got[r][c], p[r][c], n, mag, &what);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The dense layer's forward and backward kernels, whole, on sizes with every kind of tail
+    /// (inputs not a multiple of 16 or 8, outputs not a multiple of 4, batches not of 3).
+    fn dense_case<const I: usize, const O: usize, const B: usize>(seed: u64) {
+        let mut rng = Rng::new(seed);
+        let weight: Box<[[f32; I]; O]> = Box::new(core::array::from_fn(|_| {
+            core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
+        }));
+        let bias: [f32; O] = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+        let x: Box<[[f32; I]; B]> = Box::new(core::array::from_fn(|_| {
+            core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
+        }));
+        let dz: Box<[[f32; O]; B]> = Box::new(core::array::from_fn(|_| {
+            core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
+        }));
+        type Outs<const I: usize, const O: usize, const B: usize> =
+            (Box<[[f32; O]; B]>, Box<[[f32; I]; O]>, Box<[[f32; I]; B]>);
+        let mut outs: Vec<Outs<I, O, B>> = Vec::new();
+        let paths = paths();
+        for &path in &paths {
+            let mut y = Box::new([[0.0f32; O]; B]);
+            let mut dw = Box::new([[0.0f32; I]; O]);
+            let mut db = [0.0f32; O];
+            let mut dx = Box::new([[0.0f32; I]; B]);
+            let fwd = Affine {
+                weight: &weight,
+                bias: &bias,
+                x: &x,
+                y: &mut y,
+            };
+            let bwd = AffineBackward {
+                weight: &weight,
+                x: &x,
+                dz: &dz,
+                d_weight: &mut dw,
+                d_bias: &mut db,
+                dx: Some(&mut dx),
+            };
+            run_on(path, fwd);
+            run_on(path, bwd);
+            outs.push((y, dw, dx));
+        }
+        let (py, pdw, pdx) = &outs[0];
+        for (&path, (y, dw, dx)) in paths.iter().zip(&outs).skip(1) {
+            let name = NAMES[path];
+            for b in 0..B {
+                for o in 0..O {
+                    let mag =
+                        bias[o].abs() + (0..I).map(|i| (x[b][i] * weight[o][i]).abs()).sum::<f32>();
+                    close(
+                        y[b][o],
+                        py[b][o],
+                        I + 1,
+                        mag,
+                        &format!("{name} y[{b}][{o}] I={I}"),
+                    );
+                }
+            }
+            for o in 0..O {
+                for i in 0..I {
+                    let mag = (0..B).map(|b| (dz[b][o] * x[b][i]).abs()).sum();
+                    close(
+                        dw[o][i],
+                        pdw[o][i],
+                        B,
+                        mag,
+                        &format!("{name} dW[{o}][{i}] I={I}"),
+                    );
+                }
+            }
+            for b in 0..B {
+                for i in 0..I {
+                    let mag = (0..O).map(|o| (dz[b][o] * weight[o][i]).abs()).sum();
+                    close(
+                        dx[b][i],
+                        pdx[b][i],
+                        O,
+                        mag,
+                        &format!("{name} dx[{b}][{i}] I={I}"),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dense_kernels_match_portable_with_tails() {
+        note_missing();
+        dense_case::<1, 1, 1>(1);
+        dense_case::<7, 3, 2>(2);
+        dense_case::<16, 4, 3>(3);
+        dense_case::<37, 5, 7>(4);
+        dense_case::<100, 10, 1>(5);
+        dense_case::<250, 13, 20>(6);
+        dense_case::<784, 64, 4>(7);
+        dense_case::<64, 10, 128>(8);
     }
 }

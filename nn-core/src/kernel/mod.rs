@@ -7,8 +7,9 @@
 //!
 //! Release builds target SSE2 only unless the user sets `RUSTFLAGS`, which a library cannot count on.
 //! So, with `std` on x86-64, [`run`] checks the CPU once and executes the kernel inside a function
-//! compiled for AVX2 + FMA (256-bit registers, fused multiply-adds); elsewhere (no_std, other
-//! targets, old CPUs) the same source runs with [`Portable`] arithmetic.
+//! compiled for AVX2 + FMA (256-bit registers, fused multiply-adds), or, where the CPU has AVX-512,
+//! for AVX-512 with 512-bit dense products; elsewhere (no_std, other targets, old CPUs) the same
+//! source runs with [`Portable`] arithmetic.
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx2;
@@ -249,22 +250,86 @@ pub(crate) fn run<K: Kernel>(kernel: K) {
     kernel.run::<Portable>()
 }
 
-/// Whether AVX2 and FMA are available (std caches the CPUID answer; this is an atomic load).
-/// `CONSTNET_PORTABLE=1` in the environment forces the portable path, for tests and comparisons.
+/// The vector instructions [`run`] may use on this CPU.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Simd {
+    /// Neither: the portable arithmetic.
+    None,
+    /// AVX2 + FMA: 256-bit registers.
+    Avx2,
+    /// AVX-512 F/VL/BW as well: 512-bit registers for the dense products.
+    Avx512,
+}
+
+/// What this CPU offers (std caches the CPUID answers; this is an atomic load after the first call).
+/// `CONSTNET_PORTABLE=1` in the environment forces the portable path and `CONSTNET_KERNEL=avx2` the
+/// AVX2 one (`CONSTNET_KERNEL=portable` is the same as `CONSTNET_PORTABLE=1`), for tests and
+/// comparisons; neither can select instructions the CPU lacks.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline]
-pub(crate) fn avx2_fma() -> bool {
+pub(crate) fn simd() -> Simd {
     use std::sync::atomic::{AtomicU8, Ordering};
-    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 no, 2 yes
+    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 none, 2 AVX2, 3 AVX-512
     match STATE.load(Ordering::Relaxed) {
-        2 => true,
-        1 => false,
+        1 => Simd::None,
+        2 => Simd::Avx2,
+        3 => Simd::Avx512,
         _ => {
-            let yes = std::is_x86_feature_detected!("avx2")
-                && std::is_x86_feature_detected!("fma")
-                && std::env::var_os("CONSTNET_PORTABLE").is_none_or(|v| v.is_empty() || v == "0");
-            STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-            yes
+            let found = detect_simd();
+            let chosen = choose(
+                found,
+                std::env::var_os("CONSTNET_PORTABLE").is_some_and(|v| !v.is_empty() && v != "0"),
+                std::env::var("CONSTNET_KERNEL").ok().as_deref(),
+            );
+            STATE.store(chosen as u8 + 1, Ordering::Relaxed);
+            chosen
         }
+    }
+}
+
+/// The best the CPU has, ignoring the environment.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) fn detect_simd() -> Simd {
+    use std::is_x86_feature_detected as has;
+    if !(has!("avx2") && has!("fma")) {
+        Simd::None
+    } else if has!("avx512f") && has!("avx512vl") && has!("avx512bw") {
+        Simd::Avx512
+    } else {
+        Simd::Avx2
+    }
+}
+
+/// `found`, lowered (never raised) as the environment asks.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn choose(found: Simd, portable: bool, kernel: Option<&str>) -> Simd {
+    let cap = match kernel {
+        _ if portable => Simd::None,
+        Some("portable") => Simd::None,
+        Some("avx2") => Simd::Avx2,
+        _ => Simd::Avx512,
+    };
+    // Declaration order is capability order.
+    if (cap as u8) < (found as u8) {
+        cap
+    } else {
+        found
+    }
+}
+
+#[cfg(all(test, feature = "std", target_arch = "x86_64"))]
+mod tests {
+    use super::{choose, Simd};
+
+    #[test]
+    fn environment_only_lowers_the_choice() {
+        assert_eq!(choose(Simd::Avx512, false, None), Simd::Avx512);
+        assert_eq!(choose(Simd::Avx512, false, Some("avx2")), Simd::Avx2);
+        assert_eq!(choose(Simd::Avx512, false, Some("portable")), Simd::None);
+        assert_eq!(choose(Simd::Avx512, true, Some("avx512")), Simd::None);
+        assert_eq!(choose(Simd::Avx2, false, Some("avx512")), Simd::Avx2);
+        assert_eq!(choose(Simd::None, false, Some("avx2")), Simd::None);
+        assert_eq!(choose(Simd::Avx2, false, Some("unknown")), Simd::Avx2);
     }
 }
