@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// ```
 /// use constnet::prelude::*;
 /// network! { struct Net { hidden: Dense<4, 3, Relu>, out: Dense<3, 2, Softmax> } }
-/// let Err(err) = Net::from_safetensors_bytes(b"not a safetensors file") else { panic!() };
-/// assert!(matches!(err, WeightsError::HeaderBeyondFile { .. }), "{err}");
+/// // A length prefix of 255 header bytes, followed by 2.
+/// let Err(err) = Net::from_safetensors_bytes(b"\xff\0\0\0\0\0\0\0{}") else { panic!() };
+/// assert_eq!(err.to_string(), "the header claims 255 bytes but only 2 follow the length prefix");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
