@@ -267,6 +267,45 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
     result.map_err(io)
 }
 
+/// The float element types weight files hold; both readers convert them to f32 here.
+#[derive(Debug, Clone, Copy)]
+enum Float {
+    F32,
+    F64,
+    F16,
+    BF16,
+}
+
+impl Float {
+    /// Bytes per value.
+    fn width(self) -> usize {
+        match self {
+            Float::F32 => 4,
+            Float::F64 => 8,
+            Float::F16 | Float::BF16 => 2,
+        }
+    }
+
+    /// Converts little-endian values of this type into `out` (as many as both hold).
+    fn decode_le(self, bytes: &[u8], out: &mut [f32]) {
+        let values = out.iter_mut().zip(bytes.chunks_exact(self.width()));
+        match self {
+            Float::F32 => {
+                values.for_each(|(v, b)| *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
+            Float::F64 => values.for_each(|(v, b)| {
+                *v = f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32;
+            }),
+            Float::F16 => {
+                values.for_each(|(v, b)| *v = half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            }
+            Float::BF16 => {
+                values.for_each(|(v, b)| *v = half::bf16::from_le_bytes([b[0], b[1]]).to_f32());
+            }
+        }
+    }
+}
+
 /// Fails on the first NaN or infinite value, naming its tensor.
 fn check_finite(entries: &[TensorEntry], values: &[f32]) -> Result<(), WeightsError> {
     for e in entries {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use safetensors::tensor::{Dtype, SafeTensorError, TensorView};
 use safetensors::SafeTensors;
 
-use crate::{check_finite, TensorEntry, WeightsError};
+use crate::{check_finite, Float, TensorEntry, WeightsError};
 
 /// The largest header read. The format allows 100 MB, but a state dict's header is a few hundred
 /// bytes per tensor: 16 MiB keeps what parsing a hostile header's JSON costs far below 100 MB.
@@ -90,34 +90,19 @@ fn is_batches_tracked(name: &str, entries: &[TensorEntry]) -> bool {
 /// Converts one tensor's little-endian data to f32 (the crate has checked its length against the
 /// shape and dtype, and the shape against `out`).
 fn convert(name: &str, dtype: Dtype, data: &[u8], out: &mut [f32]) -> Result<(), WeightsError> {
-    match dtype {
-        Dtype::F32 => {
-            for (v, b) in out.iter_mut().zip(data.chunks_exact(4)) {
-                *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-        }
-        Dtype::F64 => {
-            for (v, b) in out.iter_mut().zip(data.chunks_exact(8)) {
-                *v = f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32;
-            }
-        }
-        Dtype::F16 => {
-            for (v, b) in out.iter_mut().zip(data.chunks_exact(2)) {
-                *v = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
-            }
-        }
-        Dtype::BF16 => {
-            for (v, b) in out.iter_mut().zip(data.chunks_exact(2)) {
-                *v = half::bf16::from_le_bytes([b[0], b[1]]).to_f32();
-            }
-        }
+    let kind = match dtype {
+        Dtype::F32 => Float::F32,
+        Dtype::F64 => Float::F64,
+        Dtype::F16 => Float::F16,
+        Dtype::BF16 => Float::BF16,
         other => {
             return Err(WeightsError::WrongDtype {
                 name: name.into(),
                 dtype: format!("{other:?}"),
             })
         }
-    }
+    };
+    kind.decode_le(data, out);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use super::proto::{
     tensor_proto::DataLocation, tensor_shape_proto::dimension::Value as Dim, type_proto,
     AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
 };
-use crate::{check_finite, tensors, TensorEntry, WeightsError};
+use crate::{check_finite, tensors, Float, TensorEntry, WeightsError};
 
 /// Reads an ONNX model of the network's architecture into `values` (the network's flat
 /// parameters): node by node, each matched against the layer (and activation) at its place.
@@ -282,59 +282,46 @@ fn decode(t: &TensorProto) -> Result<Values, String> {
             t.name
         )
     };
-    let raw = |width: usize| -> Result<Option<&[u8]>, String> {
-        if t.raw_data.is_empty() {
-            return Ok(None);
-        }
-        if Some(t.raw_data.len()) != n.checked_mul(width) {
-            return Err(wrong_len(t.raw_data.len()));
-        }
-        Ok(Some(&t.raw_data))
-    };
-    let data: Vec<f32> = match t.data_type {
-        dtype::FLOAT => match raw(4)? {
-            Some(b) => b
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            None if t.float_data.len() == n => t.float_data.clone(),
-            None => return Err(wrong_len(t.float_data.len())),
-        },
-        dtype::DOUBLE => match raw(8)? {
-            Some(b) => b
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
-                .collect(),
-            None if t.double_data.len() == n => t.double_data.iter().map(|&v| v as f32).collect(),
-            None => return Err(wrong_len(t.double_data.len())),
-        },
-        dtype::FLOAT16 | dtype::BFLOAT16 => {
-            let bits: Vec<u16> = match raw(2)? {
-                Some(b) => b
-                    .chunks_exact(2)
-                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                    .collect(),
-                // Half floats outside raw_data sit in int32_data, one per element.
-                None if t.int32_data.len() == n => t.int32_data.iter().map(|&v| v as u16).collect(),
-                None => return Err(wrong_len(t.int32_data.len())),
-            };
-            if t.data_type == dtype::FLOAT16 {
-                bits.into_iter()
-                    .map(|b| half::f16::from_bits(b).to_f32())
-                    .collect()
-            } else {
-                bits.into_iter()
-                    .map(|b| half::bf16::from_bits(b).to_f32())
-                    .collect()
-            }
-        }
-        other => {
-            return Err(format!(
+    let kind = match t.data_type {
+        dtype::FLOAT => Float::F32,
+        dtype::DOUBLE => Float::F64,
+        dtype::FLOAT16 => Float::F16,
+        dtype::BFLOAT16 => Float::BF16,
+        other => return Err(format!(
             "tensor `{}` has element type {other}; float, double, float16 and bfloat16 are read",
             t.name
-        ))
-        }
+        )),
     };
+    let mut data = Vec::new();
+    if !t.raw_data.is_empty() {
+        if Some(t.raw_data.len()) != n.checked_mul(kind.width()) {
+            return Err(wrong_len(t.raw_data.len()));
+        }
+        data.resize(n, 0.0);
+        kind.decode_le(&t.raw_data, &mut data);
+    } else {
+        // Outside raw_data, values sit in the field of their type; half floats in int32_data,
+        // one per element.
+        data = match kind {
+            Float::F32 if t.float_data.len() == n => t.float_data.clone(),
+            Float::F32 => return Err(wrong_len(t.float_data.len())),
+            Float::F64 if t.double_data.len() == n => {
+                t.double_data.iter().map(|&v| v as f32).collect()
+            }
+            Float::F64 => return Err(wrong_len(t.double_data.len())),
+            Float::F16 | Float::BF16 if t.int32_data.len() == n => {
+                let bytes: Vec<u8> = t
+                    .int32_data
+                    .iter()
+                    .flat_map(|&v| (v as u16).to_le_bytes())
+                    .collect();
+                let mut out = vec![0.0; n];
+                kind.decode_le(&bytes, &mut out);
+                out
+            }
+            Float::F16 | Float::BF16 => return Err(wrong_len(t.int32_data.len())),
+        };
+    }
     Ok(Values { dims, data })
 }
 
