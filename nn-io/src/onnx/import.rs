@@ -287,10 +287,12 @@ fn decode(t: &TensorProto) -> Result<Values, String> {
         dtype::DOUBLE => Float::F64,
         dtype::FLOAT16 => Float::F16,
         dtype::BFLOAT16 => Float::BF16,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "tensor `{}` has element type {other}; float, double, float16 and bfloat16 are read",
             t.name
-        )),
+        ))
+        }
     };
     let mut data = Vec::new();
     if !t.raw_data.is_empty() {
