@@ -25,6 +25,7 @@ pub struct Dataset<const N: usize> {
     features: Vec<[f32; N]>,
     labels: Vec<usize>,
     classes: usize,
+    class_names: Option<Vec<String>>,
 }
 
 impl<const N: usize> Dataset<N> {
@@ -52,7 +53,38 @@ impl<const N: usize> Dataset<N> {
             features,
             labels,
             classes,
+            class_names: None,
         })
+    }
+
+    /// Names the classes (e.g. a CSV's string labels), so that predictions and reports can say
+    /// `setosa` rather than `0`. There must be one name per class.
+    ///
+    /// ```
+    /// use nn_core::data::Dataset;
+    /// let d = Dataset::<1>::new(vec![[0.0], [1.0]], vec![1, 0], 2).unwrap();
+    /// let d = d.with_class_names(vec!["cat".into(), "dog".into()]).unwrap();
+    /// assert_eq!(d.class_name(1), Some("dog"));
+    /// ```
+    pub fn with_class_names(mut self, names: Vec<String>) -> Result<Self, DataError> {
+        if names.len() != self.classes {
+            return Err(DataError::ClassNames {
+                classes: self.classes,
+                names: names.len(),
+            });
+        }
+        self.class_names = Some(names);
+        Ok(self)
+    }
+
+    /// The classes' names, if the data has them.
+    pub fn class_names(&self) -> Option<&[String]> {
+        self.class_names.as_deref()
+    }
+
+    /// The name of class `class`, if the data names its classes.
+    pub fn class_name(&self, class: usize) -> Option<&str> {
+        self.class_names.as_ref()?.get(class).map(String::as_str)
     }
 
     /// Number of samples.
@@ -87,6 +119,7 @@ impl<const N: usize> Dataset<N> {
             features: self.features[..n].to_vec(),
             labels: self.labels[..n].to_vec(),
             classes: self.classes,
+            class_names: self.class_names.clone(),
         }
     }
 }
@@ -172,6 +205,14 @@ pub enum DataError {
         expected: usize,
         /// Features per sample in the file.
         found: usize,
+    },
+    /// The number of class names is not the number of classes.
+    #[error("{names} class names for {classes} classes")]
+    ClassNames {
+        /// Number of classes.
+        classes: usize,
+        /// Number of names given.
+        names: usize,
     },
     /// A CSV record cannot be read.
     #[error("{}, line {line}: {message}", path.display())]
