@@ -690,6 +690,53 @@ mod memory {
         });
     }
 
+    /// Weight files of a 201 MB network: read straight into the network, not held as well.
+    mod weights {
+        use super::bounded;
+        use constnet::prelude::*;
+        use std::path::PathBuf;
+
+        network! {
+            struct Big {
+                a: Dense<4096, 4096, Relu>,
+                b: Dense<4096, 4096, Relu>,
+                c: Dense<4096, 4096>,
+            }
+        }
+
+        /// Writes a (zero) `Big` with `save` and returns the file, in the child only.
+        fn file(name: &str, save: impl FnOnce(&Big, &std::path::Path)) -> PathBuf {
+            let dir = super::super::dir(name);
+            let path = dir.join(name);
+            save(&Big::boxed_zeroed(), &path);
+            path
+        }
+
+        #[test]
+        fn safetensors_of_200_mb() {
+            bounded("weights::safetensors_of_200_mb", || {
+                let path = file("big.safetensors", |n, p| n.save_safetensors(p).unwrap());
+                move || {
+                    let net = Big::load_safetensors_boxed(&path).unwrap();
+                    let _ = std::fs::remove_file(&path);
+                    std::mem::size_of_val(&*net) as u64
+                }
+            });
+        }
+
+        #[test]
+        fn onnx_of_200_mb() {
+            bounded("weights::onnx_of_200_mb", || {
+                let path = file("big.onnx", |n, p| n.save_onnx(p).unwrap());
+                move || {
+                    let net = Big::load_onnx_boxed(&path).unwrap();
+                    let _ = std::fs::remove_file(&path);
+                    std::mem::size_of_val(&*net) as u64
+                }
+            });
+        }
+    }
+
     /// For scale: the bundled MNIST training split, 25 MB of data.
     #[test]
     fn bundled_mnist() {

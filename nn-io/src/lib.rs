@@ -28,7 +28,7 @@
 //! allocated for them.
 
 use std::boxed::Box;
-use std::io::{Read, Write};
+use std::io::{Cursor, Write};
 use std::path::Path;
 
 use nn_core::{LayerInfo, Network};
@@ -101,6 +101,8 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
     /// Reads a PyTorch state dict saved with `safetensors.torch.save_file`, strictly: every tensor
     /// the network has, of the right shape, and no other. F16, BF16 and F64 tensors are converted
     /// to f32. A batch norm's `num_batches_tracked`, which constnet does not keep, is ignored.
+    /// The values go from the file straight into the network: besides it, only the header and a
+    /// 64 KiB buffer are held.
     ///
     /// ```no_run
     /// use constnet::prelude::*;
@@ -125,8 +127,15 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
         path: &Path,
         rename: &[(&str, &str)],
     ) -> Result<Box<Self>, WeightsError> {
-        let bytes = read_bounded(path, safetensors::max_file_len(Self::LEN))?;
-        Self::from_safetensors_bytes_renamed(&bytes, rename)
+        let (file, len) = open_bounded(path, safetensors::max_file_len(Self::LEN))?;
+        let mut net = Self::boxed_zeroed();
+        let io = |source| WeightsError::Io {
+            path: path.into(),
+            source,
+        };
+        let entries = tensors::<Self, IN, OUT>(rename);
+        safetensors::read(file, len, &entries, net.as_mut_slice(), io)?;
+        Ok(net)
     }
 
     /// [`load_safetensors`](ModelFile::load_safetensors) from bytes in memory.
@@ -150,14 +159,18 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
         rename: &[(&str, &str)],
     ) -> Result<Box<Self>, WeightsError> {
         let mut net = Self::boxed_zeroed();
-        safetensors::read(bytes, &tensors::<Self, IN, OUT>(rename), net.as_mut_slice())?;
+        let entries = tensors::<Self, IN, OUT>(rename);
+        let len = bytes.len() as u64;
+        // The length is known, so reading can only fail where the data ends early.
+        let io = |e: std::io::Error| WeightsError::Truncated(e.to_string());
+        safetensors::read(Cursor::new(bytes), len, &entries, net.as_mut_slice(), io)?;
         Ok(net)
     }
 
     /// The network as a safetensors file that PyTorch loads with
     /// `model.load_state_dict(safetensors.torch.load_file(path), strict=True)`.
     fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
-        write_atomically(path, &self.to_safetensors_bytes())
+        safetensors::save(&tensors::<Self, IN, OUT>(&[]), self.as_slice(), path)
     }
 
     /// [`save_safetensors`](ModelFile::save_safetensors) to bytes in memory.
@@ -194,15 +207,26 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
     /// Reads an ONNX model of this architecture, as exported by `torch.onnx.export`, tf2onnx or
     /// [`save_onnx`](ModelFile::save_onnx): one node (or the `MatMul` + `Add` and `Transpose`
     /// forms of a dense layer) per layer and activation, weights as initializers. Any other node is
-    /// an error that names it.
+    /// an error that names it. The file is walked field by field and large initializers are read
+    /// from it straight into the network, so the file is never held whole (a `Transpose`d weight
+    /// takes one temporary copy of that tensor).
     fn load_onnx(path: &Path) -> Result<Self, WeightsError> {
         Self::load_onnx_boxed(path).map(|net| *net)
     }
 
     /// [`load_onnx`](ModelFile::load_onnx), on the heap.
     fn load_onnx_boxed(path: &Path) -> Result<Box<Self>, WeightsError> {
-        let bytes = read_bounded(path, onnx::max_file_len(Self::LEN))?;
-        Self::from_onnx_bytes_boxed(&bytes)
+        let (file, len) = open_bounded(path, onnx::max_file_len(Self::LEN))?;
+        let path = path.to_path_buf();
+        let io = move |source| WeightsError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut net = Self::boxed_zeroed();
+        // Buffered: the walk reads a model's small fields a few bytes at a time.
+        let source = std::io::BufReader::new(file);
+        onnx::import_from::<Self, _, IN, OUT>(source, len, io, net.as_mut_slice())?;
+        Ok(net)
     }
 
     /// [`load_onnx`](ModelFile::load_onnx) from bytes in memory.
@@ -213,36 +237,31 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
     /// [`from_onnx_bytes`](ModelFile::from_onnx_bytes), on the heap.
     fn from_onnx_bytes_boxed(bytes: &[u8]) -> Result<Box<Self>, WeightsError> {
         let mut net = Self::boxed_zeroed();
-        onnx::import::<Self, IN, OUT>(bytes, net.as_mut_slice())?;
+        let io = |e: std::io::Error| WeightsError::Truncated(e.to_string());
+        let len = bytes.len() as u64;
+        onnx::import_from::<Self, _, IN, OUT>(Cursor::new(bytes), len, io, net.as_mut_slice())?;
         Ok(net)
     }
 }
 
 impl<N: Network<IN, OUT>, const IN: usize, const OUT: usize> ModelFile<IN, OUT> for N {}
 
-/// Reads a whole file, refusing it before reading if it is larger than `limit` bytes (and
-/// stopping at `limit + 1` bytes if it grows meanwhile).
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, WeightsError> {
+/// Opens a file with its length, refusing it if it is larger than `limit` bytes.
+fn open_bounded(path: &Path, limit: u64) -> Result<(std::fs::File, u64), WeightsError> {
     let io = |source| WeightsError::Io {
         path: path.into(),
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let found = file.metadata().map_err(io)?.len();
-    let too_large = |found| WeightsError::TooLarge {
-        path: path.into(),
-        found,
-        limit,
-    };
     if found > limit {
-        return Err(too_large(found));
+        return Err(WeightsError::TooLarge {
+            path: path.into(),
+            found,
+            limit,
+        });
     }
-    let mut bytes = Vec::with_capacity(found as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(bytes.len() as u64));
-    }
-    Ok(bytes)
+    Ok((file, found))
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so that a failed

@@ -3,24 +3,44 @@ use std::collections::HashMap;
 use nn_core::activation::Op as Act;
 use nn_core::layer::Op;
 use nn_core::{LayerInfo, Network};
-use prost::Message;
+use std::io::{Read, Seek};
 
 use super::dtype;
 use super::proto::{
     tensor_proto::DataLocation, tensor_shape_proto::dimension::Value as Dim, type_proto,
-    AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
+    AttributeProto, NodeProto, TensorProto, ValueInfoProto,
 };
+use super::stream::{self, Deferred, Fetch};
 use crate::{check_finite, tensors, Float, TensorEntry, WeightsError};
 
 /// Reads an ONNX model of the network's architecture into `values` (the network's flat
 /// parameters): node by node, each matched against the layer (and activation) at its place.
+#[cfg(test)]
 pub(crate) fn import<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     bytes: &[u8],
     values: &mut [f32],
 ) -> Result<(), WeightsError> {
-    // prost bounds every length by the bytes that remain, and nesting depth by 100.
-    let model =
-        ModelProto::decode(bytes).map_err(|e| WeightsError::MalformedOnnx(e.to_string()))?;
+    let io = |e: std::io::Error| WeightsError::Truncated(e.to_string());
+    import_from::<N, _, IN, OUT>(std::io::Cursor::new(bytes), bytes.len() as u64, io, values)
+}
+
+/// [`import`] from `len` bytes of a seekable source, read as [`stream::Model`] does: the weights
+/// go from the source into `values` without the file or the message holding them too. `io` turns
+/// a read error into the caller's error (naming the file).
+pub(crate) fn import_from<N, R, const IN: usize, const OUT: usize>(
+    source: R,
+    len: u64,
+    io: impl Fn(std::io::Error) -> WeightsError + 'static,
+    values: &mut [f32],
+) -> Result<(), WeightsError>
+where
+    N: Network<IN, OUT>,
+    R: Read + Seek,
+{
+    // Every length is bounded by the bytes that remain, and prost bounds nesting depth by 100.
+    let stream = stream::Model::read(source, len, io)?;
+    let model = &stream.model;
+    let fetch: &dyn Fetch = &stream;
     let graph = model
         .graph
         .as_ref()
@@ -38,7 +58,8 @@ pub(crate) fn import<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     let mut constants: HashMap<&str, Constant> = graph
         .initializer
         .iter()
-        .map(|t| (t.name.as_str(), Constant::Proto(t)))
+        .zip(&stream.deferred)
+        .map(|(t, &deferred)| (t.name.as_str(), Constant::Proto(t, deferred)))
         .collect();
     let mut chain = Vec::new();
     for (i, node) in graph.node.iter().enumerate() {
@@ -58,13 +79,13 @@ pub(crate) fn import<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
                 .find(|a| a.name == "value")
                 .and_then(|a| a.t.as_ref())
             {
-                constants.insert(&node.output[0], Constant::Proto(t));
+                constants.insert(&node.output[0], Constant::Proto(t, None));
                 continue;
             }
         }
         if node.op_type == "Transpose" && node.input.len() == 1 && node.output.len() == 1 {
             if let Some(c) = constants.get(node.input[0].as_str()) {
-                let t = c.decode(node, i)?;
+                let t = c.decode(node, i, fetch)?;
                 let perm = ints(node, "perm").unwrap_or(&[1, 0]);
                 if t.dims.len() != 2 || perm != [1, 0] {
                     return Err(unsupported(
@@ -106,6 +127,7 @@ pub(crate) fn import<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         current: input.name.clone(),
         constants: &constants,
         opset,
+        fetch,
     };
     for layer in summary.layers {
         let own: Vec<&TensorEntry> = entries
@@ -233,25 +255,60 @@ impl Values {
 }
 
 enum Constant<'a> {
-    Proto(&'a TensorProto),
+    /// An initializer or a `Constant` node's value, with where its data is if it was left in
+    /// the source.
+    Proto(&'a TensorProto, Option<Deferred>),
     Owned(Values),
 }
 
 impl Constant<'_> {
-    fn decode(&self, node: &NodeProto, index: usize) -> Result<Values, WeightsError> {
-        match self {
-            Constant::Owned(v) => Ok(Values {
+    fn decode(
+        &self,
+        node: &NodeProto,
+        index: usize,
+        fetch: &dyn Fetch,
+    ) -> Result<Values, WeightsError> {
+        match *self {
+            Constant::Owned(ref v) => Ok(Values {
                 dims: v.dims.clone(),
                 data: v.data.clone(),
             }),
-            Constant::Proto(t) => decode(t).map_err(|reason| unsupported(node, index, reason)),
+            Constant::Proto(t, deferred) => {
+                let fault = |reason| unsupported(node, index, reason);
+                let mut v = decode(t, deferred.map(|d| d.len)).map_err(fault)?;
+                if let Some(d) = deferred {
+                    v.data = vec![0.0; v.dims.iter().product()];
+                    fetch.fill(d, float_kind(t).map_err(fault)?, &mut v.data)?;
+                }
+                Ok(v)
+            }
         }
+    }
+
+    /// Decodes into `out`, which has the constant's number of values: data still in the source
+    /// goes straight there, without a copy of the tensor on the way.
+    fn decode_into(
+        &self,
+        node: &NodeProto,
+        index: usize,
+        fetch: &dyn Fetch,
+        out: &mut [f32],
+    ) -> Result<(), WeightsError> {
+        if let Constant::Proto(t, Some(d)) = *self {
+            let fault = |reason| unsupported(node, index, reason);
+            let v = decode(t, Some(d.len)).map_err(fault)?;
+            debug_assert_eq!(v.dims.iter().product::<usize>(), out.len());
+            return fetch.fill(d, float_kind(t).map_err(fault)?, out);
+        }
+        let v = self.decode(node, index, fetch)?;
+        out.copy_from_slice(&v.data);
+        Ok(())
     }
 
     fn dims(&self) -> Result<Vec<usize>, String> {
         match self {
             Constant::Owned(v) => Ok(v.dims.clone()),
-            Constant::Proto(t) => dims(t),
+            Constant::Proto(t, _) => dims(t),
         }
     }
 }
@@ -263,8 +320,24 @@ fn dims(t: &TensorProto) -> Result<Vec<usize>, String> {
         .collect()
 }
 
+/// The float type of a tensor's elements.
+fn float_kind(t: &TensorProto) -> Result<Float, String> {
+    match t.data_type {
+        dtype::FLOAT => Ok(Float::F32),
+        dtype::DOUBLE => Ok(Float::F64),
+        dtype::FLOAT16 => Ok(Float::F16),
+        dtype::BFLOAT16 => Ok(Float::BF16),
+        other => Err(format!(
+            "tensor `{}` has element type {other}; float, double, float16 and bfloat16 are read",
+            t.name
+        )),
+    }
+}
+
 /// A tensor's values as f32, its length checked against its dims before anything is allocated.
-fn decode(t: &TensorProto) -> Result<Values, String> {
+/// If its `raw_data` (of `deferred` bytes) is still in the source, only the shape and length are
+/// checked and `data` is left empty for the caller to fill.
+fn decode(t: &TensorProto, deferred: Option<u64>) -> Result<Values, String> {
     let dims = dims(t)?;
     let n = dims
         .iter()
@@ -282,18 +355,16 @@ fn decode(t: &TensorProto) -> Result<Values, String> {
             t.name
         )
     };
-    let kind = match t.data_type {
-        dtype::FLOAT => Float::F32,
-        dtype::DOUBLE => Float::F64,
-        dtype::FLOAT16 => Float::F16,
-        dtype::BFLOAT16 => Float::BF16,
-        other => {
-            return Err(format!(
-            "tensor `{}` has element type {other}; float, double, float16 and bfloat16 are read",
-            t.name
-        ))
+    let kind = float_kind(t)?;
+    if let Some(len) = deferred {
+        if Some(len) != n.checked_mul(kind.width()).map(|b| b as u64) {
+            return Err(wrong_len(len as usize));
         }
-    };
+        return Ok(Values {
+            dims,
+            data: Vec::new(),
+        });
+    }
     let mut data = Vec::new();
     if !t.raw_data.is_empty() {
         if Some(t.raw_data.len()) != n.checked_mul(kind.width()) {
@@ -351,6 +422,7 @@ struct Reader<'a> {
     current: String,
     constants: &'a HashMap<&'a str, Constant<'a>>,
     opset: i64,
+    fetch: &'a dyn Fetch,
 }
 
 impl<'a> Reader<'a> {
@@ -445,12 +517,14 @@ impl<'a> Reader<'a> {
                 found,
             });
         }
-        let mut v = constant.decode(node, i)?;
+        let out = &mut values[entry.offset..entry.offset + entry.len];
         if transposed {
-            v = v.transposed();
+            let v = constant.decode(node, i, self.fetch)?.transposed();
+            out.copy_from_slice(&v.data);
+            return Ok(());
         }
-        values[entry.offset..entry.offset + entry.len].copy_from_slice(&v.data);
-        Ok(())
+        // The shapes agree, so the constant has exactly `out.len()` values.
+        constant.decode_into(node, i, self.fetch, out)
     }
 
     fn layer(
@@ -598,7 +672,7 @@ impl<'a> Reader<'a> {
                         .input
                         .get(1)
                         .and_then(|s| match self.constants.get(s.as_str()) {
-                            Some(Constant::Proto(t)) => decode_i64(t),
+                            Some(Constant::Proto(t, None)) => decode_i64(t),
                             _ => None,
                         });
                     matches!(shape.as_deref(), Some(&[a, b]) if (b == -1 && a != -1) || b == len as i64)
@@ -677,7 +751,8 @@ impl<'a> Reader<'a> {
             Act::Step => {
                 let (i, n) = self.expect(&["GreaterOrEqual"], &what("GreaterOrEqual + Cast"))?;
                 let zero = n.input.get(1).and_then(|s| self.constants.get(s.as_str()));
-                let is_zero = zero.is_some_and(|c| c.decode(n, i).is_ok_and(|v| v.data == [0.0]));
+                let is_zero =
+                    zero.is_some_and(|c| c.decode(n, i, self.fetch).is_ok_and(|v| v.data == [0.0]));
                 if !is_zero {
                     return Err(unsupported(
                         n,

@@ -4,9 +4,12 @@ mod export;
 mod import;
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
 mod proto;
+mod stream;
 
 pub(crate) use export::export;
+#[cfg(test)]
 pub(crate) use import::import;
+pub(crate) use import::import_from;
 
 /// The largest ONNX file a network of `values` parameters is read from: every value as a double,
 /// plus 16 MiB for the graph, names and attributes (a network's graph takes a few kilobytes).

@@ -197,3 +197,80 @@ fn convolution_attributes_are_checked() {
         .retain(|a: &AttributeProto| a.name == "kernel_shape");
     import::<Cnn, 36, 2>(&m.encode_to_vec(), net.as_mut_slice()).unwrap();
 }
+
+network! { struct Wide { hidden: Dense<64, 32, Relu>, out: Dense<32, 2> } }
+
+fn wide() -> (Wide, Vec<u8>) {
+    let net = Wide::new(7);
+    let bytes = export::<Wide, 64, 2>(&net).unwrap();
+    (net, bytes)
+}
+
+fn load_wide(bytes: &[u8]) -> Result<Box<Wide>, WeightsError> {
+    let mut net = Wide::boxed_zeroed();
+    import::<Wide, 64, 2>(bytes, net.as_mut_slice())?;
+    Ok(net)
+}
+
+/// `hidden.weight` (8 KiB) is read from the source after the walk, not kept in the message.
+#[test]
+fn large_initializers_are_read_from_the_source() {
+    let (net, bytes) = wide();
+    let back = load_wide(&bytes).unwrap();
+    assert_eq!(back.as_slice(), net.as_slice());
+    // Cut anywhere (in the deferred data too): an error, never a panic or a partial network.
+    for cut in (0..bytes.len()).step_by(61) {
+        let e = load_wide(&bytes[..cut]).err().expect("an error");
+        assert!(
+            matches!(
+                e,
+                WeightsError::MalformedOnnx(_)
+                    | WeightsError::GraphMismatch(_)
+                    | WeightsError::Truncated(_)
+            ),
+            "cut at {cut}: {e}"
+        );
+    }
+}
+
+#[test]
+fn large_raw_data_of_the_wrong_length_is_refused() {
+    let (_, bytes) = wide();
+    let mut m = ModelProto::decode(&bytes[..]).unwrap();
+    init(&mut m, "hidden.weight").raw_data.extend([0; 4]);
+    let e = load_wide(&m.encode_to_vec())
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(
+        e.contains(
+            "tensor `hidden.weight` of shape [32, 64] holds 8196 values (or bytes), expected 2048"
+        ),
+        "{e}"
+    );
+    // The same data as float_data (held in the message) reads the same.
+    let mut m = ModelProto::decode(&bytes[..]).unwrap();
+    let t = init(&mut m, "hidden.weight");
+    t.float_data = t
+        .raw_data
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    t.raw_data.clear();
+    assert_eq!(
+        load_wide(&m.encode_to_vec()).unwrap().as_slice(),
+        load_wide(&bytes).unwrap().as_slice()
+    );
+}
+
+#[test]
+fn a_second_graph_is_refused() {
+    let (_, mut bytes) = wide();
+    let graph = ModelProto::decode(&bytes[..]).unwrap().graph.unwrap();
+    prost::encoding::message::encode(7, &graph, &mut bytes);
+    let e = load_wide(&bytes).err().expect("an error").to_string();
+    assert!(
+        e.starts_with("not an ONNX model: a second graph at byte"),
+        "{e}"
+    );
+}
