@@ -10,7 +10,7 @@ use super::proto::{
     tensor_proto::DataLocation, tensor_shape_proto::dimension::Value as Dim, type_proto,
     AttributeProto, NodeProto, TensorProto, ValueInfoProto,
 };
-use super::stream::{self, Deferred, Fetch};
+use super::stream::{self, Deferred, Fetch, Field};
 use crate::{check_finite, tensors, Float, TensorEntry, WeightsError};
 
 /// Reads an ONNX model of the network's architecture into `values` (the network's flat
@@ -275,10 +275,10 @@ impl Constant<'_> {
             }),
             Constant::Proto(t, deferred) => {
                 let fault = |reason| unsupported(node, index, reason);
-                let mut v = decode(t, deferred.map(|d| d.len)).map_err(fault)?;
+                let mut v = decode(t, deferred).map_err(fault)?;
                 if let Some(d) = deferred {
                     v.data = vec![0.0; v.dims.iter().product()];
-                    fetch.fill(d, float_kind(t).map_err(fault)?, &mut v.data)?;
+                    fetch.fill(d, deferred_kind(t, d).map_err(fault)?, &mut v.data)?;
                 }
                 Ok(v)
             }
@@ -296,9 +296,9 @@ impl Constant<'_> {
     ) -> Result<(), WeightsError> {
         if let Constant::Proto(t, Some(d)) = *self {
             let fault = |reason| unsupported(node, index, reason);
-            let v = decode(t, Some(d.len)).map_err(fault)?;
+            let v = decode(t, Some(d)).map_err(fault)?;
             debug_assert_eq!(v.dims.iter().product::<usize>(), out.len());
-            return fetch.fill(d, float_kind(t).map_err(fault)?, out);
+            return fetch.fill(d, deferred_kind(t, d).map_err(fault)?, out);
         }
         let v = self.decode(node, index, fetch)?;
         out.copy_from_slice(&v.data);
@@ -334,10 +334,27 @@ fn float_kind(t: &TensorProto) -> Result<Float, String> {
     }
 }
 
+/// The element type of deferred data: the tensor's for `raw_data`; `float_data` and
+/// `double_data` hold only their own type.
+fn deferred_kind(t: &TensorProto, d: Deferred) -> Result<Float, String> {
+    let (kind, holds) = match d.field {
+        Field::Raw => return float_kind(t),
+        Field::Float => (Float::F32, dtype::FLOAT),
+        Field::Double => (Float::F64, dtype::DOUBLE),
+    };
+    if t.data_type != holds {
+        return Err(format!(
+            "tensor `{}` of element type {} keeps its values in the field of type {holds}",
+            t.name, t.data_type
+        ));
+    }
+    Ok(kind)
+}
+
 /// A tensor's values as f32, its length checked against its dims before anything is allocated.
-/// If its `raw_data` (of `deferred` bytes) is still in the source, only the shape and length are
-/// checked and `data` is left empty for the caller to fill.
-fn decode(t: &TensorProto, deferred: Option<u64>) -> Result<Values, String> {
+/// If its data is still in the source (`deferred`), only the shape and length are checked and
+/// `data` is left empty for the caller to fill.
+fn decode(t: &TensorProto, deferred: Option<Deferred>) -> Result<Values, String> {
     let dims = dims(t)?;
     let n = dims
         .iter()
@@ -355,16 +372,17 @@ fn decode(t: &TensorProto, deferred: Option<u64>) -> Result<Values, String> {
             t.name
         )
     };
-    let kind = float_kind(t)?;
-    if let Some(len) = deferred {
-        if Some(len) != n.checked_mul(kind.width()).map(|b| b as u64) {
-            return Err(wrong_len(len as usize));
+    if let Some(d) = deferred {
+        let kind = deferred_kind(t, d)?;
+        if Some(d.len) != n.checked_mul(kind.width()).map(|b| b as u64) {
+            return Err(wrong_len(d.len as usize));
         }
         return Ok(Values {
             dims,
             data: Vec::new(),
         });
     }
+    let kind = float_kind(t)?;
     let mut data = Vec::new();
     if !t.raw_data.is_empty() {
         if Some(t.raw_data.len()) != n.checked_mul(kind.width()) {

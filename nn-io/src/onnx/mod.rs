@@ -12,9 +12,10 @@ pub(crate) use import::import;
 pub(crate) use import::import_from;
 
 /// The largest ONNX file a network of `values` parameters is read from: every value as a double,
-/// plus 16 MiB for the graph, names and attributes (a network's graph takes a few kilobytes).
+/// plus what the reader holds of the graph, names and attributes at most (a network's graph takes
+/// a few kilobytes).
 pub(crate) fn max_file_len(values: usize) -> u64 {
-    8 * values as u64 + (16 << 20)
+    8 * values as u64 + stream::MAX_HELD
 }
 
 /// ONNX's element type codes used here.

@@ -17,21 +17,38 @@ use prost::Message;
 use super::proto::{GraphProto, ModelProto, TensorProto};
 use crate::{Float, WeightsError};
 
-/// `raw_data` of at most this many bytes stays in the message (shapes for `Reshape`, tiny
+/// Tensor data of at most this many bytes stays in the message (shapes for `Reshape`, tiny
 /// biases): deferring it would save nothing.
 const INLINE: u64 = 4096;
+
+/// The most bytes of the model held in memory besides deferred tensor data: a network's graph
+/// takes kilobytes, so a file that needs more (weights in `Constant` nodes, or junk) is refused
+/// rather than allowed to take memory in proportion to its size.
+pub(crate) const MAX_HELD: u64 = 32 << 20;
 
 /// Field numbers of the schema (`onnx.proto3`) on the path to the weights.
 const MODEL_GRAPH: u32 = 7;
 const GRAPH_INITIALIZER: u32 = 5;
+const TENSOR_FLOAT_DATA: u32 = 4;
 const TENSOR_RAW_DATA: u32 = 9;
+const TENSOR_DOUBLE_DATA: u32 = 10;
 const LEN: u8 = 2;
 
-/// Where an initializer's `raw_data` is in the source.
+/// Where an initializer's data is in the source.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deferred {
     pub offset: u64,
     pub len: u64,
+    pub field: Field,
+}
+
+/// The field of a `TensorProto` that deferred data came from; `float_data` and `double_data`
+/// are packed, which is little-endian values like `raw_data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Raw,
+    Float,
+    Double,
 }
 
 /// A model whose large initializer data is still in `source`: `deferred[i]` belongs to
@@ -54,6 +71,7 @@ impl<R: Read + Seek> Model<R> {
         let mut walk = Walk {
             src: &mut source,
             pos: 0,
+            held: 0,
             io: &io,
         };
         let mut top = Vec::new();
@@ -111,6 +129,8 @@ impl<R: Read + Seek> Fetch for Model<R> {
 struct Walk<'a, R> {
     src: &'a mut R,
     pos: u64,
+    /// Bytes copied out of the source so far (bounded by [`MAX_HELD`]).
+    held: u64,
     io: &'a dyn Fn(std::io::Error) -> WeightsError,
 }
 
@@ -196,7 +216,13 @@ impl<R: Read + Seek> Walk<'_, R> {
         if self.pos + n > end {
             return Err(malformed(start, "a field runs past the end of its message"));
         }
-        // At most the rest of the message, which the caller has bounded by the file's size.
+        self.held += n;
+        if self.held > MAX_HELD {
+            return Err(malformed(
+                start,
+                "more than 32 MiB of graph besides the initializers' data (weights in nodes?)",
+            ));
+        }
         let n = usize::try_from(n).map_err(|_| malformed(start, "a field too large"))?;
         let at = out.len();
         out.resize(at + n, 0);
@@ -226,29 +252,35 @@ impl<R: Read + Seek> Walk<'_, R> {
         Ok((graph, initializers))
     }
 
-    /// A `TensorProto` ending at `end`, with its `raw_data` deferred if large.
+    /// A `TensorProto` ending at `end`, with its data deferred if large.
     fn tensor(&mut self, end: u64) -> Result<(TensorProto, Option<Deferred>), WeightsError> {
         let mut rest = Vec::new();
         let mut deferred = None;
         while self.pos < end {
             let key = self.key(end)?;
-            if (key.0, key.1) != (TENSOR_RAW_DATA, LEN) {
-                self.copy_field(key, end, &mut rest)?;
-                continue;
-            }
+            let field = match (key.0, key.1) {
+                (TENSOR_RAW_DATA, LEN) => Field::Raw,
+                (TENSOR_FLOAT_DATA, LEN) => Field::Float,
+                (TENSOR_DOUBLE_DATA, LEN) => Field::Double,
+                _ => {
+                    self.copy_field(key, end, &mut rest)?;
+                    continue;
+                }
+            };
             // Peek at the length without consuming the field: small data is copied as is.
             let (pos, len) = (self.pos, self.len_end(end)? - self.pos);
-            // A field given twice keeps its last value, as prost does.
             if len > INLINE {
                 let skip = i64::try_from(len).map_err(|_| malformed(key.2, "a field too large"))?;
                 self.src.seek_relative(skip).map_err(self.io)?;
+                // A field given twice keeps the last; the length check that follows refuses a
+                // tensor whose values were split between fields.
                 deferred = Some(Deferred {
                     offset: self.pos,
                     len,
+                    field,
                 });
                 self.pos += len;
             } else {
-                deferred = None;
                 // Step back over the length prefix just read, so `copy_field` reads it again.
                 let back = (self.pos - pos) as i64;
                 self.src.seek_relative(-back).map_err(self.io)?;

@@ -274,3 +274,47 @@ fn a_second_graph_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn large_double_data_is_read_from_the_source_too() {
+    let (net, bytes) = wide();
+    let mut m = ModelProto::decode(&bytes[..]).unwrap();
+    let t = init(&mut m, "hidden.weight");
+    t.double_data = t
+        .raw_data
+        .chunks_exact(4)
+        .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
+        .collect();
+    t.raw_data.clear();
+    t.data_type = dtype::DOUBLE;
+    assert_eq!(
+        load_wide(&m.encode_to_vec()).unwrap().as_slice(),
+        net.as_slice()
+    );
+    // Doubles in a tensor that says it holds floats are not reinterpreted.
+    init(&mut m, "hidden.weight").data_type = dtype::FLOAT;
+    let e = load_wide(&m.encode_to_vec())
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(
+        e.contains("keeps its values in the field of type 11"),
+        "{e}"
+    );
+}
+
+/// Memory for what is not tensor data is capped: a file cannot take memory in proportion to its
+/// size by hiding bulk in a doc string or a node.
+#[test]
+fn more_than_32_mib_of_graph_is_refused() {
+    let (_, bytes) = wide();
+    let mut m = ModelProto::decode(&bytes[..]).unwrap();
+    m.graph.as_mut().unwrap().doc_string = "x".repeat(33 << 20);
+    let e = load_wide(&m.encode_to_vec())
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(e.contains("more than 32 MiB of graph"), "{e}");
+    m.graph.as_mut().unwrap().doc_string = "x".repeat(1 << 20);
+    assert!(load_wide(&m.encode_to_vec()).is_ok());
+}
