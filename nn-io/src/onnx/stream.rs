@@ -167,7 +167,7 @@ impl<R: Read + Seek> Walk<'_, R> {
         let key = self.varint(end)?;
         let field = u32::try_from(key >> 3)
             .ok()
-            .filter(|&f| f > 0)
+            .filter(|f| (encoding::MIN_TAG..=encoding::MAX_TAG).contains(f))
             .ok_or_else(|| malformed(start, "an invalid field number"))?;
         Ok((field, (key & 7) as u8, start))
     }

@@ -318,3 +318,16 @@ fn more_than_32_mib_of_graph_is_refused() {
     m.graph.as_mut().unwrap().doc_string = "x".repeat(1 << 20);
     assert!(load_wide(&m.encode_to_vec()).is_ok());
 }
+
+/// Found by the fuzzer: a key whose field number is beyond protobuf's 2^29 - 1 (prost's encoder
+/// asserts on it when the walk re-encoded the key).
+#[test]
+fn a_field_number_beyond_protobuf_s_range_is_refused() {
+    let mut bytes = Vec::new();
+    prost::encoding::encode_varint(u64::from(u32::MAX) << 3, &mut bytes);
+    bytes.push(0);
+    let e = load_wide(&bytes).err().expect("an error").to_string();
+    assert!(e.contains("an invalid field number at byte 0"), "{e}");
+    let crash = include_bytes!("../../../fuzz/corpus/onnx/field-number-beyond-range");
+    assert!(load_wide(crash).is_err());
+}
