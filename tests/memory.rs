@@ -18,7 +18,10 @@ const _: () = assert!(Mnist::WEIGHT_BYTES <= 256 * 1024);
 fn counts_and_bytes_match_the_types() {
     assert_eq!(Mnist::PARAMS, 50_890);
     assert_eq!(Mnist::WEIGHT_BYTES, 203_560);
-    assert_eq!(size_of::<Mnist>(), Mnist::WEIGHT_BYTES);
+    // The struct is rounded up to whole 64-byte lines (`align(64)`); the values are not.
+    assert_eq!(size_of::<Mnist>(), 203_584);
+    assert_eq!(core::mem::align_of::<Mnist>(), 64);
+    assert_eq!(Mnist::new(1).to_le_bytes().len(), Mnist::WEIGHT_BYTES);
     assert_eq!(<Mnist as Parameters>::LEN, Mnist::PARAMS);
     assert_eq!((Mnist::INPUTS, Mnist::OUTPUTS, Mnist::LAYERS), (784, 10, 2));
     // The 64 hidden activations pass in one buffer (input and output are the caller's).
@@ -41,14 +44,14 @@ fn training_bytes_add_up() {
         size_of::<Mnist>() + size_of::<AdamState<Mnist>>() + 2 * size_of::<[[f32; 64 + 10]; 32]>();
     let trainer = size_of::<Trainer<Mnist, Adam, 32>>();
     assert!(
-        (blocks..blocks + 64).contains(&trainer),
+        (blocks..blocks + 128).contains(&trainer),
         "{trainer} vs {blocks}"
     );
-    assert_eq!(size_of::<AdamState<Mnist>>(), 2 * Mnist::WEIGHT_BYTES);
+    assert_eq!(size_of::<AdamState<Mnist>>(), 2 * size_of::<Mnist>());
     // Plain SGD keeps no state.
     assert_eq!(
         Mnist::training_bytes::<Sgd, 32>(),
-        Mnist::training_bytes::<Adam, 32>() - 2 * Mnist::WEIGHT_BYTES
+        Mnist::training_bytes::<Adam, 32>() - 2 * size_of::<Mnist>()
     );
 }
 

@@ -42,7 +42,7 @@ pub use loss::{
 };
 pub use network::{argmax, class_of, largest, largest_adjacent_sum, Network, Train, TrainBuffers};
 pub use optim::{AdaGrad, Adam, Momentum, Optimizer, RmsProp, Sgd};
-pub use params::{params_from_le_bytes, Parameters, RawError};
+pub use params::{params_from_le_bytes, Parameters, RawError, Zeroed};
 pub use rng::Rng;
 pub use summary::{LayerInfo, Summary};
 pub use trainer::Trainer;

@@ -1,4 +1,4 @@
-use crate::{Loss, Optimizer, Parameters, Rng, Summary};
+use crate::{Loss, Optimizer, Parameters, Rng, Summary, Zeroed};
 
 /// A network taking `IN` inputs to `OUT` outputs. `network!` implements it for every struct it
 /// generates, so generic code can take any network:
@@ -33,7 +33,7 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
     /// The by-value constructors (`new`, `zeroed`, `from_le_bytes`, `load_safetensors`, …) pass
     /// the network through the stack: fine up to about a megabyte of weights (Rust's spawned
     /// threads have 2 MB of stack, Linux's main thread 8 MB, Windows' 1 MB). Beyond, every way
-    /// has a boxed form: `new_boxed`, [`boxed_zeroed`](Parameters::boxed_zeroed),
+    /// has a boxed form: `new_boxed`, [`boxed_zeroed`](crate::Zeroed::boxed_zeroed),
     /// [`boxed_from_le_bytes`](Parameters::boxed_from_le_bytes), `load_safetensors_boxed`,
     /// `load_onnx_boxed`, and [`Trainer::boxed`](crate::Trainer::boxed) for training, which keeps
     /// every buffer that grows with the batch or the widths on the heap (`tests/memory.rs` trains

@@ -4,7 +4,7 @@ use std::prelude::rust_2021::*;
 
 use rayon::prelude::*;
 
-use crate::{Loss, Parameters, Rng, Train, TrainBuffers};
+use crate::{Loss, Rng, Train, TrainBuffers, Zeroed};
 
 /// Parameters per reduction task (16 KB): enough work to amortise a task, several tasks per thread.
 const BLOCK: usize = 4096;

@@ -1,7 +1,7 @@
 //! The [`Trainer`]: everything a training run keeps between steps, in one value.
 
 use crate::optim::{Constant, Schedule};
-use crate::{Loss, Optimizer, Parameters, Rng, Train, TrainBuffers};
+use crate::{Loss, Optimizer, Rng, Train, TrainBuffers, Zeroed};
 
 /// Everything training keeps between steps: the optimizer with its complete state (step counter,
 /// moments, accumulators), the gradients, the batch buffers (every layer's activations, off the
@@ -97,9 +97,8 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize> Trainer<N, O, B> {
 }
 
 /// All-zero parameters in const evaluation.
-const fn zeroed<P: Parameters>() -> P {
-    // SAFETY: all-zero bytes are f32 zeros, a valid value of every `Parameters` type (the trait's
-    // contract).
+const fn zeroed<P: Zeroed>() -> P {
+    // SAFETY: all-zero bytes are a valid value of every `Zeroed` type (the trait's contract).
     unsafe { core::mem::MaybeUninit::<P>::zeroed().assume_init() }
 }
 

@@ -105,13 +105,19 @@ fn expand_net(plan: &Plan) -> TokenStream {
         .iter()
         .map(|t| quote!(::core::mem::size_of::<#t>()))
         .collect());
+    let values = sum(types
+        .iter()
+        .map(|t| quote!(<#t as ::constnet::Parameters>::LEN))
+        .collect());
     let forward_batch = forward_batch(plan);
     let train = train(plan);
     let checks = assertions(plan);
 
     quote! {
         #(#attrs)*
-        #[repr(C)]
+        // Aligned to a cache line, so that the weights' address modulo 64, and with it the cost
+        // of every vector load, does not depend on where the network lands.
+        #[repr(C, align(64))]
         #vis struct #ident {
             #(
                 #(#docs)*
@@ -123,13 +129,17 @@ fn expand_net(plan: &Plan) -> TokenStream {
         #checks
 
         // SAFETY: `#[repr(C)]` struct of layers, each a padding-free block of f32 values
-        // (`Layer: Parameters`); all have f32 alignment, so the struct has no padding either, as
-        // the assertion below confirms.
-        unsafe impl ::constnet::Parameters for #ident {}
+        // (`Layer: Parameters`) with f32 alignment, so they follow one another without gaps and
+        // their `LEN` values are the struct's first; only the trailing padding up to the 64-byte
+        // alignment follows (the assertion below), which `LEN` leaves out. All-zero bytes are
+        // valid for every layer, hence for the struct.
+        unsafe impl ::constnet::Parameters for #ident {
+            const LEN: usize = #values;
+        }
 
         const _: () = ::core::assert!(
-            ::core::mem::size_of::<#ident>() == #layer_bytes,
-            "a network is exactly its layers' values"
+            ::core::mem::size_of::<#ident>() == (#layer_bytes).next_multiple_of(64),
+            "a network is exactly its layers' values, rounded up to whole 64-byte lines"
         );
 
         #[allow(dead_code)]
@@ -143,8 +153,10 @@ fn expand_net(plan: &Plan) -> TokenStream {
             /// Trainable parameters (weights and biases; not batch norm's running statistics).
             pub const PARAMS: usize = #params;
             /// Bytes of the network's values (trainable parameters and state such as running
-            /// statistics): `size_of::<Self>()`, and what a model in flash occupies.
-            pub const WEIGHT_BYTES: usize = ::core::mem::size_of::<Self>();
+            /// statistics), as `to_le_bytes` writes them. The struct (what a model in flash
+            /// occupies) is this rounded up to whole 64-byte lines: `size_of::<Self>()` is at most
+            /// 60 bytes more.
+            pub const WEIGHT_BYTES: usize = #layer_bytes;
 
             /// Bytes of activation buffers an inference of one sample keeps on the stack: two
             /// buffers of the largest output of any layer but the last (one for two layers, none for
@@ -159,7 +171,7 @@ fn expand_net(plan: &Plan) -> TokenStream {
             where
                 Self: ::constnet::TrainBuffers<__B>,
             {
-                2 * Self::WEIGHT_BYTES
+                2 * ::core::mem::size_of::<Self>()
                     + ::core::mem::size_of::<O::State>()
                     + ::core::mem::size_of::<<Self as ::constnet::TrainBuffers<__B>>::Buffers>()
                     + __B * Self::INPUTS * ::core::mem::size_of::<f32>()
@@ -180,7 +192,7 @@ fn expand_net(plan: &Plan) -> TokenStream {
             /// Returned by value, so it passes through the stack: for networks of more than a few
             /// megabytes use `Network::new_boxed` (built in place on the heap).
             pub fn new(seed: u64) -> Self {
-                let mut net = <Self as ::constnet::Parameters>::zeroed();
+                let mut net = <Self as ::constnet::Zeroed>::zeroed();
                 ::constnet::Network::init(&mut net, seed);
                 net
             }

@@ -429,6 +429,7 @@ pub(super) mod tests {
     use crate::layer::testing::{check_layer as check, initialised as layer, random};
     use crate::layer::Tensor;
     use crate::Tanh;
+    use crate::Zeroed;
 
     #[test]
     fn gradients_valid_stride_1() {
@@ -1179,6 +1180,7 @@ mod timing {
     use super::*;
     use crate::layer::testing::random;
     use crate::Relu;
+    use crate::Zeroed;
 
     const B: usize = 32;
     type Conv1 = Conv2d<1, 28, 28, 6, 5, 1, false, 24, 24, Relu>;

@@ -346,7 +346,7 @@ pub trait Layer: Parameters {
 /// has no gradient ([`Step`](crate::Step)) do not implement it.
 ///
 /// ```
-/// use nn_core::{layer::Backprop, Dense, Identity, Parameters, Rng};
+/// use nn_core::{layer::Backprop, Dense, Identity, Rng, Zeroed};
 /// // y = 2x + 1; with dL/dz = −2 at x = 1 the gradient is −2 for the weight and the bias.
 /// let layer = Dense::<1, 1, Identity>::new([[2.0]], [1.0]);
 /// let (x, mut y) = ([[1.0]], [[0.0]]);

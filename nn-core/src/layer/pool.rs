@@ -802,6 +802,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::layer::testing::check_gradients;
     use crate::layer::Tensor;
+    use crate::Zeroed;
 
     /// A batch whose flat value `i` (over the whole batch) is `((i·mul) mod m − sub) / div`: the
     /// `pattern` of `scripts/reference/pool_norm_layers.py`, exact in f32 for the divisors used.
@@ -871,7 +872,7 @@ pub(crate) mod tests {
             &MaxPool2d::<2, 4, 6, 2, 2, 3>,
             &x2(),
             &r,
-            &mut Parameters::zeroed(),
+            &mut Zeroed::zeroed(),
         );
         let want_y: [Pool2dOut; 2] = [
             [
@@ -971,7 +972,7 @@ pub(crate) mod tests {
             &MaxPool2d::<1, 2, 2, 2, 1, 1>,
             &[[[[1.0, 3.0], [3.0, 0.0]]]],
             &[[[[1.0]]]],
-            &mut Parameters::zeroed(),
+            &mut Zeroed::zeroed(),
         );
         assert_eq!((y, dx), ([[[[3.0]]]], [[[[0.0, 1.0], [0.0, 0.0]]]]));
         let (y, dx, _) = run(

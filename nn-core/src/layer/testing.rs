@@ -4,7 +4,7 @@ use std::vec::Vec;
 
 use super::{Backprop, Layer, Tensor};
 use crate::activation::Differentiable;
-use crate::{Parameters, Rng};
+use crate::{Rng, Zeroed};
 
 /// Random values in `[-1, 1)` from `seed`.
 pub fn random<T: Tensor>(seed: u64) -> T {

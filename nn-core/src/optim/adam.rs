@@ -1,6 +1,6 @@
 use super::Optimizer;
 use crate::kernel::{self, Kernel, Math};
-use crate::Parameters;
+use crate::{Parameters, Zeroed};
 
 /// Adam (Kingma & Ba), with Keras' defaults: `lr = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-7`.
 ///
@@ -57,7 +57,8 @@ impl Default for Adam {
 /// ```
 /// use nn_core::{optim::AdamState, Adam, Dense, Optimizer, Parameters};
 /// let state: AdamState<Dense<2, 1>> = Adam::default().new_state();
-/// assert_eq!(state.as_slice().len(), 2 * 3); // m and v for 2 weights and 1 bias
+/// assert_eq!(state.m.as_slice().len(), 3); // 2 weights and 1 bias
+/// assert_eq!(state.v.as_slice(), [0.0; 3]);
 /// ```
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,8 +69,9 @@ pub struct AdamState<P> {
     pub v: P,
 }
 
-// SAFETY: repr(C) pair of the same `Parameters` type: f32 alignment, no padding.
-unsafe impl<P: Parameters> Parameters for AdamState<P> {}
+// SAFETY: a pair of `Parameters` values, for which all-zero bytes are valid. (Not a flat
+// `Parameters` block itself: a network's trailing padding would sit between `m` and `v`.)
+unsafe impl<P: Parameters> Zeroed for AdamState<P> {}
 
 impl<P: Parameters> Optimizer<P> for Adam {
     type State = AdamState<P>;

@@ -17,7 +17,7 @@ pub use schedule::{
 };
 pub use sgd::{Momentum, Sgd};
 
-use crate::Parameters;
+use crate::{Parameters, Zeroed};
 
 /// Optimizer state (moments, velocities) below `f32::MIN_POSITIVE` becomes 0.
 ///
@@ -48,14 +48,14 @@ pub(crate) fn flush(x: f32) -> f32 {
 /// ```
 pub trait Optimizer<P: Parameters> {
     /// Per-parameter state: `()` for plain SGD, `P` for momentum, two `P`s for Adam.
-    type State: Parameters;
+    type State: Zeroed;
 
     /// Puts `state` into its initial condition (zero, unless the method says otherwise).
     fn reset(&self, state: &mut Self::State) {
         state.fill_zero();
     }
 
-    /// A fresh state, by value. For a large network prefer [`Parameters::boxed_zeroed`] (std) or a
+    /// A fresh state, by value. For a large network prefer [`Zeroed::boxed_zeroed`] (std) or a
     /// `static` followed by [`reset`](Optimizer::reset).
     fn new_state(&self) -> Self::State {
         let mut state = Self::State::zeroed();
@@ -76,7 +76,7 @@ pub trait Optimizer<P: Parameters> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Adam, Dense, Identity, Optimizer, Parameters, RmsProp, Sgd};
+    use crate::{Adam, Dense, Identity, Optimizer, Parameters, RmsProp, Sgd, Zeroed};
 
     type L = Dense<1, 1, Identity>;
 
@@ -101,14 +101,15 @@ mod tests {
             adam.step(&mut p, &zero, &mut s);
             sgd.step(&mut p, &zero, &mut v);
             rms.step(&mut p, &zero, &mut a);
-            let states = [s.as_slice(), v.as_slice(), a.as_slice()];
+            let states = [s.m.as_slice(), s.v.as_slice(), v.as_slice(), a.as_slice()];
             assert!(states
                 .iter()
                 .flat_map(|s| s.iter())
                 .all(|x| !x.is_subnormal()));
         }
         // β2 = 0.999 takes ~87,000 steps from 1e-3 down to 1.2e-38.
-        assert!(s.as_slice().iter().all(|&x| x == 0.0));
+        assert!(s.m.as_slice().iter().all(|&x| x == 0.0));
+        assert!(s.v.as_slice().iter().all(|&x| x == 0.0));
         assert!(v.as_slice().iter().all(|&x| x == 0.0));
         assert!(a.as_slice().iter().all(|&x| x == 0.0));
     }
