@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::data::Dataset;
-use crate::loss::FromLabel;
+use crate::data::{Dataset, Target};
+use crate::loss::FromTarget;
 use crate::optim::Schedule;
 use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
 
@@ -217,24 +217,26 @@ impl<const B: usize> Fit<B> {
     /// NaN or infinite weight at the end of the epoch ([`FitError::NonFiniteWeights`]), as Keras'
     /// `TerminateOnNaN`; the errors carry the history so far. A [`Dataset`] may hold non-finite
     /// features (the file loaders refuse them): training on one reports it this way.
-    pub fn run<N, L, O, S, const IN: usize, const OUT: usize>(
+    pub fn run<N, L, O, S, T, const IN: usize, const OUT: usize>(
         &self,
         net: &mut N,
         loss: L,
         trainer: &mut Trainer<N, O, B, S>,
-        train: &Dataset<IN>,
-        validation: Option<&Dataset<IN>>,
+        train: &Dataset<IN, T>,
+        validation: Option<&Dataset<IN, T>>,
     ) -> Result<History, FitError>
     where
         N: Train<IN, OUT, B>,
         L: Loss<OUT> + Copy,
+        L::Target: FromTarget<T>,
         O: Optimizer<N>,
         S: Schedule,
+        T: Target,
     {
         check_outputs::<L, OUT>()?;
-        check_classes::<IN, OUT>(train)?;
+        check_classes::<IN, OUT, T>(train)?;
         if let Some(v) = validation {
-            check_classes::<IN, OUT>(v)?;
+            check_classes::<IN, OUT, T>(v)?;
         }
         if train.len() < B || B == 0 {
             return Err(FitError::TooFewSamples {
@@ -269,7 +271,7 @@ impl<const B: usize> Fit<B> {
                     *row = train.features()[i];
                 }
                 let target: [L::Target; B] =
-                    core::array::from_fn(|j| L::Target::from_label(train.labels()[batch[j]]));
+                    core::array::from_fn(|j| L::Target::from_target(&train.targets()[batch[j]]));
                 let batch_loss = trainer.step(net, loss, &x, &target);
                 if !batch_loss.is_finite() {
                     if let Some(bar) = bar {
@@ -287,7 +289,7 @@ impl<const B: usize> Fit<B> {
                     .outputs()
                     .iter()
                     .zip(batch)
-                    .filter(|(y, &i)| class_of(y) == train.labels()[i])
+                    .filter(|(y, &i)| class_of(y) == train.targets()[i].class())
                     .count();
                 if let Some(bar) = &bar {
                     bar.set_position(b as u64 + 1);
@@ -301,7 +303,8 @@ impl<const B: usize> Fit<B> {
                 }
             }
             trainer.epochs += 1;
-            let validation = validation.map(|v| evaluate_unchecked(&*net, loss, v));
+            let validation =
+                validation.map(|v| evaluate_unchecked(&*net, loss, v.features(), v.targets()));
             let result = Epoch {
                 loss: (loss_sum / batches as f64) as f32,
                 accuracy: hits as f32 / (batches * B) as f32,
@@ -372,8 +375,11 @@ fn check_outputs<L: Loss<OUT>, const OUT: usize>() -> Result<(), FitError> {
     Ok(())
 }
 
-fn check_classes<const IN: usize, const OUT: usize>(data: &Dataset<IN>) -> Result<(), FitError> {
-    // A single output holds a binary label itself (0 or 1).
+fn check_classes<const IN: usize, const OUT: usize, T: Target>(
+    data: &Dataset<IN, T>,
+) -> Result<(), FitError> {
+    // A single output holds a binary label itself (0 or 1); float targets have no classes (their
+    // width is checked by the type system).
     let capacity = if OUT == 1 { 2 } else { OUT };
     if data.classes() > capacity {
         return Err(FitError::TooManyClasses {
@@ -403,76 +409,94 @@ fn check_classes<const IN: usize, const OUT: usize>(data: &Dataset<IN>) -> Resul
 /// assert!(evaluate(&net, SparseCategoricalCrossEntropy, &wide).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn evaluate<N, L, const IN: usize, const OUT: usize>(
+pub fn evaluate<N, L, T, const IN: usize, const OUT: usize>(
     net: &N,
     loss: L,
-    data: &Dataset<IN>,
+    data: &Dataset<IN, T>,
 ) -> Result<Evaluation, FitError>
 where
     N: Network<IN, OUT>,
     L: Loss<OUT>,
+    L::Target: FromTarget<T>,
+    T: Target,
 {
     check_outputs::<L, OUT>()?;
-    check_classes::<IN, OUT>(data)?;
-    Ok(evaluate_unchecked(net, loss, data))
+    check_classes::<IN, OUT, T>(data)?;
+    Ok(evaluate_unchecked(
+        net,
+        loss,
+        data.features(),
+        data.targets(),
+    ))
 }
 
-/// [`evaluate`] on data whose classes have been checked.
-fn evaluate_unchecked<N, L, const IN: usize, const OUT: usize>(
+/// [`evaluate`] on samples whose classes have been checked.
+fn evaluate_unchecked<N, L, T, const IN: usize, const OUT: usize>(
     net: &N,
     loss: L,
-    data: &Dataset<IN>,
+    features: &[[f32; IN]],
+    targets: &[T],
 ) -> Evaluation
 where
     N: Network<IN, OUT>,
     L: Loss<OUT>,
+    L::Target: FromTarget<T>,
+    T: Target,
 {
     let _ = loss;
-    // Batches of forward passes keep their activations on the stack: big batches for small
-    // networks, small ones for wide convolutions (≤ 256 KB of activations either way).
-    const STACK: usize = 256 * 1024;
-    let (loss_sum, hits) = if N::INFERENCE_BYTES * 64 <= STACK {
-        evaluate_in::<N, L, IN, OUT, 64>(net, data)
-    } else if N::INFERENCE_BYTES * 8 <= STACK {
-        evaluate_in::<N, L, IN, OUT, 8>(net, data)
-    } else {
-        evaluate_in::<N, L, IN, OUT, 1>(net, data)
-    };
-    let n = data.len().max(1) as f64;
+    let (mut loss_sum, mut hits) = (0.0f64, 0usize);
+    for_outputs(net, features, |i, y| {
+        let t = &targets[i];
+        loss_sum += f64::from(L::loss(y, &L::Target::from_target(t)));
+        hits += usize::from(class_of(y) == t.class());
+    });
+    let n = features.len().max(1) as f64;
     Evaluation {
         loss: (loss_sum / n) as f32,
         accuracy: (hits as f64 / n) as f32,
     }
 }
 
-/// Summed loss and hits over `data`, in batches of `C` and then one by one.
-fn evaluate_in<N, L, const IN: usize, const OUT: usize, const C: usize>(
+/// Calls `f(i, outputs)` for every sample `i` of `x`, in order, with batched forward passes whose
+/// activations stay on the stack: big batches for small networks, small ones for wide
+/// convolutions (≤ 256 KB of activations either way). Allocates nothing.
+fn for_outputs<N, const IN: usize, const OUT: usize>(
     net: &N,
-    data: &Dataset<IN>,
-) -> (f64, usize)
-where
+    x: &[[f32; IN]],
+    f: impl FnMut(usize, &[f32; OUT]),
+) where
     N: Network<IN, OUT>,
-    L: Loss<OUT>,
 {
-    let (mut loss_sum, mut hits) = (0.0f64, 0usize);
-    let mut score = |y: &[f32; OUT], label: usize| {
-        loss_sum += f64::from(L::loss(y, &L::Target::from_label(label)));
-        hits += usize::from(class_of(y) == label);
-    };
-    let (features, labels) = (data.features(), data.labels());
+    const STACK: usize = 256 * 1024;
+    if N::INFERENCE_BYTES * 64 <= STACK {
+        for_outputs_in::<N, IN, OUT, 64>(net, x, f);
+    } else if N::INFERENCE_BYTES * 8 <= STACK {
+        for_outputs_in::<N, IN, OUT, 8>(net, x, f);
+    } else {
+        for_outputs_in::<N, IN, OUT, 1>(net, x, f);
+    }
+}
+
+/// [`for_outputs`] in batches of `C`, then one by one.
+fn for_outputs_in<N, const IN: usize, const OUT: usize, const C: usize>(
+    net: &N,
+    x: &[[f32; IN]],
+    mut f: impl FnMut(usize, &[f32; OUT]),
+) where
+    N: Network<IN, OUT>,
+{
     let mut y = [[0.0f32; OUT]; C];
-    let (chunks, rest) = features.as_chunks::<C>();
+    let (chunks, rest) = x.as_chunks::<C>();
     for (k, x) in chunks.iter().enumerate() {
         net.forward_batch(x, &mut y);
         for (j, y) in y.iter().enumerate() {
-            score(y, labels[k * C + j]);
+            f(k * C + j, y);
         }
     }
     let done = chunks.len() * C;
     for (j, x) in rest.iter().enumerate() {
-        score(&net.forward(x), labels[done + j]);
+        f(done + j, &net.forward(x));
     }
-    (loss_sum, hits)
 }
 
 /// The predicted class of every sample ([`class_of`](crate::class_of)), as Keras' `predict`
