@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::data::{Dataset, Target};
+use crate::data::{split_point, Dataset, Target};
 use crate::loss::FromTarget;
 use crate::optim::Schedule;
 use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
@@ -53,6 +53,9 @@ pub struct Fit<const B: usize> {
     pub shuffle: bool,
     /// What to print.
     pub verbose: Verbose,
+    /// The fraction of the training data held out for validation: the last samples, before any
+    /// shuffling, as Keras' `validation_split` (0: none).
+    pub validation_split: f32,
 }
 
 /// Loss and accuracy over a data set.
@@ -160,6 +163,16 @@ pub enum FitError {
         /// The epochs completed before.
         history: History,
     },
+    /// [`Fit::validation_split`] leaves no sample for training or none for validation.
+    #[error(
+        "a validation split of {fraction} leaves no training or no validation samples of {samples}"
+    )]
+    ValidationSplit {
+        /// The fraction asked for.
+        fraction: f32,
+        /// Samples in the training data.
+        samples: usize,
+    },
     /// Training left a NaN or infinite weight (checked after every epoch).
     #[error("training stopped after epoch {epoch}: parameter {index} is {value}")]
     NonFiniteWeights {
@@ -182,7 +195,38 @@ impl<const B: usize> Fit<B> {
             seed: 0,
             shuffle: true,
             verbose: Verbose::Bar,
+            validation_split: 0.0,
         }
+    }
+
+    /// Holds out the last `fraction` of the training data for validation (before any shuffling:
+    /// the held-out samples are the same in every epoch and every run), as Keras'
+    /// `validation_split`: training uses the first `⌊len · (1 − fraction)⌋` samples (see
+    /// [`Dataset::split_fraction`]). Validation data passed to [`run`](Fit::run) takes precedence,
+    /// as in Keras. A fraction that leaves either part empty is a
+    /// [`FitError::ValidationSplit`].
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::data::Dataset;
+    /// use constnet::train::{evaluate, Fit, Verbose};
+    /// network! { struct Line { Dense<1, 1> } }
+    /// let x: Vec<[f32; 1]> = (0..10).map(|i| [i as f32 / 10.0]).collect();
+    /// let t: Vec<[f32; 1]> = x.iter().map(|&[x]| [2.0 * x + 1.0]).collect();
+    /// let data = Dataset::from_vecs(x, t)?;
+    /// let mut net = Line::new(0);
+    /// let history = Fit::<2>::epochs(3)
+    ///     .validation_split(0.2)
+    ///     .verbose(Verbose::Silent)
+    ///     .run(&mut net, Mse, &mut Trainer::new(Sgd::new(0.1)), &data, None)?;
+    /// // Validated on the last two samples, 0.8 and 0.9.
+    /// let (_, last_two) = data.split(8);
+    /// assert_eq!(history.epochs[2].validation, Some(evaluate(&net, Mse, &last_two)?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn validation_split(mut self, fraction: f32) -> Self {
+        self.validation_split = fraction;
+        self
     }
 
     /// Sets the shuffling seed.
@@ -238,17 +282,30 @@ impl<const B: usize> Fit<B> {
         if let Some(v) = validation {
             check_classes::<IN, OUT, T>(v)?;
         }
-        if train.len() < B || B == 0 {
-            return Err(FitError::TooFewSamples {
-                samples: train.len(),
-                batch: B,
-            });
+        // Training uses the first `samples`; validation the given data or the held-out rest.
+        let (samples, validation) = match validation {
+            Some(v) => (train.len(), Some((v.features(), v.targets()))),
+            None if self.validation_split != 0.0 => {
+                let at = split_point(train.len(), self.validation_split);
+                if at == 0 || at == train.len() {
+                    return Err(FitError::ValidationSplit {
+                        fraction: self.validation_split,
+                        samples: train.len(),
+                    });
+                }
+                let held_out = (&train.features()[at..], &train.targets()[at..]);
+                (at, Some(held_out))
+            }
+            None => (train.len(), None),
+        };
+        if samples < B || B == 0 {
+            return Err(FitError::TooFewSamples { samples, batch: B });
         }
         let mut x: Box<[[f32; IN]; B]> = vec![[0.0f32; IN]; B]
             .into_boxed_slice()
             .try_into()
             .expect("the vector has B rows");
-        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut order: Vec<usize> = (0..samples).collect();
         let mut rng = Rng::new(self.seed);
         if self.shuffle {
             // Continue the shuffle sequence of earlier runs with this trainer.
@@ -256,7 +313,7 @@ impl<const B: usize> Fit<B> {
                 rng.shuffle(&mut order);
             }
         }
-        let batches = train.len() / B;
+        let batches = samples / B;
         let mut history = History::default();
 
         for epoch in 0..self.epochs {
@@ -303,8 +360,7 @@ impl<const B: usize> Fit<B> {
                 }
             }
             trainer.epochs += 1;
-            let validation =
-                validation.map(|v| evaluate_unchecked(&*net, loss, v.features(), v.targets()));
+            let validation = validation.map(|(x, t)| evaluate_unchecked(&*net, loss, x, t));
             let result = Epoch {
                 loss: (loss_sum / batches as f64) as f32,
                 accuracy: hits as f32 / (batches * B) as f32,
@@ -500,7 +556,8 @@ fn for_outputs_in<N, const IN: usize, const OUT: usize, const C: usize>(
 }
 
 /// The predicted class of every sample ([`class_of`](crate::class_of)), as Keras' `predict`
-/// followed by arg-max (or a 0.5 threshold for one output).
+/// followed by arg-max (or a 0.5 threshold for one output): the classes of
+/// [`predict_outputs`], so they agree with [`evaluate`]'s accuracy.
 ///
 /// ```
 /// use constnet::prelude::*;
@@ -512,5 +569,32 @@ pub fn predict_all<N, const IN: usize, const OUT: usize>(net: &N, x: &[[f32; IN]
 where
     N: Network<IN, OUT>,
 {
-    x.iter().map(|x| net.predict(x)).collect()
+    let mut classes = Vec::with_capacity(x.len());
+    for_outputs(net, x, |_, y| classes.push(class_of(y)));
+    classes
+}
+
+/// The network's outputs for every sample — the probabilities of a softmax or sigmoid output, the
+/// values of a regression — as Keras' `predict`. Batched forward passes as in [`evaluate`]; only
+/// the returned vector is allocated.
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::train::predict_outputs;
+/// network! { struct Pick { Dense<2, 2, Softmax> } }
+/// let net = Pick { l0: Dense::new([[1.0, 0.0], [0.0, 1.0]], [0.0; 2]) };
+/// let p = predict_outputs(&net, &[[0.0, 0.0], [2.0, 0.0]]);
+/// assert_eq!(p[0], [0.5, 0.5]);
+/// assert!(p[1][0] > 0.8 && (p[1][0] + p[1][1] - 1.0).abs() < 1e-6);
+/// ```
+pub fn predict_outputs<N, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[[f32; IN]],
+) -> Vec<[f32; OUT]>
+where
+    N: Network<IN, OUT>,
+{
+    let mut outputs = Vec::with_capacity(x.len());
+    for_outputs(net, x, |_, y| outputs.push(*y));
+    outputs
 }

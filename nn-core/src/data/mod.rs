@@ -227,6 +227,76 @@ impl<const N: usize, T: Target> Dataset<N, T> {
             class_names: self.class_names.clone(),
         }
     }
+
+    /// Shuffles the samples (features and targets together) with a seeded permutation: the same
+    /// seed gives the same order.
+    ///
+    /// ```
+    /// use nn_core::data::Dataset;
+    /// let mut d = Dataset::from_vecs((0..10).map(|i| [i as f32]).collect(), (0..10).collect())?;
+    /// d.shuffle(7);
+    /// assert_ne!(d.labels(), (0..10).collect::<Vec<_>>());
+    /// assert!(d.features().iter().zip(d.labels()).all(|(x, &l)| x[0] == l as f32));
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn shuffle(&mut self, seed: u64) {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        crate::Rng::new(seed).shuffle(&mut order);
+        self.features = order.iter().map(|&i| self.features[i]).collect();
+        self.targets = order.iter().map(|&i| self.targets[i].clone()).collect();
+    }
+
+    /// The first `at` samples and the rest (`at` is capped at the length); both keep the classes
+    /// and their names.
+    ///
+    /// ```
+    /// use nn_core::data::Dataset;
+    /// let d = Dataset::from_vecs(vec![[0.0], [1.0], [2.0]], vec![[0.0], [1.0], [4.0]])?;
+    /// let (train, test) = d.split(2);
+    /// assert_eq!((train.len(), test.features()), (2, &[[2.0]][..]));
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn split(mut self, at: usize) -> (Self, Self) {
+        let at = at.min(self.len());
+        let rest = Dataset {
+            features: self.features.split_off(at),
+            targets: self.targets.split_off(at),
+            classes: self.classes,
+            class_names: self.class_names.clone(),
+        };
+        (self, rest)
+    }
+
+    /// Splits off the last `fraction` of the samples, as Keras' `validation_split` does ("the
+    /// validation data is selected from the last samples … before shuffling"): the first part
+    /// keeps `⌊len · (1 − fraction)⌋` samples, the second the rest. `fraction` is clamped to
+    /// `[0, 1]`.
+    ///
+    /// ```
+    /// use nn_core::data::Dataset;
+    /// let d = Dataset::from_vecs((0..10).map(|i| [i as f32]).collect(), (0..10).collect())?;
+    /// let (train, validation) = d.split_fraction(0.3);
+    /// assert_eq!(validation.labels(), [7, 8, 9]);
+    /// assert_eq!(train.len(), 7);
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn split_fraction(self, fraction: f32) -> (Self, Self) {
+        let at = split_point(self.len(), fraction);
+        self.split(at)
+    }
+}
+
+/// Where Keras' `validation_split` cuts `len` samples: `⌊len · (1 − fraction)⌋`, computed on the
+/// decimal the user wrote (`0.3` as Python's double, not `0.3f32` widened to 0.30000001, which
+/// would cut 10 samples at 6 where Keras cuts at 7).
+pub(crate) fn split_point(len: usize, fraction: f32) -> usize {
+    let fraction: f64 = fraction.to_string().parse().unwrap_or(0.0);
+    let fraction = if fraction.is_nan() {
+        0.0
+    } else {
+        fraction.clamp(0.0, 1.0)
+    };
+    ((len as f64 * (1.0 - fraction)).floor() as usize).min(len)
 }
 
 /// What is wrong with a data file.
