@@ -2,7 +2,12 @@
 //! validation split, predictions for a whole data set, callbacks.
 use constnet::data::Dataset;
 use constnet::prelude::*;
-use constnet::train::{evaluate, predict_all, predict_outputs, Fit, FitError, History, Verbose};
+use std::time::Duration;
+
+use constnet::train::{
+    evaluate, predict_all, predict_outputs, Callback, Control, EarlyStopping, Epoch, Fit, FitError,
+    History, LearningRateScheduler, Monitor, ReduceLROnPlateau, Verbose,
+};
 use constnet::Rng;
 
 network! {
@@ -317,7 +322,7 @@ fn ten_fits_of_one_epoch_equal_one_fit_of_ten() {
     }
     assert_eq!(once.as_slice(), stepped.as_slice());
     assert_eq!((trainer.steps, resumed.steps), (110, 110));
-    let val = |e: &[constnet::train::Epoch]| e.iter().map(|e| e.validation).collect::<Vec<_>>();
+    let val = |e: &[Epoch]| e.iter().map(|e| e.validation).collect::<Vec<_>>();
     assert_eq!(val(&h10.epochs), val(&h1));
     // Restarting the shuffles each time (the behaviour before) trains differently.
     let mut restarted = Reg::new(2);
@@ -365,4 +370,277 @@ fn predict_outputs_are_the_probabilities_evaluate_scores() {
         .sum();
     let e = evaluate(&net, SparseCategoricalCrossEntropy, &data).unwrap();
     assert_eq!((loss / 100.0) as f32, e.loss);
+}
+
+fn logs(loss: f32, accuracy: f32) -> Epoch {
+    Epoch {
+        loss,
+        accuracy,
+        validation: None,
+        duration: Duration::ZERO,
+    }
+}
+
+/// Feeds `values` of `monitor` to `callback` as epochs 0, 1, …, with the network's weights all set
+/// to the epoch number, until it stops; returns the epochs it saw and the learning rate after each.
+fn drive(
+    callback: &mut dyn Callback<Line>,
+    net: &mut Line,
+    trainer: &mut Trainer<Line, Sgd, 1>,
+    values: &[f32],
+) -> (usize, Vec<f32>) {
+    let mut ctl = Control::new(net, trainer);
+    callback.on_train_begin(&mut ctl);
+    let mut rates = Vec::new();
+    let mut seen = 0;
+    for (epoch, &v) in values.iter().enumerate() {
+        callback.on_epoch_begin(epoch as u64, &mut ctl);
+        ctl.weights_mut().fill(epoch as f32);
+        callback.on_epoch_end(epoch as u64, &logs(v, v), &mut ctl);
+        rates.push(ctl.learning_rate());
+        seen += 1;
+        if ctl.stopping() {
+            break;
+        }
+    }
+    callback.on_train_end(&mut ctl);
+    (seen, rates)
+}
+
+/// EarlyStopping on crafted loss sequences: it stops at the epoch the patience implies and puts
+/// back the best epoch's weights bit for bit.
+#[test]
+fn early_stopping_stops_when_patience_runs_out_and_restores_the_best_weights() {
+    let mut net = Line::new(0);
+    let mut trainer = Trainer::<Line, _, 1>::new(Sgd::new(0.1));
+    // Best at epoch 1; epochs 2 and 3 do not improve: with patience 2 it stops at epoch 3.
+    let mut stop = EarlyStopping::new(Monitor::Loss)
+        .patience(2)
+        .restore_best_weights(true);
+    let losses = [1.0, 0.5, 0.6, 0.55, 0.4, 0.3];
+    let (seen, _) = drive(&mut stop, &mut net, &mut trainer, &losses);
+    assert_eq!(
+        (seen, stop.stopped_epoch(), stop.best()),
+        (4, Some(3), Some((1, 0.5)))
+    );
+    assert!(net
+        .as_slice()
+        .iter()
+        .all(|&w| w.to_bits() == 1.0f32.to_bits()));
+
+    // Without restoring, the last epoch's weights stay.
+    let mut keep = EarlyStopping::new(Monitor::Loss).patience(2);
+    drive(&mut keep, &mut net, &mut trainer, &losses);
+    assert!(net.as_slice().iter().all(|&w| w == 3.0));
+
+    // min_delta: improvements of less than 0.1 do not count.
+    let mut coarse = EarlyStopping::new(Monitor::Loss).patience(2).min_delta(0.1);
+    let (seen, _) = drive(&mut coarse, &mut net, &mut trainer, &[1.0, 0.95, 0.92, 0.5]);
+    assert_eq!((seen, coarse.stopped_epoch()), (3, Some(2)));
+
+    // Accuracy: larger is better; patience 0 stops at the first epoch that does not improve.
+    let mut acc = EarlyStopping::new(Monitor::Accuracy).restore_best_weights(true);
+    let (seen, _) = drive(&mut acc, &mut net, &mut trainer, &[0.5, 0.6, 0.7, 0.7, 0.9]);
+    assert_eq!((seen, acc.best()), (4, Some((2, 0.7))));
+    assert!(net.as_slice().iter().all(|&w| w == 2.0));
+
+    // A second run starts afresh: nothing carried over from the first.
+    let (seen, _) = drive(&mut stop, &mut net, &mut trainer, &[3.0, 2.0, 1.0]);
+    assert_eq!(
+        (seen, stop.stopped_epoch(), stop.best()),
+        (3, None, Some((2, 1.0)))
+    );
+    assert!(net.as_slice().iter().all(|&w| w == 2.0));
+
+    // Monitoring a validation value without validation data does nothing.
+    let mut val = EarlyStopping::default().restore_best_weights(true);
+    let (seen, _) = drive(&mut val, &mut net, &mut trainer, &[1.0, 2.0, 3.0]);
+    assert_eq!((seen, val.stopped_epoch()), (3, None));
+    assert!(net.as_slice().iter().all(|&w| w == 2.0));
+}
+
+#[test]
+fn reduce_lr_on_plateau_follows_keras_patience_cooldown_and_floor() {
+    let mut net = Line::new(0);
+    let mut trainer = Trainer::<Line, _, 1>::new(Sgd::new(0.1));
+    let mut plateau = ReduceLROnPlateau::new(Monitor::Loss)
+        .factor(0.5)
+        .patience(2)
+        .cooldown(1)
+        .min_lr(0.03);
+    let (_, rates) = drive(
+        &mut plateau,
+        &mut net,
+        &mut trainer,
+        &[1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
+    );
+    // Drops after two epochs without improvement; the epoch after a drop is cooldown; never below
+    // min_lr.
+    assert_eq!(rates, [0.1, 0.1, 0.1, 0.05, 0.05, 0.03, 0.03, 0.03, 0.03]);
+    // An improvement smaller than min_delta (1e-4 by default) is none.
+    trainer.base_lr = 0.1;
+    let mut fine = ReduceLROnPlateau::new(Monitor::Accuracy).patience(1);
+    let (_, rates) = drive(&mut fine, &mut net, &mut trainer, &[0.5, 0.50005, 0.6]);
+    assert_eq!(rates[1], 0.1 * 0.1);
+    assert_eq!(rates[2], rates[1]);
+}
+
+/// Records what `Fit` shows a callback: the epochs, the weights and the learning rate.
+#[derive(Default)]
+struct Recorder {
+    begun: Vec<u64>,
+    ended: Vec<(u64, Epoch)>,
+    weights: Vec<Vec<f32>>,
+    rates: Vec<f32>,
+    runs: (usize, usize),
+}
+
+impl<N: Parameters> Callback<N> for Recorder {
+    fn on_train_begin(&mut self, _: &mut Control<'_, N>) {
+        self.runs.0 += 1;
+    }
+    fn on_epoch_begin(&mut self, epoch: u64, ctl: &mut Control<'_, N>) {
+        self.begun.push(epoch);
+        self.rates.push(ctl.learning_rate());
+    }
+    fn on_epoch_end(&mut self, epoch: u64, logs: &Epoch, ctl: &mut Control<'_, N>) {
+        self.ended.push((epoch, *logs));
+        self.weights.push(ctl.weights().to_vec());
+    }
+    fn on_train_end(&mut self, _: &mut Control<'_, N>) {
+        self.runs.1 += 1;
+    }
+}
+
+fn line_data() -> Dataset<1, [f32; 1]> {
+    let x: Vec<[f32; 1]> = (0..40).map(|i| [i as f32 / 40.0]).collect();
+    let t = x.iter().map(|&[x]| [1.5 * x - 0.5]).collect();
+    Dataset::from_vecs(x, t).unwrap()
+}
+
+/// In a real `fit`: a scheduler turns the rate negative at epoch 6 (gradient ascent), so the
+/// validation loss soon grows; EarlyStopping stops `patience` epochs after the best one and
+/// restores exactly that epoch's weights.
+#[test]
+fn early_stopping_in_fit_restores_the_weights_of_the_best_epoch() {
+    let data = line_data();
+    let mut net = Line::new(1);
+    let mut trainer = Trainer::new(Sgd::new(0.2));
+    let mut recorder = Recorder::default();
+    let mut ascent = LearningRateScheduler::new(|epoch, lr| if epoch == 6 { -0.05 } else { lr });
+    let mut stop = EarlyStopping::new(Monitor::ValLoss)
+        .patience(3)
+        .restore_best_weights(true);
+    let history = Fit::<4>::epochs(100)
+        .validation_split(0.25)
+        .verbose(Verbose::Silent)
+        .run_with(
+            &mut net,
+            Mse,
+            &mut trainer,
+            &data,
+            None,
+            &mut [&mut ascent, &mut recorder, &mut stop],
+        )
+        .unwrap();
+    let val: Vec<f32> = history
+        .epochs
+        .iter()
+        .map(|e| e.validation.unwrap().loss)
+        .collect();
+    let best = val
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0;
+    assert!(history.epochs.len() < 100, "{val:?}");
+    assert_eq!(stop.best(), Some((best as u64, val[best])));
+    assert_eq!(stop.stopped_epoch(), Some(best as u64 + 3));
+    assert_eq!(history.epochs.len(), best + 4);
+    assert_eq!(net.as_slice(), recorder.weights[best]);
+    assert_eq!(recorder.ended.len(), history.epochs.len());
+    assert_eq!(trainer.base_lr, -0.05);
+}
+
+/// The scheduler's rate is the rate of the epoch's steps: the same training as setting the rate
+/// by hand before ten runs of one epoch.
+#[test]
+fn learning_rate_scheduler_sets_each_epochs_rate() {
+    let data = line_data();
+    let rate = |epoch: u64| 0.3 * 0.7f32.powi(epoch as i32);
+    let mut scheduled = Line::new(1);
+    let mut trainer = Trainer::new(Sgd::new(1.0));
+    let mut recorder = Recorder::default();
+    let mut schedule = LearningRateScheduler::new(|epoch, _| rate(epoch));
+    Fit::<4>::epochs(10)
+        .verbose(Verbose::Silent)
+        .run_with(
+            &mut scheduled,
+            Mse,
+            &mut trainer,
+            &data,
+            None,
+            &mut [&mut schedule, &mut recorder],
+        )
+        .unwrap();
+    assert_eq!(recorder.rates, (0..10).map(rate).collect::<Vec<_>>());
+    assert_eq!(recorder.begun, (0..10).collect::<Vec<_>>());
+
+    let mut by_hand = Line::new(1);
+    let mut hand = Trainer::new(Sgd::new(1.0));
+    for epoch in 0..10 {
+        hand.base_lr = rate(epoch);
+        Fit::<4>::epochs(1)
+            .verbose(Verbose::Silent)
+            .run(&mut by_hand, Mse, &mut hand, &data, None)
+            .unwrap();
+    }
+    assert_eq!(scheduled.as_slice(), by_hand.as_slice());
+
+    // A second run continues the epoch count.
+    Fit::<4>::epochs(2)
+        .verbose(Verbose::Silent)
+        .run_with(
+            &mut scheduled,
+            Mse,
+            &mut trainer,
+            &data,
+            None,
+            &mut [&mut recorder],
+        )
+        .unwrap();
+    assert_eq!(recorder.begun[10..], [10, 11]);
+    assert_eq!(recorder.runs, (2, 2));
+}
+
+/// A diverging run still ends the callbacks' training (as after Keras' TerminateOnNaN): the best
+/// weights are restored before the error returns.
+#[test]
+fn callbacks_end_training_also_when_fit_stops_on_a_nan() {
+    let data = line_data();
+    let mut net = Line::new(1);
+    let start = net.clone();
+    let mut recorder = Recorder::default();
+    let mut stop = EarlyStopping::new(Monitor::Loss).restore_best_weights(true);
+    let mut nan = LearningRateScheduler::new(|epoch, lr| if epoch == 2 { f32::NAN } else { lr });
+    let err = Fit::<4>::epochs(10)
+        .verbose(Verbose::Silent)
+        .run_with(
+            &mut net,
+            Mse,
+            &mut Trainer::new(Sgd::new(0.1)),
+            &data,
+            None,
+            &mut [&mut nan, &mut recorder, &mut stop],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, FitError::NonFiniteLoss { epoch: 3, .. }),
+        "{err}"
+    );
+    assert_eq!(recorder.runs, (1, 1));
+    assert_eq!(recorder.ended.len(), 2);
+    assert_eq!(net.as_slice(), recorder.weights[1]);
+    assert_ne!(net.as_slice(), start.as_slice());
 }

@@ -7,7 +7,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::data::{split_point, Dataset, Target};
 use crate::loss::FromTarget;
 use crate::optim::Schedule;
-use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
+use crate::{class_of, Loss, Network, Optimizer, Parameters, Rng, Train, Trainer};
+
+mod callbacks;
+
+pub use callbacks::{
+    Callback, Control, EarlyStopping, LearningRateScheduler, Monitor, ReduceLROnPlateau,
+    TrainerAccess,
+};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
@@ -248,7 +255,7 @@ impl<const B: usize> Fit<B> {
     }
 
     /// Trains `net` on `train` with `trainer` (optimizer, its state, gradients and batch buffers)
-    /// and returns the per-epoch history.
+    /// and returns the per-epoch history: [`run_with`](Fit::run_with) without callbacks.
     ///
     /// Each epoch runs `⌊len / B⌋` full batches over a fresh shuffle, so the samples left out
     /// change from epoch to epoch (as `drop_remainder` in tf.data). A second `run` with the same
@@ -256,6 +263,10 @@ impl<const B: usize> Fit<B> {
     /// and step counter are kept, and the shuffles continue the sequence (ten runs of one epoch
     /// train exactly as one run of ten). Only the batch buffer is allocated here, once; the
     /// training steps allocate nothing (with `Verbose::Bar`, the progress bar's messages do).
+    ///
+    /// The data's targets are labels or float vectors ([`Dataset`]); the loss's target is built
+    /// from them ([`FromTarget`]). Training accuracy compares [`class_of`] of the outputs with the
+    /// target's class ([`Target::class`]); for a regression it means little.
     ///
     /// A NaN or infinite loss stops training at that batch ([`FitError::NonFiniteLoss`]), and a
     /// NaN or infinite weight at the end of the epoch ([`FitError::NonFiniteWeights`]), as Keras'
@@ -268,6 +279,30 @@ impl<const B: usize> Fit<B> {
         trainer: &mut Trainer<N, O, B, S>,
         train: &Dataset<IN, T>,
         validation: Option<&Dataset<IN, T>>,
+    ) -> Result<History, FitError>
+    where
+        N: Train<IN, OUT, B>,
+        L: Loss<OUT> + Copy,
+        L::Target: FromTarget<T>,
+        O: Optimizer<N>,
+        S: Schedule,
+        T: Target,
+    {
+        self.run_with(net, loss, trainer, train, validation, &mut [])
+    }
+
+    /// [`run`](Fit::run) with [`Callback`]s, called in order at the start and end of training and
+    /// of every epoch ([`EarlyStopping`], [`LearningRateScheduler`], [`ReduceLROnPlateau`], or
+    /// your own). Training stops after an epoch at which one of them calls
+    /// [`Control::stop_training`]; the history ends with that epoch.
+    pub fn run_with<N, L, O, S, T, const IN: usize, const OUT: usize>(
+        &self,
+        net: &mut N,
+        loss: L,
+        trainer: &mut Trainer<N, O, B, S>,
+        train: &Dataset<IN, T>,
+        validation: Option<&Dataset<IN, T>>,
+        callbacks: &mut [&mut dyn Callback<N>],
     ) -> Result<History, FitError>
     where
         N: Train<IN, OUT, B>,
@@ -301,6 +336,34 @@ impl<const B: usize> Fit<B> {
         if samples < B || B == 0 {
             return Err(FitError::TooFewSamples { samples, batch: B });
         }
+        // A trainer made in const evaluation reads its base rate now, before callbacks see it.
+        trainer.prepare();
+        notify(callbacks, net, trainer, |c, ctl| c.on_train_begin(ctl));
+        let result = self.epochs_loop(net, loss, trainer, train, samples, validation, callbacks);
+        notify(callbacks, net, trainer, |c, ctl| c.on_train_end(ctl));
+        result
+    }
+
+    /// The epochs of [`run_with`](Fit::run_with), on the first `samples` of `train`.
+    #[allow(clippy::too_many_arguments)]
+    fn epochs_loop<N, L, O, S, T, const IN: usize, const OUT: usize>(
+        &self,
+        net: &mut N,
+        loss: L,
+        trainer: &mut Trainer<N, O, B, S>,
+        train: &Dataset<IN, T>,
+        samples: usize,
+        validation: Option<(&[[f32; IN]], &[T])>,
+        callbacks: &mut [&mut dyn Callback<N>],
+    ) -> Result<History, FitError>
+    where
+        N: Train<IN, OUT, B>,
+        L: Loss<OUT> + Copy,
+        L::Target: FromTarget<T>,
+        O: Optimizer<N>,
+        S: Schedule,
+        T: Target,
+    {
         let mut x: Box<[[f32; IN]; B]> = vec![[0.0f32; IN]; B]
             .into_boxed_slice()
             .try_into()
@@ -318,6 +381,10 @@ impl<const B: usize> Fit<B> {
 
         for epoch in 0..self.epochs {
             let start = Instant::now();
+            let absolute = trainer.epochs;
+            notify(callbacks, net, trainer, |c, ctl| {
+                c.on_epoch_begin(absolute, ctl)
+            });
             if self.shuffle {
                 rng.shuffle(&mut order);
             }
@@ -383,6 +450,12 @@ impl<const B: usize> Fit<B> {
                     history,
                 });
             }
+            let logs = history.epochs.last().expect("pushed above");
+            if notify(callbacks, net, trainer, |c, ctl| {
+                c.on_epoch_end(absolute, logs, ctl)
+            }) {
+                break;
+            }
         }
         Ok(history)
     }
@@ -401,6 +474,20 @@ impl<const B: usize> Fit<B> {
         bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
         Some(bar)
     }
+}
+
+/// Calls `f` on every callback with one [`Control`]; returns whether one asked to stop.
+fn notify<N: Parameters>(
+    callbacks: &mut [&mut dyn Callback<N>],
+    net: &mut N,
+    trainer: &mut dyn TrainerAccess,
+    mut f: impl FnMut(&mut dyn Callback<N>, &mut Control<'_, N>),
+) -> bool {
+    let mut ctl = Control::new(net, trainer);
+    for callback in callbacks.iter_mut() {
+        f(&mut **callback, &mut ctl);
+    }
+    ctl.stopping()
 }
 
 fn describe(e: &Epoch) -> String {
