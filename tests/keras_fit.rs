@@ -419,10 +419,8 @@ fn early_stopping_stops_when_patience_runs_out_and_restores_the_best_weights() {
         .restore_best_weights(true);
     let losses = [1.0, 0.5, 0.6, 0.55, 0.4, 0.3];
     let (seen, _) = drive(&mut stop, &mut net, &mut trainer, &losses);
-    assert_eq!(
-        (seen, stop.stopped_epoch(), stop.best()),
-        (4, Some(3), Some((1, 0.5)))
-    );
+    assert_eq!((seen, stop.stopped_epoch()), (4, Some(3)));
+    assert_eq!((stop.best_epoch(), stop.best()), (Some(1), Some(0.5)));
     assert!(net
         .as_slice()
         .iter()
@@ -441,16 +439,22 @@ fn early_stopping_stops_when_patience_runs_out_and_restores_the_best_weights() {
     // Accuracy: larger is better; patience 0 stops at the first epoch that does not improve.
     let mut acc = EarlyStopping::new(Monitor::Accuracy).restore_best_weights(true);
     let (seen, _) = drive(&mut acc, &mut net, &mut trainer, &[0.5, 0.6, 0.7, 0.7, 0.9]);
-    assert_eq!((seen, acc.best()), (4, Some((2, 0.7))));
-    assert!(net.as_slice().iter().all(|&w| w == 2.0));
-
-    // A second run starts afresh: nothing carried over from the first.
-    let (seen, _) = drive(&mut stop, &mut net, &mut trainer, &[3.0, 2.0, 1.0]);
     assert_eq!(
-        (seen, stop.stopped_epoch(), stop.best()),
-        (3, None, Some((2, 1.0)))
+        (seen, acc.best_epoch(), acc.best()),
+        (4, Some(2), Some(0.7))
     );
     assert!(net.as_slice().iter().all(|&w| w == 2.0));
+
+    // A second run keeps the best value (as Keras: a continued training must beat 0.5) but not
+    // the weights: its first epoch's weights stand in for the best until one beats 0.5.
+    let (seen, _) = drive(&mut stop, &mut net, &mut trainer, &[3.0, 2.0, 1.0]);
+    assert_eq!((seen, stop.stopped_epoch()), (2, Some(1)));
+    assert_eq!((stop.best_epoch(), stop.best()), (Some(0), Some(0.5)));
+    assert!(net.as_slice().iter().all(|&w| w == 0.0));
+    let (seen, _) = drive(&mut stop, &mut net, &mut trainer, &[0.6, 0.45, 0.5, 0.5]);
+    assert_eq!((seen, stop.stopped_epoch()), (4, Some(3)));
+    assert_eq!((stop.best_epoch(), stop.best()), (Some(1), Some(0.45)));
+    assert!(net.as_slice().iter().all(|&w| w == 1.0));
 
     // Monitoring a validation value without validation data does nothing.
     let mut val = EarlyStopping::default().restore_best_weights(true);
@@ -555,7 +559,10 @@ fn early_stopping_in_fit_restores_the_weights_of_the_best_epoch() {
         .unwrap()
         .0;
     assert!(history.epochs.len() < 100, "{val:?}");
-    assert_eq!(stop.best(), Some((best as u64, val[best])));
+    assert_eq!(
+        (stop.best_epoch(), stop.best()),
+        (Some(best as u64), Some(val[best]))
+    );
     assert_eq!(stop.stopped_epoch(), Some(best as u64 + 3));
     assert_eq!(history.epochs.len(), best + 4);
     assert_eq!(net.as_slice(), recorder.weights[best]);

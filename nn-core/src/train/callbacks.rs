@@ -362,17 +362,24 @@ impl EarlyStopping {
         self.stopped_epoch
     }
 
-    /// The best epoch of the last run and its value, if the value was seen.
-    pub fn best(&self) -> Option<(u64, f32)> {
-        Some((self.best_epoch?, self.best?))
+    /// The best value seen, over all runs (as in Keras, a reused instance keeps it, so that a
+    /// continued training must beat the earlier runs' best).
+    pub fn best(&self) -> Option<f32> {
+        self.best
+    }
+
+    /// The epoch whose weights [`restore_best_weights`](EarlyStopping::restore_best_weights) puts
+    /// back (Keras' `best_epoch`): the best epoch of this run, or its first epoch if none of its
+    /// epochs beat the earlier runs' best.
+    pub fn best_epoch(&self) -> Option<u64> {
+        self.best_epoch
     }
 }
 
 impl<N: Parameters> Callback<N> for EarlyStopping {
     fn on_train_begin(&mut self, _: &mut Control<'_, N>) {
-        // A callback can be used for several runs: each starts afresh, as in Keras.
+        // Reusable for several runs, as in Keras: everything but the best value starts afresh.
         self.wait = 0;
-        self.best = None;
         self.best_epoch = None;
         self.best_weights = None;
         self.stopped_epoch = None;
