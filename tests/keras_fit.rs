@@ -651,3 +651,54 @@ fn callbacks_end_training_also_when_fit_stops_on_a_nan() {
     assert_eq!(net.as_slice(), recorder.weights[1]);
     assert_ne!(net.as_slice(), start.as_slice());
 }
+
+/// Trains three epochs with the default `Verbose` when run as the child of the test below.
+#[test]
+fn default_verbose_child() {
+    if std::env::var_os("CONSTNET_VERBOSE_CHILD").is_none() {
+        return;
+    }
+    let data = line_data();
+    Fit::<4>::epochs(3)
+        .run(
+            &mut Line::new(1),
+            Mse,
+            &mut Trainer::new(Sgd::new(0.1)),
+            &data,
+            Some(&data),
+        )
+        .unwrap();
+}
+
+/// Keras' default verbosity off a terminal: one line per epoch on stdout (it was silence), no
+/// progress bar drawn into the pipe.
+#[test]
+fn default_verbose_prints_epoch_lines_when_stdout_is_not_a_terminal() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "default_verbose_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("CONSTNET_VERBOSE_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // The test harness prints its own text before the first line.
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.find("epoch ").map(|at| &l[at..]))
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for (k, line) in lines.iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("epoch {}/3  loss ", k + 1)),
+            "{line}"
+        );
+        assert!(line.contains("val_loss"), "{line}");
+    }
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("epoch"), "{stderr}");
+}

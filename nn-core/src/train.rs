@@ -1,4 +1,5 @@
 //! The training loop (std only): Keras' `fit` / `evaluate`, with an indicatif progress bar.
+use std::io::IsTerminal;
 use std::prelude::rust_2021::*;
 use std::time::{Duration, Instant};
 
@@ -18,19 +19,46 @@ pub use callbacks::{
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
+/// The default, [`Bar`](Verbose::Bar), is Keras' `verbose="auto"` (1): a progress bar where one
+/// can be seen, and a line per epoch in a log — never silence in CI.
+///
 /// ```
 /// use constnet::train::Verbose;
 /// assert_eq!(Verbose::default(), Verbose::Bar); // as Keras' verbose=1
+/// // In CI (neither stdout nor stderr a terminal): a line per epoch, no bar.
+/// assert_eq!(Verbose::Bar.shows(false, false), (false, true));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verbose {
     /// Nothing (`verbose=0`).
     Silent,
-    /// A progress bar per epoch, on a terminal only (`verbose=1`).
+    /// A progress bar per epoch on stderr if it is a terminal, and one line per epoch on stdout
+    /// if stdout is not a terminal (a log file, a pipe, CI), as Keras' `verbose=1`, whose bar
+    /// off a terminal prints only each epoch's final line.
     #[default]
     Bar,
     /// One line per epoch on stdout (`verbose=2`).
     Lines,
+}
+
+impl Verbose {
+    /// Whether `fit` draws a progress bar (on stderr) and whether it prints a line per epoch (on
+    /// stdout), given whether stdout and stderr are terminals.
+    ///
+    /// ```
+    /// use constnet::train::Verbose;
+    /// assert_eq!(Verbose::Bar.shows(true, true), (true, false)); // at a terminal: the bar
+    /// assert_eq!(Verbose::Bar.shows(false, true), (true, true)); // `> log`: the bar, and lines in the log
+    /// assert_eq!(Verbose::Lines.shows(true, true), (false, true));
+    /// assert_eq!(Verbose::Silent.shows(false, false), (false, false));
+    /// ```
+    pub fn shows(self, stdout_is_terminal: bool, stderr_is_terminal: bool) -> (bool, bool) {
+        match self {
+            Verbose::Silent => (false, false),
+            Verbose::Bar => (stderr_is_terminal, !stdout_is_terminal),
+            Verbose::Lines => (false, true),
+        }
+    }
 }
 
 /// Training settings, with the batch size `B` in the type: `Fit::<32>::epochs(10)`.
@@ -195,7 +223,7 @@ pub enum FitError {
 }
 
 impl<const B: usize> Fit<B> {
-    /// `epochs` passes, shuffled from seed 0, with a progress bar.
+    /// `epochs` passes, shuffled from seed 0, with a progress bar ([`Verbose::Bar`]).
     pub fn epochs(epochs: usize) -> Self {
         Fit {
             epochs,
@@ -377,6 +405,10 @@ impl<const B: usize> Fit<B> {
             }
         }
         let batches = samples / B;
+        let (show_bar, lines) = self.verbose.shows(
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        );
         let mut history = History::default();
 
         for epoch in 0..self.epochs {
@@ -388,7 +420,11 @@ impl<const B: usize> Fit<B> {
             if self.shuffle {
                 rng.shuffle(&mut order);
             }
-            let bar = self.progress_bar(epoch, batches);
+            let bar = if show_bar {
+                Some(self.progress_bar(epoch, batches))
+            } else {
+                None
+            };
             let (mut loss_sum, mut hits) = (0.0f64, 0usize);
             for (b, batch) in order.chunks_exact(B).enumerate() {
                 for (row, &i) in x.iter_mut().zip(batch) {
@@ -437,7 +473,7 @@ impl<const B: usize> Fit<B> {
             if let Some(bar) = bar {
                 bar.finish_with_message(describe(&result));
             }
-            if self.verbose == Verbose::Lines {
+            if lines {
                 std::println!("epoch {}/{}  {}", epoch + 1, self.epochs, describe(&result));
             }
             history.epochs.push(result);
@@ -460,11 +496,7 @@ impl<const B: usize> Fit<B> {
         Ok(history)
     }
 
-    fn progress_bar(&self, epoch: usize, batches: usize) -> Option<ProgressBar> {
-        if self.verbose != Verbose::Bar {
-            return None;
-        }
-        // indicatif draws nothing when stderr is not a terminal, so logs and CI stay clean.
+    fn progress_bar(&self, epoch: usize, batches: usize) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(batches as u64), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
@@ -472,7 +504,7 @@ impl<const B: usize> Fit<B> {
                 .progress_chars("=> "),
         );
         bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
-        Some(bar)
+        bar
     }
 }
 
