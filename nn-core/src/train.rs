@@ -104,7 +104,7 @@ pub struct Fit<const B: usize> {
 pub struct Evaluation {
     /// Mean loss per sample.
     pub loss: f32,
-    /// Fraction of samples whose predicted class ([`class_of`](crate::class_of): arg-max, or a
+    /// Fraction of samples whose predicted class ([`class_of`]: arg-max, or a
     /// single output above 0.5) is their label.
     pub accuracy: f32,
 }
@@ -674,7 +674,7 @@ fn for_outputs_in<N, const IN: usize, const OUT: usize, const C: usize>(
     }
 }
 
-/// The predicted class of every sample ([`class_of`](crate::class_of)), as Keras' `predict`
+/// The predicted class of every sample ([`class_of`]), as Keras' `predict`
 /// followed by arg-max (or a 0.5 threshold for one output): the classes of
 /// [`predict_outputs`], so they agree with [`evaluate`]'s accuracy.
 ///
