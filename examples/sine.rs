@@ -1,9 +1,12 @@
-//! The TinyML "hello world": a 1→16→16→1 ReLU network that learns `sin(x)` on `[0, 2π)`.
+//! The TinyML "hello world": a 1→16→16→1 ReLU network that learns `sin(x)` on `[0, 2π)`, trained
+//! with `Fit` on 1,024 samples with float targets.
 //!
 //! `cargo run --release --example sine [-- --save PATH]`
 use std::f32::consts::TAU;
 
+use constnet::data::Dataset;
 use constnet::prelude::*;
+use constnet::train::{Fit, Verbose};
 use constnet::Rng;
 
 network! {
@@ -17,18 +20,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [flag, path] if flag == "--save" => Some(path.clone()),
         _ => return Err("usage: sine [--save PATH]".into()),
     };
-    let mut net = Sine::new(1);
-    let mut grads = Sine::zeroed();
-    let mut adam = Adam::new(0.01);
-    let mut state = adam.new_state();
     let mut rng = Rng::new(2);
-    for step in 0..=6000 {
-        let x: [[f32; 1]; 32] = core::array::from_fn(|_| [rng.uniform(0.0, TAU)]);
-        let t = x.map(|[x]| [x.sin()]);
-        let loss = net.train_step(Mse, &x, &t, &mut grads, &mut adam, &mut state);
-        if step % 1000 == 0 {
-            println!("step {step:>4}  mse {loss:.5}");
-        }
+    let x: Vec<[f32; 1]> = (0..1024).map(|_| [rng.uniform(0.0, TAU)]).collect();
+    let t: Vec<[f32; 1]> = x.iter().map(|&[x]| [x.sin()]).collect();
+    let data = Dataset::from_vecs(x, t)?;
+
+    let mut net = Sine::new(1);
+    let mut trainer = Trainer::new(Adam::new(0.01));
+    // 32 batches of 32 per epoch; runs of 31 epochs continue one another (about 1,000 steps each).
+    for epochs in std::iter::once(1).chain([31; 6]) {
+        let history = Fit::<32>::epochs(epochs)
+            .seed(3)
+            .verbose(Verbose::Silent)
+            .run(&mut net, Mse, &mut trainer, &data, None)?;
+        let last = history.epochs.last().expect("at least one epoch ran");
+        println!("epoch {:>3}  mse {:.5}", trainer.epochs - 1, last.loss);
     }
     let worst = (0..100)
         .map(|i| {

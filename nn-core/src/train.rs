@@ -1,29 +1,64 @@
 //! The training loop (std only): Keras' `fit` / `evaluate`, with an indicatif progress bar.
+use std::io::IsTerminal;
 use std::prelude::rust_2021::*;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::data::Dataset;
-use crate::loss::FromLabel;
+use crate::data::{split_point, Dataset, Target};
+use crate::loss::FromTarget;
 use crate::optim::Schedule;
-use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
+use crate::{class_of, Loss, Network, Optimizer, Parameters, Rng, Train, Trainer};
+
+mod callbacks;
+
+pub use callbacks::{
+    Callback, Control, EarlyStopping, LearningRateScheduler, Monitor, ReduceLROnPlateau,
+    TrainerAccess,
+};
 
 /// How much `fit` prints, as Keras' `verbose`.
+///
+/// The default, [`Bar`](Verbose::Bar), is Keras' `verbose="auto"` (1): a progress bar where one
+/// can be seen, and a line per epoch in a log — never silence in CI.
 ///
 /// ```
 /// use constnet::train::Verbose;
 /// assert_eq!(Verbose::default(), Verbose::Bar); // as Keras' verbose=1
+/// // In CI (neither stdout nor stderr a terminal): a line per epoch, no bar.
+/// assert_eq!(Verbose::Bar.shows(false, false), (false, true));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verbose {
     /// Nothing (`verbose=0`).
     Silent,
-    /// A progress bar per epoch, on a terminal only (`verbose=1`).
+    /// A progress bar per epoch on stderr if it is a terminal, and one line per epoch on stdout
+    /// if stdout is not a terminal (a log file, a pipe, CI), as Keras' `verbose=1`, whose bar
+    /// off a terminal prints only each epoch's final line.
     #[default]
     Bar,
     /// One line per epoch on stdout (`verbose=2`).
     Lines,
+}
+
+impl Verbose {
+    /// Whether `fit` draws a progress bar (on stderr) and whether it prints a line per epoch (on
+    /// stdout), given whether stdout and stderr are terminals.
+    ///
+    /// ```
+    /// use constnet::train::Verbose;
+    /// assert_eq!(Verbose::Bar.shows(true, true), (true, false)); // at a terminal: the bar
+    /// assert_eq!(Verbose::Bar.shows(false, true), (true, true)); // `> log`: the bar, and lines in the log
+    /// assert_eq!(Verbose::Lines.shows(true, true), (false, true));
+    /// assert_eq!(Verbose::Silent.shows(false, false), (false, false));
+    /// ```
+    pub fn shows(self, stdout_is_terminal: bool, stderr_is_terminal: bool) -> (bool, bool) {
+        match self {
+            Verbose::Silent => (false, false),
+            Verbose::Bar => (stderr_is_terminal, !stdout_is_terminal),
+            Verbose::Lines => (false, true),
+        }
+    }
 }
 
 /// Training settings, with the batch size `B` in the type: `Fit::<32>::epochs(10)`.
@@ -53,6 +88,9 @@ pub struct Fit<const B: usize> {
     pub shuffle: bool,
     /// What to print.
     pub verbose: Verbose,
+    /// The fraction of the training data held out for validation: the last samples, before any
+    /// shuffling, as Keras' `validation_split` (0: none).
+    pub validation_split: f32,
 }
 
 /// Loss and accuracy over a data set.
@@ -66,7 +104,7 @@ pub struct Fit<const B: usize> {
 pub struct Evaluation {
     /// Mean loss per sample.
     pub loss: f32,
-    /// Fraction of samples whose predicted class ([`class_of`](crate::class_of): arg-max, or a
+    /// Fraction of samples whose predicted class ([`class_of`]: arg-max, or a
     /// single output above 0.5) is their label.
     pub accuracy: f32,
 }
@@ -160,6 +198,16 @@ pub enum FitError {
         /// The epochs completed before.
         history: History,
     },
+    /// [`Fit::validation_split`] leaves no sample for training or none for validation.
+    #[error(
+        "a validation split of {fraction} leaves no training or no validation samples of {samples}"
+    )]
+    ValidationSplit {
+        /// The fraction asked for.
+        fraction: f32,
+        /// Samples in the training data.
+        samples: usize,
+    },
     /// Training left a NaN or infinite weight (checked after every epoch).
     #[error("training stopped after epoch {epoch}: parameter {index} is {value}")]
     NonFiniteWeights {
@@ -175,14 +223,45 @@ pub enum FitError {
 }
 
 impl<const B: usize> Fit<B> {
-    /// `epochs` passes, shuffled from seed 0, with a progress bar.
+    /// `epochs` passes, shuffled from seed 0, with a progress bar ([`Verbose::Bar`]).
     pub fn epochs(epochs: usize) -> Self {
         Fit {
             epochs,
             seed: 0,
             shuffle: true,
             verbose: Verbose::Bar,
+            validation_split: 0.0,
         }
+    }
+
+    /// Holds out the last `fraction` of the training data for validation (before any shuffling:
+    /// the held-out samples are the same in every epoch and every run), as Keras'
+    /// `validation_split`: training uses the first `⌊len · (1 − fraction)⌋` samples (see
+    /// [`Dataset::split_fraction`]). Validation data passed to [`run`](Fit::run) takes precedence,
+    /// as in Keras. A fraction that leaves either part empty is a
+    /// [`FitError::ValidationSplit`].
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::data::Dataset;
+    /// use constnet::train::{evaluate, Fit, Verbose};
+    /// network! { struct Line { Dense<1, 1> } }
+    /// let x: Vec<[f32; 1]> = (0..10).map(|i| [i as f32 / 10.0]).collect();
+    /// let t: Vec<[f32; 1]> = x.iter().map(|&[x]| [2.0 * x + 1.0]).collect();
+    /// let data = Dataset::from_vecs(x, t)?;
+    /// let mut net = Line::new(0);
+    /// let history = Fit::<2>::epochs(3)
+    ///     .validation_split(0.2)
+    ///     .verbose(Verbose::Silent)
+    ///     .run(&mut net, Mse, &mut Trainer::new(Sgd::new(0.1)), &data, None)?;
+    /// // Validated on the last two samples, 0.8 and 0.9.
+    /// let (_, last_two) = data.split(8);
+    /// assert_eq!(history.epochs[2].validation, Some(evaluate(&net, Mse, &last_two)?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn validation_split(mut self, fraction: f32) -> Self {
+        self.validation_split = fraction;
+        self
     }
 
     /// Sets the shuffling seed.
@@ -204,7 +283,7 @@ impl<const B: usize> Fit<B> {
     }
 
     /// Trains `net` on `train` with `trainer` (optimizer, its state, gradients and batch buffers)
-    /// and returns the per-epoch history.
+    /// and returns the per-epoch history: [`run_with`](Fit::run_with) without callbacks.
     ///
     /// Each epoch runs `⌊len / B⌋` full batches over a fresh shuffle, so the samples left out
     /// change from epoch to epoch (as `drop_remainder` in tf.data). A second `run` with the same
@@ -213,40 +292,111 @@ impl<const B: usize> Fit<B> {
     /// train exactly as one run of ten). Only the batch buffer is allocated here, once; the
     /// training steps allocate nothing (with `Verbose::Bar`, the progress bar's messages do).
     ///
+    /// The data's targets are labels or float vectors ([`Dataset`]); the loss's target is built
+    /// from them ([`FromTarget`]). Training accuracy compares [`class_of`] of the outputs with the
+    /// target's class ([`Target::class`]); for a regression it means little.
+    ///
     /// A NaN or infinite loss stops training at that batch ([`FitError::NonFiniteLoss`]), and a
     /// NaN or infinite weight at the end of the epoch ([`FitError::NonFiniteWeights`]), as Keras'
     /// `TerminateOnNaN`; the errors carry the history so far. A [`Dataset`] may hold non-finite
     /// features (the file loaders refuse them): training on one reports it this way.
-    pub fn run<N, L, O, S, const IN: usize, const OUT: usize>(
+    pub fn run<N, L, O, S, T, const IN: usize, const OUT: usize>(
         &self,
         net: &mut N,
         loss: L,
         trainer: &mut Trainer<N, O, B, S>,
-        train: &Dataset<IN>,
-        validation: Option<&Dataset<IN>>,
+        train: &Dataset<IN, T>,
+        validation: Option<&Dataset<IN, T>>,
     ) -> Result<History, FitError>
     where
         N: Train<IN, OUT, B>,
         L: Loss<OUT> + Copy,
+        L::Target: FromTarget<T>,
         O: Optimizer<N>,
         S: Schedule,
+        T: Target,
+    {
+        self.run_with(net, loss, trainer, train, validation, &mut [])
+    }
+
+    /// [`run`](Fit::run) with [`Callback`]s, called in order at the start and end of training and
+    /// of every epoch ([`EarlyStopping`], [`LearningRateScheduler`], [`ReduceLROnPlateau`], or
+    /// your own). Training stops after an epoch at which one of them calls
+    /// [`Control::stop_training`]; the history ends with that epoch.
+    pub fn run_with<N, L, O, S, T, const IN: usize, const OUT: usize>(
+        &self,
+        net: &mut N,
+        loss: L,
+        trainer: &mut Trainer<N, O, B, S>,
+        train: &Dataset<IN, T>,
+        validation: Option<&Dataset<IN, T>>,
+        callbacks: &mut [&mut dyn Callback<N>],
+    ) -> Result<History, FitError>
+    where
+        N: Train<IN, OUT, B>,
+        L: Loss<OUT> + Copy,
+        L::Target: FromTarget<T>,
+        O: Optimizer<N>,
+        S: Schedule,
+        T: Target,
     {
         check_outputs::<L, OUT>()?;
-        check_classes::<IN, OUT>(train)?;
+        check_classes::<IN, OUT, T>(train)?;
         if let Some(v) = validation {
-            check_classes::<IN, OUT>(v)?;
+            check_classes::<IN, OUT, T>(v)?;
         }
-        if train.len() < B || B == 0 {
-            return Err(FitError::TooFewSamples {
-                samples: train.len(),
-                batch: B,
-            });
+        // Training uses the first `samples`; validation the given data or the held-out rest.
+        let (samples, validation) = match validation {
+            Some(v) => (train.len(), Some((v.features(), v.targets()))),
+            None if self.validation_split != 0.0 => {
+                let at = split_point(train.len(), self.validation_split);
+                if at == 0 || at == train.len() {
+                    return Err(FitError::ValidationSplit {
+                        fraction: self.validation_split,
+                        samples: train.len(),
+                    });
+                }
+                let held_out = (&train.features()[at..], &train.targets()[at..]);
+                (at, Some(held_out))
+            }
+            None => (train.len(), None),
+        };
+        if samples < B || B == 0 {
+            return Err(FitError::TooFewSamples { samples, batch: B });
         }
+        // A trainer made in const evaluation reads its base rate now, before callbacks see it.
+        trainer.prepare();
+        notify(callbacks, net, trainer, |c, ctl| c.on_train_begin(ctl));
+        let result = self.epochs_loop(net, loss, trainer, train, samples, validation, callbacks);
+        notify(callbacks, net, trainer, |c, ctl| c.on_train_end(ctl));
+        result
+    }
+
+    /// The epochs of [`run_with`](Fit::run_with), on the first `samples` of `train`.
+    #[allow(clippy::too_many_arguments)]
+    fn epochs_loop<N, L, O, S, T, const IN: usize, const OUT: usize>(
+        &self,
+        net: &mut N,
+        loss: L,
+        trainer: &mut Trainer<N, O, B, S>,
+        train: &Dataset<IN, T>,
+        samples: usize,
+        validation: Option<(&[[f32; IN]], &[T])>,
+        callbacks: &mut [&mut dyn Callback<N>],
+    ) -> Result<History, FitError>
+    where
+        N: Train<IN, OUT, B>,
+        L: Loss<OUT> + Copy,
+        L::Target: FromTarget<T>,
+        O: Optimizer<N>,
+        S: Schedule,
+        T: Target,
+    {
         let mut x: Box<[[f32; IN]; B]> = vec![[0.0f32; IN]; B]
             .into_boxed_slice()
             .try_into()
             .expect("the vector has B rows");
-        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut order: Vec<usize> = (0..samples).collect();
         let mut rng = Rng::new(self.seed);
         if self.shuffle {
             // Continue the shuffle sequence of earlier runs with this trainer.
@@ -254,22 +404,34 @@ impl<const B: usize> Fit<B> {
                 rng.shuffle(&mut order);
             }
         }
-        let batches = train.len() / B;
+        let batches = samples / B;
+        let (show_bar, lines) = self.verbose.shows(
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        );
         let mut history = History::default();
 
         for epoch in 0..self.epochs {
             let start = Instant::now();
+            let absolute = trainer.epochs;
+            notify(callbacks, net, trainer, |c, ctl| {
+                c.on_epoch_begin(absolute, ctl)
+            });
             if self.shuffle {
                 rng.shuffle(&mut order);
             }
-            let bar = self.progress_bar(epoch, batches);
+            let bar = if show_bar {
+                Some(self.progress_bar(epoch, batches))
+            } else {
+                None
+            };
             let (mut loss_sum, mut hits) = (0.0f64, 0usize);
             for (b, batch) in order.chunks_exact(B).enumerate() {
                 for (row, &i) in x.iter_mut().zip(batch) {
                     *row = train.features()[i];
                 }
                 let target: [L::Target; B] =
-                    core::array::from_fn(|j| L::Target::from_label(train.labels()[batch[j]]));
+                    core::array::from_fn(|j| L::Target::from_target(&train.targets()[batch[j]]));
                 let batch_loss = trainer.step(net, loss, &x, &target);
                 if !batch_loss.is_finite() {
                     if let Some(bar) = bar {
@@ -287,7 +449,7 @@ impl<const B: usize> Fit<B> {
                     .outputs()
                     .iter()
                     .zip(batch)
-                    .filter(|(y, &i)| class_of(y) == train.labels()[i])
+                    .filter(|(y, &i)| class_of(y) == train.targets()[i].class())
                     .count();
                 if let Some(bar) = &bar {
                     bar.set_position(b as u64 + 1);
@@ -301,7 +463,7 @@ impl<const B: usize> Fit<B> {
                 }
             }
             trainer.epochs += 1;
-            let validation = validation.map(|v| evaluate_unchecked(&*net, loss, v));
+            let validation = validation.map(|(x, t)| evaluate_unchecked(&*net, loss, x, t));
             let result = Epoch {
                 loss: (loss_sum / batches as f64) as f32,
                 accuracy: hits as f32 / (batches * B) as f32,
@@ -311,7 +473,7 @@ impl<const B: usize> Fit<B> {
             if let Some(bar) = bar {
                 bar.finish_with_message(describe(&result));
             }
-            if self.verbose == Verbose::Lines {
+            if lines {
                 std::println!("epoch {}/{}  {}", epoch + 1, self.epochs, describe(&result));
             }
             history.epochs.push(result);
@@ -324,15 +486,17 @@ impl<const B: usize> Fit<B> {
                     history,
                 });
             }
+            let logs = history.epochs.last().expect("pushed above");
+            if notify(callbacks, net, trainer, |c, ctl| {
+                c.on_epoch_end(absolute, logs, ctl)
+            }) {
+                break;
+            }
         }
         Ok(history)
     }
 
-    fn progress_bar(&self, epoch: usize, batches: usize) -> Option<ProgressBar> {
-        if self.verbose != Verbose::Bar {
-            return None;
-        }
-        // indicatif draws nothing when stderr is not a terminal, so logs and CI stay clean.
+    fn progress_bar(&self, epoch: usize, batches: usize) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(batches as u64), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
@@ -340,8 +504,22 @@ impl<const B: usize> Fit<B> {
                 .progress_chars("=> "),
         );
         bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
-        Some(bar)
+        bar
     }
+}
+
+/// Calls `f` on every callback with one [`Control`]; returns whether one asked to stop.
+fn notify<N: Parameters>(
+    callbacks: &mut [&mut dyn Callback<N>],
+    net: &mut N,
+    trainer: &mut dyn TrainerAccess,
+    mut f: impl FnMut(&mut dyn Callback<N>, &mut Control<'_, N>),
+) -> bool {
+    let mut ctl = Control::new(net, trainer);
+    for callback in callbacks.iter_mut() {
+        f(&mut **callback, &mut ctl);
+    }
+    ctl.stopping()
 }
 
 fn describe(e: &Epoch) -> String {
@@ -372,8 +550,11 @@ fn check_outputs<L: Loss<OUT>, const OUT: usize>() -> Result<(), FitError> {
     Ok(())
 }
 
-fn check_classes<const IN: usize, const OUT: usize>(data: &Dataset<IN>) -> Result<(), FitError> {
-    // A single output holds a binary label itself (0 or 1).
+fn check_classes<const IN: usize, const OUT: usize, T: Target>(
+    data: &Dataset<IN, T>,
+) -> Result<(), FitError> {
+    // A single output holds a binary label itself (0 or 1); float targets have no classes (their
+    // width is checked by the type system).
     let capacity = if OUT == 1 { 2 } else { OUT };
     if data.classes() > capacity {
         return Err(FitError::TooManyClasses {
@@ -403,80 +584,99 @@ fn check_classes<const IN: usize, const OUT: usize>(data: &Dataset<IN>) -> Resul
 /// assert!(evaluate(&net, SparseCategoricalCrossEntropy, &wide).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn evaluate<N, L, const IN: usize, const OUT: usize>(
+pub fn evaluate<N, L, T, const IN: usize, const OUT: usize>(
     net: &N,
     loss: L,
-    data: &Dataset<IN>,
+    data: &Dataset<IN, T>,
 ) -> Result<Evaluation, FitError>
 where
     N: Network<IN, OUT>,
     L: Loss<OUT>,
+    L::Target: FromTarget<T>,
+    T: Target,
 {
     check_outputs::<L, OUT>()?;
-    check_classes::<IN, OUT>(data)?;
-    Ok(evaluate_unchecked(net, loss, data))
+    check_classes::<IN, OUT, T>(data)?;
+    Ok(evaluate_unchecked(
+        net,
+        loss,
+        data.features(),
+        data.targets(),
+    ))
 }
 
-/// [`evaluate`] on data whose classes have been checked.
-fn evaluate_unchecked<N, L, const IN: usize, const OUT: usize>(
+/// [`evaluate`] on samples whose classes have been checked.
+fn evaluate_unchecked<N, L, T, const IN: usize, const OUT: usize>(
     net: &N,
     loss: L,
-    data: &Dataset<IN>,
+    features: &[[f32; IN]],
+    targets: &[T],
 ) -> Evaluation
 where
     N: Network<IN, OUT>,
     L: Loss<OUT>,
+    L::Target: FromTarget<T>,
+    T: Target,
 {
     let _ = loss;
-    // Batches of forward passes keep their activations on the stack: big batches for small
-    // networks, small ones for wide convolutions (≤ 256 KB of activations either way).
-    const STACK: usize = 256 * 1024;
-    let (loss_sum, hits) = if N::INFERENCE_BYTES * 64 <= STACK {
-        evaluate_in::<N, L, IN, OUT, 64>(net, data)
-    } else if N::INFERENCE_BYTES * 8 <= STACK {
-        evaluate_in::<N, L, IN, OUT, 8>(net, data)
-    } else {
-        evaluate_in::<N, L, IN, OUT, 1>(net, data)
-    };
-    let n = data.len().max(1) as f64;
+    let (mut loss_sum, mut hits) = (0.0f64, 0usize);
+    for_outputs(net, features, |i, y| {
+        let t = &targets[i];
+        loss_sum += f64::from(L::loss(y, &L::Target::from_target(t)));
+        hits += usize::from(class_of(y) == t.class());
+    });
+    let n = features.len().max(1) as f64;
     Evaluation {
         loss: (loss_sum / n) as f32,
         accuracy: (hits as f64 / n) as f32,
     }
 }
 
-/// Summed loss and hits over `data`, in batches of `C` and then one by one.
-fn evaluate_in<N, L, const IN: usize, const OUT: usize, const C: usize>(
+/// Calls `f(i, outputs)` for every sample `i` of `x`, in order, with batched forward passes whose
+/// activations stay on the stack: big batches for small networks, small ones for wide
+/// convolutions (≤ 256 KB of activations either way). Allocates nothing.
+fn for_outputs<N, const IN: usize, const OUT: usize>(
     net: &N,
-    data: &Dataset<IN>,
-) -> (f64, usize)
-where
+    x: &[[f32; IN]],
+    f: impl FnMut(usize, &[f32; OUT]),
+) where
     N: Network<IN, OUT>,
-    L: Loss<OUT>,
 {
-    let (mut loss_sum, mut hits) = (0.0f64, 0usize);
-    let mut score = |y: &[f32; OUT], label: usize| {
-        loss_sum += f64::from(L::loss(y, &L::Target::from_label(label)));
-        hits += usize::from(class_of(y) == label);
-    };
-    let (features, labels) = (data.features(), data.labels());
+    const STACK: usize = 256 * 1024;
+    if N::INFERENCE_BYTES * 64 <= STACK {
+        for_outputs_in::<N, IN, OUT, 64>(net, x, f);
+    } else if N::INFERENCE_BYTES * 8 <= STACK {
+        for_outputs_in::<N, IN, OUT, 8>(net, x, f);
+    } else {
+        for_outputs_in::<N, IN, OUT, 1>(net, x, f);
+    }
+}
+
+/// [`for_outputs`] in batches of `C`, then one by one.
+fn for_outputs_in<N, const IN: usize, const OUT: usize, const C: usize>(
+    net: &N,
+    x: &[[f32; IN]],
+    mut f: impl FnMut(usize, &[f32; OUT]),
+) where
+    N: Network<IN, OUT>,
+{
     let mut y = [[0.0f32; OUT]; C];
-    let (chunks, rest) = features.as_chunks::<C>();
+    let (chunks, rest) = x.as_chunks::<C>();
     for (k, x) in chunks.iter().enumerate() {
         net.forward_batch(x, &mut y);
         for (j, y) in y.iter().enumerate() {
-            score(y, labels[k * C + j]);
+            f(k * C + j, y);
         }
     }
     let done = chunks.len() * C;
     for (j, x) in rest.iter().enumerate() {
-        score(&net.forward(x), labels[done + j]);
+        f(done + j, &net.forward(x));
     }
-    (loss_sum, hits)
 }
 
-/// The predicted class of every sample ([`class_of`](crate::class_of)), as Keras' `predict`
-/// followed by arg-max (or a 0.5 threshold for one output).
+/// The predicted class of every sample ([`class_of`]), as Keras' `predict`
+/// followed by arg-max (or a 0.5 threshold for one output): the classes of
+/// [`predict_outputs`], so they agree with [`evaluate`]'s accuracy.
 ///
 /// ```
 /// use constnet::prelude::*;
@@ -488,5 +688,32 @@ pub fn predict_all<N, const IN: usize, const OUT: usize>(net: &N, x: &[[f32; IN]
 where
     N: Network<IN, OUT>,
 {
-    x.iter().map(|x| net.predict(x)).collect()
+    let mut classes = Vec::with_capacity(x.len());
+    for_outputs(net, x, |_, y| classes.push(class_of(y)));
+    classes
+}
+
+/// The network's outputs for every sample — the probabilities of a softmax or sigmoid output, the
+/// values of a regression — as Keras' `predict`. Batched forward passes as in [`evaluate`]; only
+/// the returned vector is allocated.
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::train::predict_outputs;
+/// network! { struct Pick { Dense<2, 2, Softmax> } }
+/// let net = Pick { l0: Dense::new([[1.0, 0.0], [0.0, 1.0]], [0.0; 2]) };
+/// let p = predict_outputs(&net, &[[0.0, 0.0], [2.0, 0.0]]);
+/// assert_eq!(p[0], [0.5, 0.5]);
+/// assert!(p[1][0] > 0.8 && (p[1][0] + p[1][1] - 1.0).abs() < 1e-6);
+/// ```
+pub fn predict_outputs<N, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[[f32; IN]],
+) -> Vec<[f32; OUT]>
+where
+    N: Network<IN, OUT>,
+{
+    let mut outputs = Vec::with_capacity(x.len());
+    for_outputs(net, x, |_, y| outputs.push(*y));
+    outputs
 }

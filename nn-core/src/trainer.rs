@@ -195,6 +195,14 @@ impl<N: TrainBuffers<B>, O: Optimizer<N>, const B: usize, S> Trainer<N, O, B, S>
         self
     }
 
+    /// Sets the initial condition of a trainer made in const evaluation (no-op otherwise).
+    #[cfg(feature = "std")]
+    pub(crate) fn prepare(&mut self) {
+        if !self.ready {
+            self.reset();
+        }
+    }
+
     /// Puts the optimizer state back into its initial condition and the step counter to zero
     /// (a fresh start for new weights).
     pub fn reset(&mut self) {

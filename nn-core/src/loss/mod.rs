@@ -128,3 +128,34 @@ impl FromLabel for usize {
         label
     }
 }
+
+/// A loss target built from a data set's per-sample target `T`, so that
+/// [`Fit`](crate::train::Fit) trains any loss on any data it fits: a class label becomes a class
+/// index or a one-hot vector ([`FromLabel`]); a float vector `[f32; N]` is used as it is, and only
+/// for a loss whose target is `[f32; N]` (a class-index loss on float targets, or a target of the
+/// wrong width, does not compile).
+///
+/// ```
+/// use nn_core::loss::FromTarget;
+/// assert_eq!(<[f32; 2]>::from_target(&1usize), [0.0, 1.0]);
+/// assert_eq!(usize::from_target(&1usize), 1);
+/// assert_eq!(<[f32; 2]>::from_target(&[0.25, 0.5]), [0.25, 0.5]);
+/// ```
+pub trait FromTarget<T> {
+    /// The loss target for the data set's target `target`.
+    fn from_target(target: &T) -> Self;
+}
+
+impl<T: FromLabel> FromTarget<usize> for T {
+    #[inline]
+    fn from_target(label: &usize) -> Self {
+        T::from_label(*label)
+    }
+}
+
+impl<const N: usize> FromTarget<[f32; N]> for [f32; N] {
+    #[inline]
+    fn from_target(target: &[f32; N]) -> Self {
+        *target
+    }
+}
