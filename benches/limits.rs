@@ -1,4 +1,5 @@
-//! This core's own limits, to judge the other benchmarks against: peak 256-bit FMA throughput, and
+//! This core's own limits, to judge the other benchmarks against: peak 256-bit FMA throughput (and
+//! 512-bit where the CPU has AVX-512), and
 //! read bandwidth from L2 (a 200 KB buffer, the size of the 784-64-10 weights).
 //!
 //! `cargo bench --bench limits` (x86-64 with AVX2 + FMA).
@@ -23,6 +24,23 @@ mod x86 {
             s = _mm256_add_ps(s, v);
         }
         _mm256_cvtss_f32(s)
+    }
+
+    /// `n` rounds of 12 independent 512-bit FMAs.
+    #[target_feature(enable = "avx512f")]
+    pub fn fma_peak_512(n: u64) -> f32 {
+        let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+        let mut acc = [_mm512_set1_ps(1.0); 12];
+        for _ in 0..n {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for v in acc {
+            s = _mm512_add_ps(s, v);
+        }
+        _mm512_reduce_add_ps(s)
     }
 
     /// Sums `data` with 8 vector accumulators: a pure streaming read.
@@ -56,6 +74,12 @@ fn limits(c: &mut Criterion) {
     g.bench_function("vector FMAs", |b| {
         b.iter(|| unsafe { x86::fma_peak(std::hint::black_box(ROUNDS)) })
     });
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        g.bench_function("512-bit FMAs", |b| {
+            b.iter(|| unsafe { x86::fma_peak_512(std::hint::black_box(ROUNDS)) })
+        });
+    }
     let weights = vec![1.0f32; 50_890 / 64 * 64]; // ≈ 203 KB, in L2 after the first pass
     g.throughput(Throughput::Bytes((weights.len() * 4) as u64));
     g.bench_function("L2 read 203 KB", |b| {
