@@ -13,6 +13,15 @@
 //!
 //! The integer functions reproduce TFLite's reference kernels bit for bit (the tests hold literal
 //! values printed by an independent reimplementation, `scripts/reference/tflite_quant.py`).
+//!
+//! [`QDense`] is the first quantised layer. Its int8 products run on the best kernel the CPU has,
+//! chosen at run time as the f32 kernels are: AVX-512 VNNI or AVX-VNNI (`vpdpbusd`), AVX2
+//! (`vpmaddubsw`), or portable Rust (no_std, other targets); all give identical integers.
+
+mod dense;
+mod kernel;
+
+pub use dense::QDense;
 
 use core::fmt;
 
