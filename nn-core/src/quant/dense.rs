@@ -301,7 +301,7 @@ mod tests {
     use super::*;
     use crate::activation::Op;
     use crate::layer::Layer;
-    use crate::quant::multiply_by_quantized_multiplier;
+    use crate::quant::{multiply_by_quantized_multiplier, MinMax};
     use crate::{Identity, Relu, Rng, Sigmoid};
 
     /// A float layer with random weights in `[-w, w)` and biases in `[-0.5, 0.5)`.
@@ -326,11 +326,6 @@ mod tests {
         x
     }
 
-    fn range(v: &[f32]) -> (f32, f32) {
-        v.iter()
-            .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
-    }
-
     /// TFLite's reference `FullyConnected` (per channel), written out plainly: the folded bias and
     /// the kernels must give exactly this.
     fn reference<const I: usize, const O: usize>(q: &QDense<I, O>, x: &[i8; I]) -> [i8; O] {
@@ -353,10 +348,11 @@ mod tests {
         let x = random_x::<I, B>(seed + 1);
         let mut yf = Box::new([[0.0; O]; B]);
         dense.forward(&x, &mut yf);
-        let (lo, hi) = range(x.as_flattened());
-        let input = QuantParams::from_range(lo, hi);
-        let (lo, hi) = range(yf.as_flattened());
-        let output = QuantParams::from_range(lo, hi);
+        // Calibrated on the very samples checked: every value is inside the ranges.
+        let (mut x_range, mut y_range) = (MinMax::new(), MinMax::new());
+        x_range.observe(x.as_flattened());
+        y_range.observe(yf.as_flattened());
+        let (input, output) = (x_range.params(), y_range.params());
         let q = Box::new(QDense::quantize(&dense, input, output).unwrap());
 
         let mut xq = Box::new([[0i8; I]; B]);
@@ -485,5 +481,63 @@ mod tests {
     fn from_parts_rejects_minus_128() {
         let p = QuantParams::from_range(-1.0, 1.0);
         let _ = QDense::<1, 1>::from_parts([[-128]], [0], [1.0], p, p, Fused::None);
+    }
+
+    #[test]
+    #[ignore = "a measurement: cargo test --release -p nn-core --lib quant::dense -- --ignored --nocapture"]
+    fn measure_mlp_against_f32() {
+        use std::time::Instant;
+        // The MNIST MLP's shape, 784-64-10, int8 and f32 in one run, interleaved.
+        let d1 = random_dense::<784, 64, Relu>(1, 0.05);
+        let d2 = random_dense::<64, 10, Identity>(2, 0.2);
+        let x = random_x::<784, 128>(3);
+        let input = QuantParams::from_range(-1.0, 2.0);
+        let hidden = QuantParams::from_range(0.0, 4.0);
+        let out = QuantParams::from_range(-8.0, 8.0);
+        let q1 = Box::new(QDense::quantize(&d1, input, hidden).unwrap());
+        let q2 = Box::new(QDense::quantize(&d2, hidden, out).unwrap());
+        let mut xq = Box::new([[0i8; 784]; 128]);
+        for (x, xq) in x.iter().zip(xq.iter_mut()) {
+            input.quantize_slice(x, xq);
+        }
+        fn time(reps: usize, mut f: impl FnMut()) -> f64 {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t.elapsed().as_secs_f64() / reps as f64
+        }
+        let (mut h, mut y) = (Box::new([[0i8; 64]; 128]), Box::new([[0i8; 10]; 128]));
+        let (mut hf, mut yf) = (Box::new([[0f32; 64]; 128]), Box::new([[0f32; 10]; 128]));
+        let mut best = [f64::MAX; 4];
+        for _ in 0..5 {
+            best[0] = best[0].min(time(100_000, || {
+                let h = q1.forward(core::hint::black_box(&xq[0]));
+                core::hint::black_box(q2.forward(&h));
+            }));
+            best[1] = best[1].min(time(100_000, || {
+                let (mut h, mut y) = ([[0f32; 64]], [[0f32; 10]]);
+                d1.forward(core::hint::black_box(core::array::from_ref(&x[0])), &mut h);
+                d2.forward(&h, &mut y);
+                core::hint::black_box(y);
+            }));
+            best[2] = best[2].min(time(1_000, || {
+                q1.forward_batch(core::hint::black_box(&xq), &mut h);
+                q2.forward_batch(&h, &mut y);
+            }));
+            best[3] = best[3].min(time(1_000, || {
+                d1.forward(core::hint::black_box(&x), &mut hf);
+                d2.forward(&hf, &mut yf);
+            }));
+        }
+        std::println!(
+            "784-64-10, int8 ({:?}) against f32: one sample {:.3} µs against {:.3} µs; \
+             batch 128 {:.2} M against {:.2} M samples/s",
+            super::kernel::Isa::best(),
+            best[0] * 1e6,
+            best[1] * 1e6,
+            128.0 / best[2] / 1e6,
+            128.0 / best[3] / 1e6
+        );
     }
 }

@@ -316,6 +316,72 @@ impl QuantParams {
     }
 }
 
+/// The calibration of one activation tensor: the smallest and largest value seen over the
+/// calibration samples, as TFLite's post-training quantisation records them (plain min/max, no
+/// percentile), turned into [`QuantParams`] at the end. Non-finite values are ignored.
+///
+/// ```
+/// use nn_core::quant::{MinMax, QuantParams};
+/// let mut range = MinMax::new();
+/// range.observe(&[0.5, 2.0]);
+/// range.observe(&[-1.0, 1.5, f32::NAN]);
+/// assert_eq!((range.min(), range.max()), (-1.0, 2.0));
+/// assert_eq!(range.params(), QuantParams::from_range(-1.0, 2.0));
+/// assert_eq!(MinMax::new().params(), QuantParams::from_range(0.0, 0.0)); // nothing seen
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MinMax {
+    min: f32,
+    max: f32,
+}
+
+impl MinMax {
+    /// Nothing seen yet (an empty range, which `params` widens to contain 0).
+    pub const fn new() -> Self {
+        MinMax {
+            min: f32::INFINITY,
+            max: f32::NEG_INFINITY,
+        }
+    }
+
+    /// Widens the range to cover every finite value of `values`.
+    pub fn observe(&mut self, values: &[f32]) {
+        for &v in values.iter().filter(|v| v.is_finite()) {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+    }
+
+    /// The smallest value seen (0 if none).
+    pub fn min(&self) -> f32 {
+        if self.min.is_finite() {
+            self.min
+        } else {
+            0.0
+        }
+    }
+
+    /// The largest value seen (0 if none).
+    pub fn max(&self) -> f32 {
+        if self.max.is_finite() {
+            self.max
+        } else {
+            0.0
+        }
+    }
+
+    /// [`QuantParams::from_range`] of the range seen.
+    pub fn params(&self) -> QuantParams {
+        QuantParams::from_range(self.min(), self.max())
+    }
+}
+
+impl Default for MinMax {
+    fn default() -> Self {
+        MinMax::new()
+    }
+}
+
 /// The symmetric int8 scale of one output channel: `max|w| / 127` (TFLite's per-channel weight
 /// scale), or 1 for an all-zero channel (TFLite's scale 0 there would also zero that channel's
 /// bias, whose scale is `input_scale · weight_scale`; any positive scale codes the zeros exactly).
