@@ -227,12 +227,44 @@ mod x86 {
         type Acc: Copy;
         /// The activation chunk, prepared once for all rows.
         type X: Copy;
+        /// The weight chunk, loaded once for all samples.
+        type W: Copy;
         /// # Safety
         /// The CPU has the instruction set; `p` points to `LANES` readable bytes.
         unsafe fn load_x(p: *const i8) -> Self::X;
         /// # Safety
         /// As `load_x`.
-        unsafe fn step(acc: Self::Acc, x: Self::X, w: *const i8) -> Self::Acc;
+        unsafe fn load_w(p: *const i8) -> Self::W;
+        /// The first `t` bytes at `p` as a chunk, zero-padded (a zero weight adds nothing,
+        /// whatever the activation beside it).
+        ///
+        /// # Safety
+        /// The CPU has the instruction set; `t < LANES ≤ 64` and `p` points to `t` readable bytes.
+        #[inline(always)]
+        unsafe fn load_x_part(p: *const i8, t: usize) -> Self::X {
+            let mut buf = [0i8; 64];
+            // SAFETY: the contract: `t` bytes to read at `p`, and `t ≤ 64` fit `buf`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), t);
+                Self::load_x(buf.as_ptr())
+            }
+        }
+        /// As `load_x_part`, for weights.
+        ///
+        /// # Safety
+        /// As `load_x_part`.
+        #[inline(always)]
+        unsafe fn load_w_part(p: *const i8, t: usize) -> Self::W {
+            let mut buf = [0i8; 64];
+            // SAFETY: as in `load_x_part`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), t);
+                Self::load_w(buf.as_ptr())
+            }
+        }
+        /// # Safety
+        /// The CPU has the instruction set.
+        unsafe fn step(acc: Self::Acc, x: Self::X, w: Self::W) -> Self::Acc;
         /// # Safety
         /// The CPU has the instruction set.
         unsafe fn zero() -> Self::Acc;
@@ -246,8 +278,7 @@ mod x86 {
     /// The tile of `RB` samples × `R` rows, starting at sample `b` and row `r`.
     ///
     /// # Safety
-    /// The CPU has `S`'s instruction set; samples `b..b + RB` lie in `x` and rows `r..r + R` in
-    /// `w` (the driver's loops guarantee both).
+    /// The CPU has `S`'s instruction set, and `S::LANES ≤ 64`.
     #[inline(always)]
     unsafe fn tile<S: Step, const RB: usize, const R: usize>(
         x: &[i8],
@@ -256,38 +287,32 @@ mod x86 {
         r: usize,
     ) -> [[i32; R]; RB] {
         let n = w.n;
+        // Sliced, so checked: a tile outside `x` or the weights panics.
         let xs: [*const i8; RB] = core::array::from_fn(|i| x[(b + i) * n..][..n].as_ptr());
         let ws: [*const i8; R] = core::array::from_fn(|j| w.data[(r + j) * n..][..n].as_ptr());
         // SAFETY (all of this function): the CPU has the instruction set (the contract); each
-        // pointer starts a slice of n bytes (sliced, so checked, above), and loads read
-        // `k..k + LANES` with `k + LANES ≤ n`, or a local buffer of `LANES` bytes.
+        // pointer starts `n` readable bytes (checked above); full chunks read `k..k + LANES`
+        // with `k + LANES ≤ n`, the tail `t = n − k < LANES ≤ 64` bytes.
         unsafe {
             let mut acc = [[S::zero(); R]; RB];
             let mut k = 0;
             while k + S::LANES <= n {
                 let xv: [S::X; RB] = core::array::from_fn(|i| S::load_x(xs[i].add(k)));
                 for j in 0..R {
+                    let wv = S::load_w(ws[j].add(k));
                     for i in 0..RB {
-                        acc[i][j] = S::step(acc[i][j], xv[i], ws[j].add(k));
+                        acc[i][j] = S::step(acc[i][j], xv[i], wv);
                     }
                 }
                 k += S::LANES;
             }
             if k < n {
-                // The tail, zero-padded: zero weights add nothing whatever the activation.
                 let t = n - k;
-                let mut xb = [[0i8; 64]; RB];
-                let mut wb = [[0i8; 64]; R];
-                for i in 0..RB {
-                    core::ptr::copy_nonoverlapping(xs[i].add(k), xb[i].as_mut_ptr(), t);
-                }
+                let xv: [S::X; RB] = core::array::from_fn(|i| S::load_x_part(xs[i].add(k), t));
                 for j in 0..R {
-                    core::ptr::copy_nonoverlapping(ws[j].add(k), wb[j].as_mut_ptr(), t);
-                }
-                let xv: [S::X; RB] = core::array::from_fn(|i| S::load_x(xb[i].as_ptr()));
-                for j in 0..R {
+                    let wv = S::load_w_part(ws[j].add(k), t);
                     for i in 0..RB {
-                        acc[i][j] = S::step(acc[i][j], xv[i], wb[j].as_ptr());
+                        acc[i][j] = S::step(acc[i][j], xv[i], wv);
                     }
                 }
             }
@@ -385,6 +410,32 @@ mod x86 {
         }
     }
 
+    /// The first `t < 32` bytes at `p`, zero-padded to 32: one 16-byte load where 16 fit, and a
+    /// copy of the rest (a 784-long row ends in exactly 16 bytes, so it copies nothing).
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `t < 32` and `p` points to `t` readable bytes.
+    #[inline(always)]
+    unsafe fn load256_part(p: *const i8, t: usize) -> __m256i {
+        // SAFETY: the contract: the loads and the copy read `t` bytes from `p`; the copy writes
+        // at most 15 bytes into a 16-byte buffer.
+        unsafe {
+            let (lo, rest) = if t >= 16 {
+                (_mm_loadu_si128(p.cast()), t - 16)
+            } else {
+                (_mm_setzero_si128(), t)
+            };
+            let mut buf = [0i8; 16];
+            core::ptr::copy_nonoverlapping(p.add(t - rest), buf.as_mut_ptr(), rest);
+            let last = _mm_loadu_si128(buf.as_ptr().cast());
+            if t >= 16 {
+                _mm256_set_m128i(last, lo)
+            } else {
+                _mm256_set_m128i(lo, last)
+            }
+        }
+    }
+
     /// AVX2: `vpmaddubsw(|x|, sign(w, x))`, exact for `w ≠ -128` (module docs of `super`).
     struct Avx2Sign;
 
@@ -393,6 +444,7 @@ mod x86 {
         type Acc = __m256i;
         /// `(x, |x|)`.
         type X = (__m256i, __m256i);
+        type W = __m256i;
         #[inline(always)]
         unsafe fn load_x(p: *const i8) -> Self::X {
             // SAFETY: the trait's contract.
@@ -402,10 +454,27 @@ mod x86 {
             }
         }
         #[inline(always)]
-        unsafe fn step(acc: __m256i, (x, ax): Self::X, w: *const i8) -> __m256i {
+        unsafe fn load_w(p: *const i8) -> __m256i {
+            // SAFETY: the trait's contract.
+            unsafe { _mm256_loadu_si256(p.cast()) }
+        }
+        #[inline(always)]
+        unsafe fn load_x_part(p: *const i8, t: usize) -> Self::X {
+            // SAFETY: the trait's contract (t < LANES = 32).
+            unsafe {
+                let x = load256_part(p, t);
+                (x, _mm256_abs_epi8(x))
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_w_part(p: *const i8, t: usize) -> __m256i {
+            // SAFETY: the trait's contract (t < LANES = 32).
+            unsafe { load256_part(p, t) }
+        }
+        #[inline(always)]
+        unsafe fn step(acc: __m256i, (x, ax): Self::X, w: __m256i) -> __m256i {
             // SAFETY: the trait's contract.
             unsafe {
-                let w = _mm256_loadu_si256(w.cast());
                 // |x| · (w · sign x) = x · w; pairs summed in i16 without saturation (|w| ≤ 127).
                 let pairs = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w, x));
                 _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
@@ -430,15 +499,31 @@ mod x86 {
         const LANES: usize = 32;
         type Acc = __m256i;
         type X = __m256i;
+        type W = __m256i;
         #[inline(always)]
         unsafe fn load_x(p: *const i8) -> __m256i {
             // SAFETY: the trait's contract.
             unsafe { _mm256_xor_si256(_mm256_loadu_si256(p.cast()), _mm256_set1_epi8(-128)) }
         }
         #[inline(always)]
-        unsafe fn step(acc: __m256i, x: __m256i, w: *const i8) -> __m256i {
+        unsafe fn load_w(p: *const i8) -> __m256i {
             // SAFETY: the trait's contract.
-            unsafe { _mm256_dpbusd_avx_epi32(acc, x, _mm256_loadu_si256(w.cast())) }
+            unsafe { _mm256_loadu_si256(p.cast()) }
+        }
+        #[inline(always)]
+        unsafe fn load_x_part(p: *const i8, t: usize) -> __m256i {
+            // SAFETY: the trait's contract (t < LANES = 32).
+            unsafe { _mm256_xor_si256(load256_part(p, t), _mm256_set1_epi8(-128)) }
+        }
+        #[inline(always)]
+        unsafe fn load_w_part(p: *const i8, t: usize) -> __m256i {
+            // SAFETY: the trait's contract (t < LANES = 32).
+            unsafe { load256_part(p, t) }
+        }
+        #[inline(always)]
+        unsafe fn step(acc: __m256i, x: __m256i, w: __m256i) -> __m256i {
+            // SAFETY: the trait's contract.
+            unsafe { _mm256_dpbusd_avx_epi32(acc, x, w) }
         }
         #[inline(always)]
         unsafe fn zero() -> __m256i {
@@ -458,15 +543,37 @@ mod x86 {
         const LANES: usize = 64;
         type Acc = __m512i;
         type X = __m512i;
+        type W = __m512i;
         #[inline(always)]
         unsafe fn load_x(p: *const i8) -> __m512i {
             // SAFETY: the trait's contract.
             unsafe { _mm512_xor_si512(_mm512_loadu_si512(p.cast()), _mm512_set1_epi8(-128)) }
         }
         #[inline(always)]
-        unsafe fn step(acc: __m512i, x: __m512i, w: *const i8) -> __m512i {
+        unsafe fn load_w(p: *const i8) -> __m512i {
             // SAFETY: the trait's contract.
-            unsafe { _mm512_dpbusd_epi32(acc, x, _mm512_loadu_si512(w.cast())) }
+            unsafe { _mm512_loadu_si512(p.cast()) }
+        }
+        /// A masked load: the bytes beyond `t` are neither read (AVX-512 masked loads do not
+        /// access disabled lanes, which is also how LLVM defines them) nor copied.
+        #[inline(always)]
+        unsafe fn load_x_part(p: *const i8, t: usize) -> __m512i {
+            // SAFETY: the trait's contract: `t < 64`, and the `t` enabled bytes are readable.
+            unsafe {
+                let x = _mm512_maskz_loadu_epi8((1u64 << t) - 1, p);
+                // Disabled lanes become 128; their weights are 0.
+                _mm512_xor_si512(x, _mm512_set1_epi8(-128))
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_w_part(p: *const i8, t: usize) -> __m512i {
+            // SAFETY: as in `load_x_part`.
+            unsafe { _mm512_maskz_loadu_epi8((1u64 << t) - 1, p) }
+        }
+        #[inline(always)]
+        unsafe fn step(acc: __m512i, x: __m512i, w: __m512i) -> __m512i {
+            // SAFETY: the trait's contract.
+            unsafe { _mm512_dpbusd_epi32(acc, x, w) }
         }
         #[inline(always)]
         unsafe fn zero() -> __m512i {
