@@ -69,7 +69,8 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     /// and the activations' parameters. A `const fn`, so that a quantised network can be built
     /// in a `static`; the multipliers, row sums and folded biases are derived here.
     ///
-    /// Panics if a weight is -128 or a scale is not positive and finite.
+    /// Panics if a weight is -128, a scale is not positive and finite, or a requantisation factor
+    /// `input.scale · weight_scale[o] / output.scale` exceeds 2^31.
     ///
     /// ```
     /// use nn_core::quant::{Fused, QDense, QuantParams};
@@ -117,6 +118,8 @@ impl<const I: usize, const O: usize> QDense<I, O> {
                 i += 1;
             }
             multiplier[o] = requantize_multiplier(input.scale, weight_scale[o], output.scale);
+            // A shift above 31 (a factor beyond 2^31) would only ever saturate.
+            assert!(multiplier[o].shift <= 31, "requantisation factor too large");
             sums[o] = row_sum(&weight[o]);
             // Σ w·(x − zp) + b = Σ w·x + (b − zp · Σ w), exactly in wrapping i32.
             offset[o] = bias[o].wrapping_sub(input.zero_point.wrapping_mul(sums[o]));
@@ -214,9 +217,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     pub fn forward_batch<const B: usize>(&self, x: &[[i8; I]; B], y: &mut [[i8; O]; B]) {
         let mut acc = [[0i32; O]; B];
         kernel::matmul(x.as_flattened(), self.weights(), acc.as_flattened_mut());
-        for (acc, y) in acc.iter().zip(y.iter_mut()) {
-            self.requantize(acc, y);
-        }
+        self.requantize(acc.as_flattened(), y.as_flattened_mut());
     }
 
     fn weights(&self) -> Weights<'_> {
@@ -225,15 +226,17 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         Weights::new(self.weight.as_flattened(), &self.row_sum, I)
     }
 
-    /// `clamp(zp_out + M_o · (acc + offset), lo, hi)`: TFLite's output stage.
+    /// `clamp(zp_out + M_o · (acc + offset), lo, hi)`: TFLite's output stage, on every sample.
     #[inline(always)]
-    fn requantize(&self, acc: &[i32; O], y: &mut [i8; O]) {
-        for o in 0..O {
-            let scaled = self.multiplier[o].apply(acc[o].wrapping_add(self.offset[o]));
-            // Saturating: near i32::MAX the sum must clamp to 127, not wrap.
-            let v = scaled.saturating_add(self.output.zero_point);
-            y[o] = v.clamp(i32::from(self.lo), i32::from(self.hi)) as i8;
-        }
+    fn requantize(&self, acc: &[i32], y: &mut [i8]) {
+        let stage = kernel::Requant {
+            multiplier: &self.multiplier,
+            offset: &self.offset,
+            zero_point: self.output.zero_point,
+            lo: self.lo,
+            hi: self.hi,
+        };
+        kernel::requantize(stage, acc, y);
     }
 
     /// `weight[o][i]`, int8 in `[-127, 127]`.
