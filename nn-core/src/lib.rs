@@ -13,6 +13,7 @@ pub mod activation;
 pub mod layer;
 pub mod loss;
 pub mod optim;
+pub mod quant;
 
 mod kernel;
 mod network;

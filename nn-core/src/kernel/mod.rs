@@ -265,7 +265,8 @@ pub(crate) enum Simd {
 /// What this CPU offers (std caches the CPUID answers; this is an atomic load after the first call).
 /// `CONSTNET_PORTABLE=1` in the environment forces the portable path and `CONSTNET_KERNEL=avx2` the
 /// AVX2 one (`CONSTNET_KERNEL=portable` is the same as `CONSTNET_PORTABLE=1`), for tests and
-/// comparisons; neither can select instructions the CPU lacks.
+/// comparisons; neither can select instructions the CPU lacks. The int8 products of `crate::quant`
+/// follow the same choice, with `CONSTNET_KERNEL=avx2` meaning AVX2 without VNNI.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline]
 pub(crate) fn simd() -> Simd {
