@@ -24,7 +24,6 @@ use crate::{Optimizer, Parameters, TrainBuffers, Trainer};
 /// let access: &mut dyn TrainerAccess = &mut trainer;
 /// access.set_learning_rate(0.005);
 /// assert_eq!((access.learning_rate(), access.steps()), (0.005, 0));
-/// assert!(!access.optimizer_state().is_empty()); // Adam's moments
 /// # let _ = access;
 /// ```
 pub trait TrainerAccess {
@@ -40,9 +39,6 @@ pub trait TrainerAccess {
 
     /// Epochs completed by `Fit` with this trainer, over all runs.
     fn epochs(&self) -> u64;
-
-    /// The optimizer's state (moments, accumulators) as one slice, e.g. for a checkpoint.
-    fn optimizer_state(&self) -> &[f32];
 }
 
 impl<N, O, const B: usize, S> TrainerAccess for Trainer<N, O, B, S>
@@ -64,10 +60,6 @@ where
 
     fn epochs(&self) -> u64 {
         self.epochs
-    }
-
-    fn optimizer_state(&self) -> &[f32] {
-        self.state.as_slice()
     }
 }
 
