@@ -24,6 +24,8 @@ mod trainer;
 #[cfg(feature = "std")]
 pub mod data;
 #[cfg(feature = "std")]
+pub mod metrics;
+#[cfg(feature = "std")]
 pub mod parallel;
 #[cfg(feature = "std")]
 pub mod train;
