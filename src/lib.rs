@@ -102,6 +102,9 @@ pub use nn_macros::network;
 #[cfg(feature = "io")]
 pub use nn_io as io;
 
+#[cfg(feature = "plot")]
+pub mod plot;
+
 /// Everything a typical program needs: `use constnet::prelude::*;`.
 ///
 /// The layers, activations, losses and optimizers, `network!` and its traits; with `std` (on by
