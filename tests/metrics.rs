@@ -290,3 +290,53 @@ fn class_names_from_a_dataset() {
         .starts_with("true \\ predicted  cat  dog\ncat"));
     assert_eq!(cm.precision(1), 0.5);
 }
+
+constnet::network! { struct Pick3 { Dense<3, 3> } }
+constnet::network! { struct Threshold { Dense<1, 1> } }
+
+/// From a network and a data set: its predictions (arg-max, or 0.5 for one output) against the
+/// labels, with the data's class names.
+#[test]
+fn confusion_matrix_of_a_network_on_a_dataset() {
+    use constnet::data::Dataset;
+    use constnet::Dense;
+    // The identity: the largest input is the class.
+    let eye = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+    let net = Pick3 {
+        l0: Dense::new(eye, [0.0; 3]),
+    };
+    let data = Dataset::new(
+        vec![
+            [1.0, 0.0, 0.0],
+            [0.0, 2.0, 1.0],
+            [0.0, 0.0, 3.0],
+            [5.0, 1.0, 0.0],
+        ],
+        vec![0, 1, 2, 2],
+        3,
+    )
+    .unwrap()
+    .with_class_names(vec!["a".into(), "b".into(), "c".into()])
+    .unwrap();
+    let cm = ConfusionMatrix::of(&net, &data).unwrap();
+    assert_eq!(matrix(&cm), [[1, 0, 0], [0, 1, 0], [1, 0, 1]]);
+    assert_eq!(cm.class_name(2), "c");
+    // Predicting a class the data does not have is an error, not a panic.
+    let two = Dataset::new(vec![[0.0, 0.0, 1.0]], vec![0], 2).unwrap();
+    assert_eq!(
+        ConfusionMatrix::of(&net, &two),
+        Err(MetricsError::PredictionOutOfRange {
+            index: 0,
+            class: 2,
+            classes: 2
+        })
+    );
+    // One output: above 0.5 is class 1 (y = x here).
+    let net = Threshold {
+        l0: Dense::new([[1.0]], [0.0]),
+    };
+    let data = Dataset::new(vec![[0.9], [0.2], [0.6], [0.5]], vec![1, 1, 0, 0], 2).unwrap();
+    let cm = ConfusionMatrix::of(&net, &data).unwrap();
+    assert_eq!(matrix(&cm), [[1, 1], [1, 1]]);
+    assert_eq!(cm.class_name(1), "1"); // no names: the numbers
+}

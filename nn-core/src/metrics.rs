@@ -29,7 +29,8 @@
 use std::fmt;
 use std::prelude::rust_2021::*;
 
-use crate::class_of;
+use crate::data::Dataset;
+use crate::{class_of, Network};
 
 /// Why a metric cannot be computed from the values given.
 ///
@@ -267,6 +268,34 @@ impl ConfusionMatrix {
     ) -> Result<Self, MetricsError> {
         let predicted: Vec<usize> = outputs.iter().map(class_of).collect();
         Self::new(&predicted, labels, classes)
+    }
+
+    /// The confusion matrix of `net` on `data`: each sample's predicted class
+    /// ([`Network::predict`]) against its label, with the data's class names if it has them.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// network! { struct Pick { Dense<2, 2> } }
+    /// let net = Pick { l0: Dense::new([[1.0, 0.0], [0.0, 1.0]], [0.0; 2]) };
+    /// let data = Dataset::new(vec![[3.0, 1.0], [0.0, 2.0], [2.0, 1.0]], vec![0, 1, 1], 2)?
+    ///     .with_class_names(vec!["left".into(), "right".into()])?;
+    /// let cm = ConfusionMatrix::of(&net, &data)?;
+    /// assert_eq!((cm.count(1, 0), cm.class_name(1)), (1, "right".to_string()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn of<N, const IN: usize, const OUT: usize>(
+        net: &N,
+        data: &Dataset<IN>,
+    ) -> Result<Self, MetricsError>
+    where
+        N: Network<IN, OUT>,
+    {
+        let predicted: Vec<usize> = data.features().iter().map(|x| net.predict(x)).collect();
+        let matrix = Self::new(&predicted, data.labels(), data.classes())?;
+        match data.class_names() {
+            Some(names) => matrix.with_class_names(names),
+            None => Ok(matrix),
+        }
     }
 
     /// Names the classes for `Display` and [`report`](Self::report), e.g. from
