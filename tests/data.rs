@@ -939,3 +939,37 @@ fn csv_label_errors() {
         "{err}"
     );
 }
+
+/// Errors name the line a record is on also in Windows files (`\r\n`) and after blank lines,
+/// where the CSV reader's own position is a line early.
+#[test]
+fn csv_line_numbers_with_crlf_and_blank_lines() {
+    let cases: [(&[u8], u64); 7] = [
+        (b"1,2,0\r\n1,x,0\r\n", 2),
+        (b"1,2,0\n\n1,x,0\n", 3),
+        (b"\n\n1,x,0\n", 3),
+        (b"1,2,0\r\n\r\n\r\n1,2,0\r\n1,x,0\r\n", 5),
+        (b"a,b,y\r\n1,2,0\r\n1,2\r\n", 3),
+        (b"1,2,0\r\n1,\xff,0\r\n", 2), // not UTF-8: the CSV reader's own error
+        (b"1,2,0\n1,x,0\n", 2),
+    ];
+    for (text, line) in cases {
+        match Csv::new().read::<2>(text).unwrap_err() {
+            DataError::Csv {
+                line: l, message, ..
+            } => {
+                assert_eq!(l, line, "{:?}: {message}", String::from_utf8_lossy(text))
+            }
+            other => panic!("{other}"),
+        }
+    }
+    // The record length limit names the record's line too.
+    let mut text = String::from("1,2,0\r\n\r\n\"");
+    text.push_str(&"1,2,0\r\n".repeat(200_000));
+    let err = read_csv::<2>(text.as_bytes(), 2, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the record starting on line 3 is longer than 1048576 bytes"),
+        "{err}"
+    );
+}

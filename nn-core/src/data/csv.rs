@@ -1,5 +1,6 @@
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::Path;
 use std::prelude::rust_2021::*;
@@ -257,6 +258,14 @@ impl Csv {
     ) -> Result<Dataset<N>, DataError> {
         let limit = LineLimit::new(input);
         let record_start = Rc::clone(&limit.record_start);
+        let breaks = Rc::clone(&limit.breaks);
+        // The line a record's text starts on, from the reader's position of it.
+        let line_of = |p: &::csv::Position| breaks.borrow().line_at(p.byte(), p.line());
+        // Where the next record starts, for the record length limit.
+        let mark = |reader: &::csv::Reader<_>| {
+            let p = reader.position();
+            record_start.set((p.byte(), line_of(p)));
+        };
         let mut reader = ::csv::ReaderBuilder::new()
             // The first record is read as data and then taken as the header or not.
             .has_headers(false)
@@ -264,7 +273,7 @@ impl Csv {
             .trim(::csv::Trim::All)
             .buffer_capacity(CSV_BUFFER)
             .from_reader(limit);
-        let csv_err = |e: ::csv::Error| csv_error(path, &e);
+        let csv_err = |e: ::csv::Error| csv_error(path, &e, line_of);
         let error = |line: u64, message: String| DataError::Csv {
             path: path.into(),
             line,
@@ -272,10 +281,8 @@ impl Csv {
         };
         let mut record = ::csv::StringRecord::new();
         let mut have = reader.read_record(&mut record).map_err(csv_err)?;
-        let first_line = record.position().map_or(1, |p| p.line());
-        // Where the next record starts, for the record length limit.
-        let p = reader.position();
-        record_start.set((p.byte(), p.line()));
+        let first_line = record.position().map_or(1, line_of);
+        mark(&reader);
 
         let named = matches!(self.label, LabelColumn::Name(_));
         let is_header = match self.header {
@@ -308,8 +315,7 @@ impl Csv {
             }
             columns = Some(record.iter().map(String::from).collect());
             have = reader.read_record(&mut record).map_err(csv_err)?;
-            let p = reader.position();
-            record_start.set((p.byte(), p.line()));
+            mark(&reader);
         }
         let label_at = match &self.label {
             LabelColumn::Name(name) => {
@@ -351,7 +357,7 @@ impl Csv {
         let mut table = LabelTable::default();
         let mut first_row = !is_header;
         while have {
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, line_of);
             if record.len() != N + 1 {
                 let message = if first_row {
                     shape_mismatch(record.len(), N)
@@ -400,8 +406,7 @@ impl Csv {
             labels.push(label);
             first_row = false;
             have = reader.read_record(&mut record).map_err(csv_err)?;
-            let p = reader.position();
-            record_start.set((p.byte(), p.line()));
+            mark(&reader);
         }
         if features.is_empty() {
             return Err(error(0, "no data rows".into()));
@@ -556,6 +561,34 @@ struct LineLimit<R> {
     /// Byte offset and line where the record being read starts, set by the reader's user after
     /// each record.
     record_start: Rc<Cell<(u64, u64)>>,
+    /// The runs of line breaks read ahead of that record, to number the records.
+    breaks: Rc<RefCell<Breaks>>,
+    /// Offset of the first byte of the run of line breaks being read, if one is.
+    run_start: Option<u64>,
+}
+
+/// Runs of line breaks (`\n`, `\r`, blank lines) with the line that follows each: the CSV reader
+/// puts a record where the previous one ended, which is a line too early after `\r\n` (it ends
+/// a record at the `\r`) or after a blank line (rust-csv issues 208 and 395), so a record is
+/// numbered by the line after the run its position falls in.
+#[derive(Default)]
+struct Breaks {
+    /// Offset of a run's first byte, of the byte after it, and that byte's line.
+    runs: VecDeque<(u64, u64, u64)>,
+}
+
+impl Breaks {
+    /// Runs kept at most: only a record of many short lines in quotes has more in its window,
+    /// and it is over the record length limit; the oldest go first.
+    const MAX_RUNS: usize = 1 << 16;
+
+    /// The line of the first character at or after `byte`, where the reader says `line`.
+    fn line_at(&self, byte: u64, line: u64) -> u64 {
+        self.runs
+            .iter()
+            .find(|&&(start, end, _)| start <= byte && byte < end)
+            .map_or(line, |&(_, _, line)| line)
+    }
 }
 
 impl<R> LineLimit<R> {
@@ -566,6 +599,8 @@ impl<R> LineLimit<R> {
             length: 0,
             read: 0,
             record_start: Rc::new(Cell::new((0, 1))),
+            breaks: Rc::default(),
+            run_start: None,
         }
     }
 }
@@ -573,7 +608,21 @@ impl<R> LineLimit<R> {
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for &b in &buf[..n] {
+        let mut breaks = self.breaks.borrow_mut();
+        // Runs that end at or before the record being read cannot hold a later record's start.
+        let (start, _) = self.record_start.get();
+        while breaks.runs.front().is_some_and(|&(_, end, _)| end <= start) {
+            breaks.runs.pop_front();
+        }
+        for (offset, &b) in (self.read..).zip(&buf[..n]) {
+            if b == b'\n' || b == b'\r' {
+                self.run_start.get_or_insert(offset);
+            } else if let Some(run) = self.run_start.take() {
+                if breaks.runs.len() == Breaks::MAX_RUNS {
+                    breaks.runs.pop_front();
+                }
+                breaks.runs.push_back((run, offset, self.line));
+            }
             if b == b'\n' {
                 self.line += 1;
                 self.length = 0;
@@ -606,7 +655,11 @@ impl<R: Read> Read for LineLimit<R> {
     }
 }
 
-fn csv_error(path: &Path, e: &::csv::Error) -> DataError {
+fn csv_error(
+    path: &Path,
+    e: &::csv::Error,
+    line_of: impl Fn(&::csv::Position) -> u64,
+) -> DataError {
     match e.kind() {
         ::csv::ErrorKind::Io(io) => DataError::Io {
             path: path.into(),
@@ -614,7 +667,7 @@ fn csv_error(path: &Path, e: &::csv::Error) -> DataError {
         },
         _ => DataError::Csv {
             path: path.into(),
-            line: e.position().map_or(0, |p| p.line()),
+            line: e.position().map_or(0, line_of),
             message: e.to_string(),
         },
     }
