@@ -266,6 +266,13 @@ fn no_samples_give_zero_and_bad_input_is_an_error() {
         err.to_string(),
         "sample 1 is predicted as class 5, but there are 2 classes"
     );
+    // Labels from a file can be any integer: a matrix that cannot exist is an error, not an abort.
+    for classes in [usize::MAX, 1 << 31] {
+        assert_eq!(
+            ConfusionMatrix::new(&[0], &[0], classes),
+            Err(MetricsError::TooManyClasses { classes })
+        );
+    }
     let err = empty.with_class_names(["a", "b", "c"]).unwrap_err();
     assert_eq!(err.to_string(), "3 class names for 2 classes");
 }

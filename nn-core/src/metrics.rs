@@ -72,6 +72,12 @@ pub enum MetricsError {
         /// Number of classes.
         classes: usize,
     },
+    /// A matrix of `classes × classes` counts cannot exist in memory.
+    #[error("{classes} classes are too many for a confusion matrix")]
+    TooManyClasses {
+        /// Number of classes.
+        classes: usize,
+    },
     /// The number of class names is not the number of classes.
     #[error("{names} class names for {classes} classes")]
     ClassNames {
@@ -215,6 +221,7 @@ impl ConfusionMatrix {
     /// let cm = ConfusionMatrix::new(&[1, 1, 0], &[1, 0, 0], 2)?;
     /// assert_eq!((cm.count(0, 0), cm.count(0, 1), cm.count(1, 1)), (1, 1, 1));
     /// assert!(ConfusionMatrix::new(&[2], &[0], 2).is_err()); // no class 2
+    /// assert!(ConfusionMatrix::new(&[0], &[0], usize::MAX).is_err()); // not in any memory
     /// # Ok::<(), nn_core::metrics::MetricsError>(())
     /// ```
     pub fn new(
@@ -223,7 +230,12 @@ impl ConfusionMatrix {
         classes: usize,
     ) -> Result<Self, MetricsError> {
         check_lengths(predicted.len(), labels.len())?;
-        let mut counts = vec![0; classes * classes];
+        let too_many = MetricsError::TooManyClasses { classes };
+        let cells = classes.checked_mul(classes).ok_or(too_many.clone())?;
+        // Refused rather than aborting the program when the allocator has no such memory.
+        let mut counts = Vec::new();
+        counts.try_reserve_exact(cells).map_err(|_| too_many)?;
+        counts.resize(cells, 0);
         for (index, (&class, &label)) in predicted.iter().zip(labels).enumerate() {
             if label >= classes {
                 return Err(MetricsError::LabelOutOfRange {
