@@ -102,22 +102,83 @@ pub use nn_macros::network;
 #[cfg(feature = "io")]
 pub use nn_io as io;
 
+#[cfg(feature = "plot")]
+pub mod plot;
+
 /// Everything a typical program needs: `use constnet::prelude::*;`.
+///
+/// The layers, activations, losses and optimizers, `network!` and its traits; with `std` (on by
+/// default) also the training loop ([`Fit`](train::Fit), [`evaluate`](train::evaluate),
+/// [`predict_all`](train::predict_all), [`Verbose`](train::Verbose), [`History`](train::History)),
+/// the data loaders ([`Dataset`](data::Dataset), [`Csv`](data::Csv),
+/// [`load_csv`](data::load_csv), [`load_mnist`](data::load_mnist), …) and the
+/// [metrics](metrics) ([`ConfusionMatrix`](metrics::ConfusionMatrix), [`accuracy`](metrics::accuracy),
+/// …); with `io` the weight files.
 ///
 /// ```
 /// use constnet::prelude::*;
 /// network! { struct Net { Dense<1, 1, Sigmoid> } }
 /// assert_eq!(Net::new(0).forward(&[0.0]), [0.5]); // zero bias, sigmoid(0)
 /// ```
+///
+/// A first program, from a CSV file to a report, with nothing else imported:
+///
+/// ```
+/// use constnet::prelude::*;
+///
+/// network! { struct Flowers { Dense<2, 8, Tanh>, Dense<8, 2, Softmax> } }
+///
+/// # let path = std::env::temp_dir().join(format!("constnet-prelude-{}.csv", std::process::id()));
+/// std::fs::write(&path, "length,width,kind\n1,1,small\n1,2,small\n5,4,large\n6,5,large\n")?;
+/// let data: Dataset<2> = Csv::new().label("kind").load(&path)?;
+/// assert_eq!(data.class_names().unwrap(), &["large", "small"]);
+///
+/// let mut net = Flowers::new(7);
+/// let mut trainer = Trainer::new(Adam::new(0.05));
+/// let history: History = Fit::<4>::epochs(200)
+///     .verbose(Verbose::Silent)
+///     .run(&mut net, SparseCategoricalCrossEntropy, &mut trainer, &data, None)?;
+/// assert_eq!(history.epochs.len(), 200);
+/// let e: Evaluation = evaluate(&net, SparseCategoricalCrossEntropy, &data)?;
+///
+/// let predicted = predict_all(&net, data.features());
+/// assert_eq!(accuracy(&predicted, data.labels())?, e.accuracy);
+/// let cm = ConfusionMatrix::new(&predicted, data.labels(), data.classes())?
+///     .with_class_names(data.class_names().unwrap())?;
+/// println!("{cm}\n{}", cm.report());
+/// assert_eq!(cm.accuracy(), 1.0);
+///
+/// // A sample from elsewhere, as a slice: a wrong length is an error naming both lengths.
+/// let sample: Vec<f32> = vec![5.5, 4.5];
+/// assert_eq!(net.try_predict(&sample)?, 0); // "large"
+/// assert!(net.try_predict(&sample[..1]).is_err());
+/// # let _: fn(&str, Split) -> Result<Dataset<784>, DataError> = |d, s| load_mnist(d, s);
+/// # // The other loaders and metrics resolve through the prelude too:
+/// # let _ = |p: &std::path::Path| load_csv::<2>(p, 2, true);
+/// # let _ = |b: &[u8]| read_csv::<2>(b, 2, true);
+/// # let _ = (top_k_accuracy::<2>, binary_accuracy);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub mod prelude {
     pub use crate::network;
+    #[cfg(feature = "std")]
+    pub use nn_core::{
+        data::{
+            load_csv, load_idx, load_mnist, read_csv, read_idx, Csv, DataError, Dataset,
+            LabelColumn, Split,
+        },
+        metrics::{
+            accuracy, binary_accuracy, top_k_accuracy, ConfusionMatrix, MetricsError, Report,
+        },
+        train::{evaluate, predict_all, Epoch, Evaluation, Fit, FitError, History, Verbose},
+    };
     pub use nn_core::{
         Activation, AdaGrad, Adam, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormDense,
         BinaryCrossEntropy, CategoricalCrossEntropy, Conv1d, Conv2d, Dense, DepthwiseConv2d,
         Dropout, Flatten1d, Flatten2d, GlobalAvgPool1d, GlobalAvgPool2d, Huber, Identity,
-        LeakyRelu, Loss, Mae, MaxPool1d, MaxPool2d, Momentum, Mse, Network, Optimizer, Parameters,
-        Relu, RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step, Tanh, Train,
-        TrainBuffers, Trainer, Zeroed,
+        InputLength, LeakyRelu, Loss, Mae, MaxPool1d, MaxPool2d, Momentum, Mse, Network, Optimizer,
+        Parameters, Relu, RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step,
+        Tanh, Train, TrainBuffers, Trainer, Zeroed,
     };
     #[cfg(feature = "io")]
     pub use nn_io::{ModelFile, WeightsError};

@@ -2,7 +2,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use constnet::data::{load_csv, load_idx, load_mnist, read_csv, read_idx, DataError, Split};
+use constnet::data::{
+    load_csv, load_idx, load_mnist, read_csv, read_idx, Csv, DataError, LabelColumn, Split,
+};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("constnet-data-{}-{name}", std::process::id()));
@@ -214,7 +216,12 @@ fn csv_reads_and_reports_bad_rows_by_line() {
     assert_eq!(data.features(), &[[1.5, -2.0], [0.0, 0.0]]);
 
     let cases = [
-        ("1,2\n", "2 fields, expected 2 features and a label", 1),
+        (
+            "1,2\n",
+            "the file has 1 feature and a label, where 2 features are expected",
+            1,
+        ),
+        ("1,2,0\n1,2\n", "this row has 2 fields, the rows above 3", 2),
         ("1,2,0\n1,x,0\n", "feature 2 is `x`", 2),
         ("1,2,0\n1,2,0\n1,inf,1\n", "not a finite number", 3),
         ("1,2,one\n", "label `one` is not a class number", 1),
@@ -410,7 +417,7 @@ fn readers_give_what_the_files_give() {
     let err = read_csv::<2>(&b"1,2\n"[..], 2, false).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "<csv>, line 1: 2 fields, expected 2 features and a label"
+        "<csv>, line 1: the file has 1 feature and a label, where 2 features are expected (N, the network's inputs)"
     );
 }
 
@@ -758,4 +765,258 @@ fn csv_lines_may_end_with_a_lone_carriage_return() {
     let d = read_csv::<2>(text.as_bytes(), 2, false).unwrap();
     assert_eq!(d.len(), 300_000);
     assert_eq!((d.features()[299_999], d.labels()[0]), ([1.5, 2.0], 1));
+}
+
+/// An iris-like file as people have it: a header, string labels in the last column. The header is
+/// detected, the classes are the sorted names, and the data set keeps them.
+#[test]
+fn csv_with_string_labels_and_a_header() {
+    let d = dir("csviris");
+    let path = d.join("iris.csv");
+    std::fs::write(
+        &path,
+        "sepal_length,sepal_width,petal_length,petal_width,species
+5.1,3.5,1.4,0.2,setosa
+7.0,3.2,4.7,1.4,versicolor
+6.3,3.3,6.0,2.5,virginica
+4.9,3.0,1.4,0.2,setosa
+5.8,2.7,5.1,1.9,virginica
+",
+    )
+    .unwrap();
+    let data = Csv::new().load::<4>(&path).unwrap();
+    assert_eq!(data.len(), 5);
+    assert_eq!(data.features()[1], [7.0, 3.2, 4.7, 1.4]);
+    assert_eq!(data.labels(), &[0, 1, 2, 0, 2]);
+    assert_eq!(data.classes(), 3);
+    assert_eq!(
+        data.class_names().unwrap(),
+        &["setosa", "versicolor", "virginica"]
+    );
+    // By name, by index and with the header said explicitly: the same data.
+    assert_eq!(Csv::new().label("species").load::<4>(&path).unwrap(), data);
+    assert_eq!(
+        Csv::new().label(4).header(true).load::<4>(&path).unwrap(),
+        data
+    );
+    assert_eq!(
+        Csv::new()
+            .label(LabelColumn::Last)
+            .load::<4>(&path)
+            .unwrap(),
+        data
+    );
+    // Sorted, not first-seen: a file listing the classes in another order maps them the same.
+    let text = "a,b,c,d,species\n6.3,3.3,6.0,2.5,virginica\n5.1,3.5,1.4,0.2,setosa\n";
+    let other = Csv::new().read::<4>(text.as_bytes()).unwrap();
+    assert_eq!(other.labels(), &[1, 0]);
+    assert_eq!(other.class_names().unwrap(), &["setosa", "virginica"]);
+    // A fixed list keeps every class and its order, also those the file lacks.
+    let fixed = Csv::new()
+        .class_names(["virginica", "versicolor", "setosa"])
+        .read::<4>(text.as_bytes())
+        .unwrap();
+    assert_eq!((fixed.labels(), fixed.classes()), (&[0, 2][..], 3));
+    assert_eq!(fixed.class_name(1), Some("versicolor"));
+}
+
+/// The label in the middle column, chosen by name or index; the features keep their file order.
+#[test]
+fn csv_label_in_the_middle() {
+    let d = dir("csvmiddle");
+    let path = d.join("middle.csv");
+    std::fs::write(&path, "x,label,y,z\n1,cat,2,3\n4,dog,5,6\n7,cat,8,9\n").unwrap();
+    let data = Csv::new().label("label").load::<3>(&path).unwrap();
+    assert_eq!(
+        data.features(),
+        &[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]
+    );
+    assert_eq!(data.labels(), &[0, 1, 0]);
+    assert_eq!(data.class_name(1), Some("dog"));
+    assert_eq!(Csv::new().label(1).load::<3>(&path).unwrap(), data);
+
+    // Without a header, by index; integer labels stay numbers, `max + 1` classes, no names.
+    let path = d.join("plain.csv");
+    std::fs::write(&path, "1,2,2,3\n4,0,5,6\n").unwrap();
+    let data = Csv::new().label(1).load::<3>(&path).unwrap();
+    assert_eq!(data.features(), &[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    assert_eq!((data.labels(), data.classes()), (&[2, 0][..], 3));
+    assert_eq!(data.class_names(), None);
+    // The first column, and a feature error that names its column from the header.
+    let err = Csv::new()
+        .label(0)
+        .read::<2>("y,a,b\n1,2,3\n0,2,x\n".as_bytes())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<csv>, line 3: feature 2 (`b`) is `x`, not a finite number"
+    );
+}
+
+/// A header is detected when none of the first row's features is a number; otherwise the row is
+/// data, and an error in it says it might be a header.
+#[test]
+fn csv_header_detection_and_hints() {
+    let d = dir("csvheader");
+    let with = d.join("with.csv");
+    let without = d.join("without.csv");
+    std::fs::write(&with, "a,b,label\n1.5,-2,1\n0,0,0\n").unwrap();
+    std::fs::write(&without, "1.5,-2,1\n0,0,0\n").unwrap();
+    let a = Csv::new().load::<2>(&with).unwrap();
+    let b = Csv::new().load::<2>(&without).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.features(), &[[1.5, -2.0], [0.0, 0.0]]);
+
+    // A header the reader is told is not there: the error says what it looks like.
+    let err = Csv::new().header(false).load::<2>(&with).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}, line 1: feature 1 is `a`, not a finite number (the first row looks like a header: read the file with one)",
+            with.display()
+        )
+    );
+    // The old loader too.
+    let err = load_csv::<2>(&with, 2, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("looks like a header: read the file with one)"),
+        "{err}"
+    );
+    // A first row that is partly numbers is data; its error suggests a header if it is one.
+    let err = Csv::new()
+        .read::<2>("1,b,label\n1,2,0\n".as_bytes())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<csv>, line 1: feature 2 is `b`, not a finite number (if the first row is a header, say so: Csv::header(true))"
+    );
+    // A numeric header is only a header when said so.
+    let numeric = "1,2,3\n0.5,0.25,1\n";
+    assert_eq!(Csv::new().read::<2>(numeric.as_bytes()).unwrap().len(), 2);
+    assert_eq!(
+        Csv::new()
+            .header(true)
+            .read::<2>(numeric.as_bytes())
+            .unwrap()
+            .len(),
+        1
+    );
+    // A label chosen by name needs the header.
+    let err = Csv::new()
+        .label("label")
+        .header(false)
+        .load::<2>(&with)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("the label column is chosen by name, but the file is read without a header"),
+        "{err}"
+    );
+}
+
+/// The issue's example: a 4-feature file read for a network of 5 inputs says that, in those terms,
+/// with and without a header; a later short row compares itself with the rows above.
+#[test]
+fn csv_feature_count_mismatch_in_the_users_terms() {
+    let d = dir("csvshape");
+    let path = d.join("four.csv");
+    std::fs::write(&path, "5.1,3.5,1.4,0.2,setosa\n4.9,3.0,1.4,0.2,setosa\n").unwrap();
+    let err = Csv::new().load::<5>(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}, line 1: the file has 4 features and a label, where 5 features are expected (N, the network's inputs)",
+            path.display()
+        )
+    );
+    assert!(matches!(err, DataError::Csv { line: 1, .. }));
+    let err = Csv::new()
+        .read::<5>("sl,sw,pl,pw,species\n5.1,3.5,1.4,0.2,setosa\n".as_bytes())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<csv>, line 1: the header has 5 fields: the file has 4 features and a label, where 5 features are expected (N, the network's inputs)"
+    );
+    let err = Csv::new()
+        .read::<4>(
+            "5.1,3.5,1.4,0.2,setosa\n5.0,3.6,1.4,0.2,setosa\n4.9,3.0,1.4,setosa\n".as_bytes(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<csv>, line 3: this row has 4 fields, the rows above 5 (4 features and a label)"
+    );
+}
+
+/// Labels and label columns that do not fit are errors naming the line.
+#[test]
+fn csv_label_errors() {
+    let text = "a,b,kind\n1,2,cat\n3,4,\n";
+    let cases: [(Csv, &str); 5] = [
+        (Csv::new(), "<csv>, line 3: the label is empty"),
+        (
+            Csv::new().classes(2),
+            "<csv>, line 2: label `cat` is not a class number",
+        ),
+        (
+            Csv::new().class_names(["dog"]),
+            "<csv>, line 2: label `cat` is not one of the classes `dog`",
+        ),
+        (
+            Csv::new().label("species"),
+            "<csv>, line 1: there is no column `species` in the header (its columns: `a`, `b`, `kind`)",
+        ),
+        (
+            Csv::new().label(3),
+            "<csv>, line 1: the label column is 3 (0-based), but rows have 3 fields",
+        ),
+    ];
+    for (csv, message) in cases {
+        let err = csv.read::<2>(text.as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), message, "{csv:?}");
+    }
+    // The record cap holds for every way of reading.
+    let mut long = String::from("a,b,kind\n1,2,");
+    long.push_str(&"x".repeat(constnet::data::MAX_LINE + 1));
+    let err = Csv::new().read::<2>(long.as_bytes()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("line 2 is longer than 1048576 bytes"),
+        "{err}"
+    );
+}
+
+/// Errors name the line a record is on also in Windows files (`\r\n`) and after blank lines,
+/// where the CSV reader's own position is a line early.
+#[test]
+fn csv_line_numbers_with_crlf_and_blank_lines() {
+    let cases: [(&[u8], u64); 7] = [
+        (b"1,2,0\r\n1,x,0\r\n", 2),
+        (b"1,2,0\n\n1,x,0\n", 3),
+        (b"\n\n1,x,0\n", 3),
+        (b"1,2,0\r\n\r\n\r\n1,2,0\r\n1,x,0\r\n", 5),
+        (b"a,b,y\r\n1,2,0\r\n1,2\r\n", 3),
+        (b"1,2,0\r\n1,\xff,0\r\n", 2), // not UTF-8: the CSV reader's own error
+        (b"1,2,0\n1,x,0\n", 2),
+    ];
+    for (text, line) in cases {
+        match Csv::new().read::<2>(text).unwrap_err() {
+            DataError::Csv {
+                line: l, message, ..
+            } => {
+                assert_eq!(l, line, "{:?}: {message}", String::from_utf8_lossy(text))
+            }
+            other => panic!("{other}"),
+        }
+    }
+    // The record length limit names the record's line too.
+    let mut text = String::from("1,2,0\r\n\r\n\"");
+    text.push_str(&"1,2,0\r\n".repeat(200_000));
+    let err = read_csv::<2>(text.as_bytes(), 2, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the record starting on line 3 is longer than 1048576 bytes"),
+        "{err}"
+    );
 }

@@ -4,7 +4,7 @@
 //! unchanged. (The fuzz targets in fuzz/ search the same ground for much longer.)
 use std::io::Write;
 
-use constnet::data::{read_csv, read_idx, DataError, Dataset};
+use constnet::data::{read_csv, read_idx, Csv, DataError, Dataset};
 use constnet::prelude::*;
 use proptest::prelude::*;
 
@@ -119,6 +119,25 @@ proptest! {
         }
         let _ = read_csv::<1>(text.as_slice(), classes, header);
         let _ = read_csv::<4>(text.as_slice(), classes, header);
+    }
+
+    /// The same for the `Csv` reader's ways: detected header, string labels, label by index or
+    /// name; an `Ok` names every class it has labels for.
+    #[test]
+    fn csv_options_never_panic(text in csv_like(), label in 0usize..4, by_name in any::<bool>()) {
+        let csv = if by_name { Csv::new().label("1") } else { Csv::new().label(label) };
+        for csv in [Csv::new(), csv] {
+            match csv.read::<2>(text.as_slice()) {
+                Ok(d) => {
+                    prop_assert!(!d.is_empty());
+                    prop_assert!(d.labels().iter().all(|&l| l < d.classes()));
+                    if let Some(names) = d.class_names() {
+                        prop_assert_eq!(names.len(), d.classes());
+                    }
+                }
+                Err(e) => { let _ = e.to_string(); }
+            }
+        }
     }
 
     /// A well-formed IDX pair reads back exactly, plain or gzipped.

@@ -25,6 +25,8 @@ mod trainer;
 #[cfg(feature = "std")]
 pub mod data;
 #[cfg(feature = "std")]
+pub mod metrics;
+#[cfg(feature = "std")]
 pub mod parallel;
 #[cfg(feature = "std")]
 pub mod train;
@@ -41,7 +43,9 @@ pub use loss::{
     BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,
     SparseCategoricalCrossEntropy,
 };
-pub use network::{argmax, class_of, largest, largest_adjacent_sum, Network, Train, TrainBuffers};
+pub use network::{
+    argmax, class_of, largest, largest_adjacent_sum, InputLength, Network, Train, TrainBuffers,
+};
 pub use optim::{AdaGrad, Adam, Momentum, Optimizer, RmsProp, Sgd};
 pub use params::{params_from_le_bytes, Parameters, RawError, Zeroed};
 pub use rng::Rng;

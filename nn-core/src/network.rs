@@ -70,6 +70,41 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
         class_of(&self.forward(x))
     }
 
+    /// [`forward`](Network::forward) for a sample as a slice (from a file, a request, a `Vec`):
+    /// an error naming both lengths if it does not have exactly `IN` values.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// network! { struct Net { Dense<3, 2, Softmax> } }
+    /// let net = Net::new(1);
+    /// let sample: Vec<f32> = vec![0.5, 0.1, 0.9];
+    /// assert_eq!(net.try_forward(&sample)?, net.forward(&[0.5, 0.1, 0.9]));
+    /// let err = net.try_forward(&sample[..2]).unwrap_err();
+    /// assert_eq!(err, InputLength { expected: 3, found: 2 });
+    /// assert_eq!(err.to_string(), "the network takes 3 inputs, but the sample has 2 values");
+    /// # Ok::<(), InputLength>(())
+    /// ```
+    #[inline]
+    fn try_forward(&self, x: &[f32]) -> Result<[f32; OUT], InputLength> {
+        Ok(self.forward(input_array::<IN>(x)?))
+    }
+
+    /// [`predict`](Network::predict) for a sample as a slice: an error naming both lengths if it
+    /// does not have exactly `IN` values.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// network! { struct Net { Dense<2, 2> } }
+    /// let net = Net { l0: Dense::new([[1.0, 0.0], [0.0, 1.0]], [0.0; 2]) };
+    /// assert_eq!(net.try_predict(&[0.2, 0.7]), Ok(1));
+    /// let err = net.try_predict(&[0.2, 0.7, 0.1]).unwrap_err();
+    /// assert_eq!(err.to_string(), "the network takes 2 inputs, but the sample has 3 values");
+    /// ```
+    #[inline]
+    fn try_predict(&self, x: &[f32]) -> Result<usize, InputLength> {
+        Ok(self.predict(input_array::<IN>(x)?))
+    }
+
     /// The predicted class of each sample of a batch.
     #[inline]
     fn predict_batch<const B: usize>(&self, x: &[[f32; IN]; B]) -> [usize; B] {
@@ -126,6 +161,42 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
         self.update_state(&buffers);
         value
     }
+}
+
+/// A sample of the wrong length for the network: what [`Network::try_forward`] and
+/// [`Network::try_predict`] return instead of a bare `TryFromSliceError`.
+///
+/// ```
+/// let err = nn_core::InputLength { expected: 784, found: 783 };
+/// assert_eq!(err.to_string(), "the network takes 784 inputs, but the sample has 783 values");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLength {
+    /// Inputs the network takes (`IN`).
+    pub expected: usize,
+    /// Values in the sample given.
+    pub found: usize,
+}
+
+impl core::fmt::Display for InputLength {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the network takes {} inputs, but the sample has {} values",
+            self.expected, self.found
+        )
+    }
+}
+
+impl core::error::Error for InputLength {}
+
+/// `x` as an array of `IN` values, or the error naming both lengths.
+#[inline]
+fn input_array<const IN: usize>(x: &[f32]) -> Result<&[f32; IN], InputLength> {
+    x.try_into().map_err(|_| InputLength {
+        expected: IN,
+        found: x.len(),
+    })
 }
 
 /// The buffers a training step on batches of `B` samples works in: every layer's outputs and

@@ -9,7 +9,7 @@ mod idx;
 use std::path::PathBuf;
 use std::prelude::rust_2021::*;
 
-pub use self::csv::{load_csv, read_csv, MAX_LINE};
+pub use self::csv::{load_csv, read_csv, Csv, LabelColumn, MAX_LINE};
 pub use idx::{load_idx, load_mnist, read_idx, Split};
 
 /// Samples of `N` features with a target each: a class label (`T = usize`, the default, as the
