@@ -92,12 +92,13 @@ where
     (losses, net.as_slice().to_vec())
 }
 
+/// The largest |a − b|, NaN if any is (`f32::max` would drop a NaN and pass a diverged run).
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter()
         .zip(b)
         .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
+        .fold(0.0, |m, d| if d > m || d.is_nan() { d } else { m })
 }
 
 /// Trains network `N` with `loss` and the optimizer recorded as `optimizer`, and compares it with
