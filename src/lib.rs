@@ -170,7 +170,10 @@ pub mod prelude {
         metrics::{
             accuracy, binary_accuracy, top_k_accuracy, ConfusionMatrix, MetricsError, Report,
         },
-        train::{evaluate, predict_all, Epoch, Evaluation, Fit, FitError, History, Verbose},
+        train::{
+            evaluate, predict_all, predict_outputs, Callback, EarlyStopping, Epoch, Evaluation,
+            Fit, FitError, History, Verbose,
+        },
     };
     pub use nn_core::{
         Activation, AdaGrad, Adam, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormDense,
