@@ -224,9 +224,8 @@ macro_rules! cases {
     };
 }
 
-// AdaGrad from an accumulator of 0 (`adagrad_acc0`): constnet divides by √a + ε, Keras 3 by
-// √(a + ε). With Keras' initial accumulator 0.1 the two agree to 2.4e-7; from 0, a gradient of
-// 1e-4 is a step of lr·0.30 in Keras and lr·1.0 in constnet, so these cases diverge.
+// AdaGrad from an accumulator of 0 (`adagrad_acc0`) tells where ε goes: Keras 3 divides by
+// √(a + ε) (so does constnet); with √a + ε a gradient of 1e-4 would step lr·1.0, not lr·0.30.
 cases! {
     linear_mse: LinearNet<4>, "linear", Mse, "mse"
         => [
@@ -236,8 +235,6 @@ cases! {
             adam,
             rmsprop,
             adagrad,
-            #[ignore = "constnet's AdaGrad: ε outside the root (Keras 3: √(a + ε)); \
-                        max loss difference 2.5e-2, max weight difference 3.3e-1"]
             adagrad_acc0,
         ];
     linear_mae: LinearNet<4>, "linear", Mae, "mae"
@@ -248,8 +245,6 @@ cases! {
             adam,
             rmsprop,
             adagrad,
-            #[ignore = "constnet's AdaGrad: ε outside the root (Keras 3: √(a + ε)); \
-                        max loss difference 9.4e-2, max weight difference 1.2e-1"]
             adagrad_acc0,
         ];
     linear_huber: LinearNet<4>, "linear", Huber, "huber"
@@ -257,17 +252,9 @@ cases! {
             sgd,
             momentum,
             nesterov,
-            // constnet's Adam takes 1 − β₂ in f32 from β₂ = 0.999f32 (9.99987e-4); Keras
-            // computes 1 − 0.999 in Python's f64 and rounds that (1.0e-3). The 1.3e-5 relative
-            // difference in v moves every Adam case by up to ~5e-6; here one hidden ReLU unit, active
-            // on few samples, amplifies it (with Keras given β₂ = 0.999f32 this case agrees to 1.3e-7).
-            #[ignore = "constnet's Adam: 1 − β₂ in f32 differs from Keras' by 1.3e-5 relative; \
-                        max loss difference 1.6e-5, max weight difference 4.5e-4"]
             adam,
             rmsprop,
             adagrad,
-            #[ignore = "constnet's AdaGrad: ε outside the root (Keras 3: √(a + ε)); \
-                        max loss difference 9.4e-3, max weight difference 6.8e-2"]
             adagrad_acc0,
         ];
     sigmoid1_bce: Sigmoid1Net<1>, "sigmoid1", BinaryCrossEntropy, "bce"
@@ -278,8 +265,6 @@ cases! {
             adam,
             rmsprop,
             adagrad,
-            #[ignore = "constnet's AdaGrad: ε outside the root (Keras 3: √(a + ε)); \
-                        max loss difference 1.1e-2, max weight difference 2.2e-1"]
             adagrad_acc0,
         ];
     softmax_cce: SoftmaxNet<4>, "softmax", CategoricalCrossEntropy, "cce"
@@ -290,8 +275,6 @@ cases! {
             adam,
             rmsprop,
             adagrad,
-            #[ignore = "constnet's AdaGrad: ε outside the root (Keras 3: √(a + ε)); \
-                        max loss difference 1.2e-2, max weight difference 1.8e-1"]
             adagrad_acc0,
         ];
     softmax_sparse_cce: SoftmaxNet<4>, "softmax", SparseCategoricalCrossEntropy, "sparse_cce"
@@ -302,8 +285,6 @@ cases! {
             adam,
             rmsprop,
             adagrad,
-            #[ignore = "constnet's AdaGrad: ε outside the root (Keras 3: √(a + ε)); \
-                        max loss difference 1.2e-2, max weight difference 1.8e-1"]
             adagrad_acc0,
         ];
     sigmoid_cce: SigmoidNet<4>, "sigmoid", CategoricalCrossEntropy, "cce"
@@ -314,8 +295,6 @@ cases! {
             adam,
             rmsprop,
             adagrad,
-            #[ignore = "constnet's AdaGrad: ε outside the root (Keras 3: √(a + ε)); \
-                        max loss difference 1.5e-2, max weight difference 1.0e-1"]
             adagrad_acc0,
         ];
 }

@@ -3,7 +3,8 @@ use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
 /// Adagrad with Keras' defaults (`lr = 0.001`, initial accumulator `0.1`, `ε = 1e-7`):
-/// `a ← a + g²`, `p ← p − lr·g / (√a + ε)`.
+/// `a ← a + g²`, `p ← p − lr·g / √(a + ε)`, ε under the root as Keras 3 has it (PyTorch adds it
+/// to the root, which differs where the accumulator starts at 0).
 ///
 /// ```
 /// use nn_core::{AdaGrad, Dense, Identity, Optimizer};
@@ -13,7 +14,7 @@ use crate::Parameters;
 /// let mut a = opt.new_state();
 /// opt.step(&mut p, &g, &mut a);
 /// // a = 0.1 + 0.09 = 0.19
-/// assert!((p.weight[0][0] - (1.0 - 0.03 / 0.19f32.sqrt())).abs() < 1e-6);
+/// assert!((p.weight[0][0] - (1.0 - 0.03 / (0.19f32 + 1e-7).sqrt())).abs() < 1e-6);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdaGrad {
@@ -21,7 +22,7 @@ pub struct AdaGrad {
     pub lr: f32,
     /// Starting value of every accumulator.
     pub initial_accumulator: f32,
-    /// Added to the root of the accumulator.
+    /// Added to the accumulator under the root.
     pub epsilon: f32,
 }
 
@@ -85,7 +86,7 @@ impl Kernel for AdaGradUpdate<'_> {
         let (g, a) = (&self.grads[..n], &mut self.acc[..n]);
         for i in 0..n {
             a[i] = M::mul_add(g[i], g[i], a[i]);
-            self.params[i] -= self.lr * g[i] / (M::sqrt(a[i]) + self.eps);
+            self.params[i] -= self.lr * g[i] / M::sqrt(a[i] + self.eps);
         }
     }
 }

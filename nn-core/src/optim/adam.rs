@@ -5,7 +5,9 @@ use crate::{Parameters, Zeroed};
 /// Adam (Kingma & Ba), with Keras' defaults: `lr = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-7`.
 ///
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
-/// `p ← p − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε)`.
+/// `p ← p − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε)`. As in Keras, `1 − β` is the complement of the
+/// decimal β (exactly 0.001 for 0.999), not of its f32 rounding; `tests/keras_parity.rs` checks
+/// 100 steps of every loss against Keras 3.
 ///
 /// ```
 /// use nn_core::{Adam, Dense, Identity, Optimizer};
@@ -97,6 +99,8 @@ impl<P: Parameters> Optimizer<P> for Adam {
             lr_t,
             b1,
             b2,
+            c1: super::complement(b1),
+            c2: super::complement(b2),
             eps: self.epsilon,
         });
     }
@@ -111,6 +115,9 @@ struct AdamUpdate<'a> {
     lr_t: f32,
     b1: f32,
     b2: f32,
+    /// `1 − β₁` and `1 − β₂`, as Keras computes them ([`super::complement`]).
+    c1: f32,
+    c2: f32,
     eps: f32,
 }
 
@@ -120,9 +127,10 @@ impl Kernel for AdamUpdate<'_> {
         let n = self.params.len();
         let (g, m, v) = (&self.grads[..n], &mut self.m[..n], &mut self.v[..n]);
         let (b1, b2, lr_t, eps) = (self.b1, self.b2, self.lr_t, self.eps);
+        let (c1, c2) = (self.c1, self.c2);
         for i in 0..n {
-            m[i] = super::flush(M::mul_add(b1, m[i], (1.0 - b1) * g[i]));
-            v[i] = super::flush(M::mul_add(b2, v[i], (1.0 - b2) * g[i] * g[i]));
+            m[i] = super::flush(M::mul_add(b1, m[i], c1 * g[i]));
+            v[i] = super::flush(M::mul_add(b2, v[i], c2 * g[i] * g[i]));
             self.params[i] -= lr_t * m[i] / (M::sqrt(v[i]) + eps);
         }
     }

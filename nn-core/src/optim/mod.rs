@@ -19,6 +19,25 @@ pub use sgd::{Momentum, Sgd};
 
 use crate::{Parameters, Zeroed};
 
+/// `1 − β` as Keras computes it: from the decimal the user wrote (Python's `1 - 0.999` in f64,
+/// then rounded to f32 gives 0.001), not in f32 from the rounded `β` (which gives 0.00099998713,
+/// a 1.3e-5 relative difference in Adam's second moment that shows after a few steps). `β` is
+/// taken as the decimal with the fewest places that rounds to it (for an f32 written as a decimal
+/// literal, that literal); a few operations per optimizer step, no formatting (it runs on MCUs).
+pub(crate) fn complement(beta: f32) -> f32 {
+    let b = f64::from(beta);
+    let mut scale = 1.0;
+    for _ in 0..12 {
+        scale *= 10.0;
+        // k / 10^d, correctly rounded: the f64 nearest to the decimal with d places.
+        let decimal = libm::round(b * scale) / scale;
+        if decimal as f32 == beta {
+            return (1.0 - decimal) as f32;
+        }
+    }
+    (1.0 - b) as f32
+}
+
 /// Optimizer state (moments, velocities) below `f32::MIN_POSITIVE` becomes 0.
 ///
 /// A dead unit's gradient is 0, so its moments decay geometrically and, after a few hundred
@@ -112,5 +131,32 @@ mod tests {
         assert!(s.v.as_slice().iter().all(|&x| x == 0.0));
         assert!(v.as_slice().iter().all(|&x| x == 0.0));
         assert!(a.as_slice().iter().all(|&x| x == 0.0));
+    }
+}
+
+#[cfg(test)]
+mod complement_tests {
+    use super::complement;
+
+    /// Python: `np.float32(1 - 0.999)` etc., the values Keras multiplies by.
+    #[test]
+    fn complements_are_those_of_the_decimals() {
+        assert_eq!(complement(0.999), 0.001);
+        assert_eq!(complement(0.9), 0.1);
+        assert_eq!(complement(0.95), 0.05);
+        assert_eq!(complement(0.9999), 0.0001);
+        assert_eq!(complement(0.0), 1.0);
+        // In f32 the complement of 0.999 is off by 1.3e-5 relative.
+        assert_ne!(1.0 - 0.999f32, 0.001);
+        // Any other f32: the complement of its shortest decimal, as Python's float of it.
+        for bits in [
+            0.999f32.to_bits() + 1,
+            0.9f32.to_bits() - 3,
+            0.123_456_79f32.to_bits(),
+        ] {
+            let beta = f32::from_bits(bits);
+            let decimal: f64 = std::format!("{beta}").parse().unwrap();
+            assert_eq!(complement(beta), (1.0 - decimal) as f32, "{beta}");
+        }
     }
 }

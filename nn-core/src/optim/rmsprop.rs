@@ -89,8 +89,9 @@ impl Kernel for RmsPropUpdate<'_> {
         let n = self.params.len();
         let (g, a) = (&self.grads[..n], &mut self.mean_square[..n]);
         let RmsProp { lr, rho, epsilon } = self.opt;
+        let c = super::complement(rho);
         for i in 0..n {
-            a[i] = super::flush(M::mul_add(rho, a[i], (1.0 - rho) * g[i] * g[i]));
+            a[i] = super::flush(M::mul_add(rho, a[i], c * g[i] * g[i]));
             self.params[i] -= lr * g[i] / M::sqrt(a[i] + epsilon);
         }
     }
