@@ -11,6 +11,8 @@ use std::time::Instant;
 use constnet::layer::Layer;
 use constnet::prelude::*;
 
+mod cpu;
+
 network! { pub struct Mnist { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> } }
 
 /// The same layers without the network's alignment.
@@ -81,14 +83,7 @@ macro_rules! offsets {
 }
 
 fn main() {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
+    let cpu = cpu::name();
     println!("CPU: {cpu}");
     let x: [f32; 784] = core::array::from_fn(|i| (i % 255) as f32 / 255.0);
     let cases = offsets!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);

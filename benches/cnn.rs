@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use constnet::prelude::*;
 
+mod cpu;
+
 network! {
     /// 1x28x28 -> 6x24x24 -> 6x12x12 -> 16x8x8 -> 16x4x4 -> 256 -> 10.
     #[input(1, 28, 28)]
@@ -71,14 +73,7 @@ where
 }
 
 fn main() {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
+    let cpu = cpu::name();
     println!("constnet, 1 thread, {cpu}");
     train::<LeNet>("lenet train b32 adam step");
     train::<Cnn>("cnn train b32 adam step");
