@@ -112,6 +112,11 @@ fn expand_net(plan: &Plan) -> TokenStream {
     let forward_batch = forward_batch(plan);
     let train = train(plan);
     let checks = assertions(plan);
+    let twin = if crate::twin::supported(plan) {
+        crate::twin::twin(plan)
+    } else {
+        TokenStream::new()
+    };
 
     quote! {
         #(#attrs)*
@@ -244,6 +249,8 @@ fn expand_net(plan: &Plan) -> TokenStream {
         }
 
         #train
+
+        #twin
     }
 }
 

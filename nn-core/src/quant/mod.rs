@@ -20,8 +20,10 @@
 
 mod dense;
 mod kernel;
+mod layer;
 
 pub use dense::QDense;
+pub use layer::{argmax_i8, fused_for, QLayerInfo, QSummary, Quantize};
 
 use core::fmt;
 
@@ -196,6 +198,22 @@ pub struct QuantParams {
 }
 
 impl QuantParams {
+    /// Whether these parameters can describe an int8 tensor: a positive, finite scale and a
+    /// zero point in `[-128, 127]`.
+    ///
+    /// ```
+    /// use nn_core::quant::QuantParams;
+    /// assert!(QuantParams { scale: 0.1, zero_point: -128 }.is_valid());
+    /// assert!(!QuantParams { scale: 0.0, zero_point: 0 }.is_valid());
+    /// assert!(!QuantParams { scale: 0.1, zero_point: 128 }.is_valid());
+    /// ```
+    pub const fn is_valid(&self) -> bool {
+        self.scale > 0.0
+            && self.scale.is_finite()
+            && self.zero_point >= -128
+            && self.zero_point <= 127
+    }
+
     /// TFLite's `GetAsymmetricQuantizationParams` for int8 (`[-128, 127]`), in its f32
     /// arithmetic: the range is widened to contain 0, `scale = (max − min) / 255`, and the zero
     /// point `−128 − min / scale`, rounded half away from zero and clamped to `[-128, 127]`.
@@ -498,7 +516,7 @@ impl Fused {
     }
 }
 
-/// Why a layer cannot be quantised.
+/// Why a layer cannot be quantised, or its stored parameters are not a valid int8 layer.
 ///
 /// ```
 /// use nn_core::quant::Fused;
@@ -507,9 +525,43 @@ impl Fused {
 /// assert_eq!(err.to_string(), "activation `tanh` cannot be fused into an int8 layer");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum QuantError {
     /// The layer's activation (named) has no fused int8 form.
     Activation(&'static str),
+    /// No calibration samples were given.
+    NoCalibration,
+    /// A calibration sample holds a value that is not finite.
+    NonFinite,
+    /// An int8 weight is -128 (the symmetric scheme uses `[-127, 127]`).
+    Weight,
+    /// A weight scale is not positive and finite.
+    Scale,
+    /// An activation's scale is not positive and finite, or its zero point is not an int8.
+    Params,
+    /// A requantisation factor `input_scale · weight_scale / output_scale` exceeds 2^31.
+    Multiplier,
+    /// Fewer bytes than the layer's stored parameters.
+    Length,
+}
+
+impl QuantError {
+    /// Panics with the error's message, in `const` evaluation too (where formatting is not
+    /// available).
+    pub const fn panic(self) -> ! {
+        match self {
+            QuantError::Activation(_) => panic!("an activation cannot be fused into an int8 layer"),
+            QuantError::NoCalibration => panic!("no calibration samples"),
+            QuantError::NonFinite => panic!("a calibration sample is not finite"),
+            QuantError::Weight => panic!("int8 weights are in [-127, 127]"),
+            QuantError::Scale => panic!("weight scales must be positive and finite"),
+            QuantError::Params => {
+                panic!("activation scales must be positive and finite, and zero points int8")
+            }
+            QuantError::Multiplier => panic!("requantisation factor too large"),
+            QuantError::Length => panic!("too few bytes for an int8 layer"),
+        }
+    }
 }
 
 impl fmt::Display for QuantError {
@@ -518,6 +570,17 @@ impl fmt::Display for QuantError {
             QuantError::Activation(name) => {
                 write!(f, "activation `{name}` cannot be fused into an int8 layer")
             }
+            QuantError::NoCalibration => f.write_str("quantisation needs calibration samples, got none"),
+            QuantError::NonFinite => f.write_str("a calibration sample holds a NaN or an infinity"),
+            QuantError::Weight => f.write_str("an int8 weight is -128; weights are in [-127, 127]"),
+            QuantError::Scale => f.write_str("a weight scale is not positive and finite"),
+            QuantError::Params => f.write_str(
+                "an activation scale is not positive and finite, or a zero point is not in [-128, 127]",
+            ),
+            QuantError::Multiplier => {
+                f.write_str("a requantisation factor input_scale · weight_scale / output_scale exceeds 2^31")
+            }
+            QuantError::Length => f.write_str("fewer bytes than the int8 layer's parameters"),
         }
     }
 }
