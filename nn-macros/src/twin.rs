@@ -7,9 +7,15 @@ use quote::{format_ident, quote};
 
 use crate::lower::{Dim, Plan, Shape};
 
-/// Whether `plan` gets a twin.
+/// Whether `plan` gets a twin: Dense layers on a flat input, every width compared by the macro.
+/// Widths it leaves to a const assertion (named consts that differ in spelling) get none: were
+/// they wrong, the twin's hand-offs would repeat the assertion's one error as type errors.
 pub fn supported(plan: &Plan) -> bool {
-    matches!(plan.input, Shape::Flat(_)) && plan.layers.iter().all(|l| l.layer.kind == "Dense")
+    matches!(plan.input, Shape::Flat(_))
+        && plan
+            .layers
+            .iter()
+            .all(|l| l.layer.kind == "Dense" && l.check.is_none())
 }
 
 fn local(name: &str) -> syn::Ident {
@@ -42,7 +48,7 @@ pub fn twin(plan: &Plan) -> TokenStream {
     let qtypes: Vec<TokenStream> = widths
         .iter()
         .map(|(i, o)| {
-            let (i, o) = (i.expr(), o.expr());
+            let (i, o) = (i.arg(), o.arg());
             quote!(::constnet::quant::QDense<#i, #o>)
         })
         .collect();

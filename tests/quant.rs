@@ -1,0 +1,296 @@
+//! The int8 twin that `network!` generates (`Mnist::quantize` → `MnistInt8`): accuracy against the
+//! float network on real digits, integer outputs against a plain reference, the byte format, and
+//! typed errors for bad calibration data and bad bytes.
+use constnet::data::{load_mnist, Dataset, Split};
+use constnet::prelude::*;
+use constnet::quant::{Fused, QDense, QuantError, QuantParams};
+use constnet::train::{evaluate, Fit, Verbose};
+
+network! {
+    /// The bundled example's network.
+    pub struct Mnist { hidden: Dense<784, 64, Relu>, out: Dense<64, 10, Softmax> }
+}
+
+network! {
+    struct Deep { Dense<6, 5, Relu>, Dense<5, 4>, Dense<4, 1, Sigmoid> }
+}
+
+network! {
+    struct Hidden { Dense<3, 4, Tanh>, Dense<4, 2, Softmax> }
+}
+
+fn mnist() -> (Dataset<784>, Dataset<784>) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
+    (
+        load_mnist::<784>(dir, Split::Train).unwrap(),
+        load_mnist::<784>(dir, Split::Test).unwrap(),
+    )
+}
+
+/// The bundled example's job: 10 epochs of Adam (lr 0.002), batch 32.
+fn trained() -> (Box<Mnist>, Dataset<784>, Dataset<784>) {
+    let (train, test) = mnist();
+    let mut net = Mnist::new_boxed(1);
+    Fit::<32>::epochs(10)
+        .seed(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::boxed(Adam::new(0.002)),
+            &train,
+            None,
+        )
+        .unwrap();
+    (net, train, test)
+}
+
+#[test]
+fn quantized_mnist_loses_at_most_half_a_point() {
+    let (net, train, test) = trained();
+    // 500 calibration digits from the training set, as TFLite's representative dataset.
+    let q = net.quantize(&train.features()[..500]).unwrap();
+    let float = evaluate(&*net, SparseCategoricalCrossEntropy, &test)
+        .unwrap()
+        .accuracy;
+    let int8 = test
+        .features()
+        .iter()
+        .zip(test.labels())
+        .filter(|(x, &label)| q.predict(x) == label)
+        .count() as f32
+        / test.len() as f32;
+    println!("float {:.2} %, int8 {:.2} %", 100.0 * float, 100.0 * int8);
+    assert!(float > 0.93, "the float network learned: {float}");
+    assert!(
+        float - int8 <= 0.005,
+        "int8 {int8} loses more than half a point against float {float}"
+    );
+    // Probabilities: a softmax in float after the integer layers, close to the float network's.
+    for x in &test.features()[..50] {
+        let (f, i) = (net.forward(x), q.forward(x));
+        assert!((i.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        for (a, b) in f.iter().zip(&i) {
+            assert!((a - b).abs() < 0.1, "{f:?} against {i:?}");
+        }
+    }
+}
+
+/// TFLite's integer fully connected layer, written out plainly: `clamp(zp_out + M·(Σ w·(x − zp_in)
+/// + b))`, with the multiplier applied by the reference gemmlowp arithmetic.
+fn reference<const I: usize, const O: usize>(layer: &QDense<I, O>, x: &[i8; I]) -> [i8; O] {
+    let (lo, hi) = layer.output_range();
+    core::array::from_fn(|o| {
+        let acc: i32 = (0..I)
+            .map(|i| i32::from(layer.weight()[o][i]) * (i32::from(x[i]) - layer.input().zero_point))
+            .sum::<i32>()
+            + layer.bias()[o];
+        let y = layer.multiplier()[o].apply(acc) + layer.output().zero_point;
+        y.clamp(i32::from(lo), i32::from(hi)) as i8
+    })
+}
+
+#[test]
+fn integer_outputs_match_the_reference_on_every_sample() {
+    let (train, test) = mnist();
+    let mut net = Mnist::new_boxed(3);
+    // A few steps, so that the weights are not the initial ones.
+    Fit::<32>::epochs(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::boxed(Adam::new(0.002)),
+            &train.take(640),
+            None,
+        )
+        .unwrap();
+    let q = net.quantize(&train.features()[..200]).unwrap();
+    let xs: Vec<[i8; 784]> = test.features()[..256]
+        .iter()
+        .map(|x| q.quantize_input(x))
+        .collect();
+    let mut batch = Box::new([[0i8; 10]; 128]);
+    for (chunk, xs) in xs.chunks_exact(128).enumerate() {
+        q.forward_int8_batch(xs.try_into().unwrap(), &mut batch);
+        for (b, x) in xs.iter().enumerate() {
+            let hidden = reference(&q.hidden, x);
+            let expected = reference(&q.out, &hidden);
+            assert_eq!(q.forward_int8(x), expected, "sample {}", chunk * 128 + b);
+            assert_eq!(batch[b], expected, "sample {} in a batch", chunk * 128 + b);
+        }
+    }
+    // The relu is a clamp at the hidden layer's zero point, and the softmax stays in float.
+    assert_eq!(q.hidden.fused(), Fused::Relu);
+    assert_eq!(q.out.fused(), Fused::None);
+}
+
+#[test]
+fn bytes_round_trip_and_are_a_quarter_of_the_floats() {
+    let (train, _) = mnist();
+    let q = Mnist::new(5).quantize(&train.features()[..100]).unwrap();
+    let bytes = q.to_le_bytes();
+    assert_eq!(bytes.len(), MnistInt8::WEIGHT_BYTES);
+    // Input params 8 + (784·64 + 8·64 + 8) + (64·10 + 8·10 + 8).
+    assert_eq!(MnistInt8::WEIGHT_BYTES, 51_432);
+    assert_eq!(MnistInt8::F32_WEIGHT_BYTES, 203_560);
+    assert!(MnistInt8::WEIGHT_BYTES <= 52_000);
+    let back = MnistInt8::from_le_bytes(&bytes);
+    assert_eq!(back, q);
+    assert_eq!(MnistInt8::try_from_le_bytes(&bytes), Ok(q.clone()));
+    let summary = q.summary().to_string();
+    assert!(summary.contains("relu (fused)"), "{summary}");
+    assert!(summary.contains("softmax (float)"), "{summary}");
+    assert!(
+        summary.contains("Stored: 51432 bytes (f32: 203560 bytes"),
+        "{summary}"
+    );
+    assert_eq!(q.summary().bytes(), MnistInt8::WEIGHT_BYTES);
+}
+
+// A three-layer network decoded at compile time, as firmware keeps it in flash: its bytes are
+// the input's parameters, then per layer weights, biases, weight scales and output parameters.
+const DEEP_BYTES: [u8; DeepInt8::WEIGHT_BYTES] = deep_bytes();
+
+const fn deep_bytes() -> [u8; DeepInt8::WEIGHT_BYTES] {
+    let mut b = [0u8; DeepInt8::WEIGHT_BYTES];
+    let mut at = 0;
+    // Input: scale 1/64, zero point -3.
+    let head = (1.0f32 / 64.0).to_le_bytes();
+    let mut k = 0;
+    while k < 4 {
+        b[at + k] = head[k];
+        k += 1;
+    }
+    b[at + 4] = (-3i32).to_le_bytes()[0];
+    b[at + 5] = 0xff;
+    b[at + 6] = 0xff;
+    b[at + 7] = 0xff;
+    at += 8;
+    let widths = [(6, 5), (5, 4), (4, 1)];
+    let mut l = 0;
+    while l < 3 {
+        let (i, o) = widths[l];
+        let mut w = 0;
+        while w < i * o {
+            // Weights in [-127, 127], varied.
+            b[at + w] = (((w * 37 + l * 11) % 255) as i32 - 127) as i8 as u8;
+            w += 1;
+        }
+        at += i * o;
+        let mut r = 0;
+        while r < o {
+            let bias = ((r as i32) - 2) * 100;
+            let bytes = bias.to_le_bytes();
+            let mut k = 0;
+            while k < 4 {
+                b[at + 4 * r + k] = bytes[k];
+                k += 1;
+            }
+            let scale = (0.01f32 * (r + 1) as f32).to_le_bytes();
+            let mut k = 0;
+            while k < 4 {
+                b[at + 4 * o + 4 * r + k] = scale[k];
+                k += 1;
+            }
+            r += 1;
+        }
+        at += 8 * o;
+        let scale = 0.05f32.to_le_bytes();
+        let mut k = 0;
+        while k < 4 {
+            b[at + k] = scale[k];
+            k += 1;
+        }
+        b[at + 4] = 5;
+        at += 8;
+        l += 1;
+    }
+    b
+}
+
+static DEEP: DeepInt8 = DeepInt8::from_le_bytes(&DEEP_BYTES);
+
+#[test]
+fn a_static_network_decodes_at_compile_time() {
+    assert_eq!(
+        DEEP.input_params(),
+        QuantParams {
+            scale: 1.0 / 64.0,
+            zero_point: -3
+        }
+    );
+    assert_eq!(DEEP.to_le_bytes(), DEEP_BYTES);
+    assert_eq!(DEEP.l0.fused(), Fused::Relu);
+    assert_eq!(DEEP.l1.fused(), Fused::None);
+    // The sigmoid of the last layer is applied in float.
+    assert_eq!(DEEP.l2.fused(), Fused::None);
+    let x = [0.5, -0.25, 0.125, 1.0, 0.0, -1.0];
+    let q = DEEP.quantize_input(&x);
+    let expected = reference(&DEEP.l2, &reference(&DEEP.l1, &reference(&DEEP.l0, &q)));
+    assert_eq!(DEEP.forward_int8(&q), expected);
+    let p = DEEP.output_params();
+    let y = 1.0 / (1.0 + (-p.dequantize(expected[0])).exp());
+    assert!((DEEP.forward(&x)[0] - y).abs() < 1e-6);
+    assert_eq!(DEEP.predict(&x), usize::from(y > 0.5));
+}
+
+#[test]
+fn bad_bytes_are_errors_not_panics() {
+    let good = DEEP_BYTES;
+    assert_eq!(
+        DeepInt8::try_from_le_bytes(&good[1..]),
+        Err(QuantError::Length)
+    );
+    assert_eq!(DeepInt8::try_from_le_bytes(&[]), Err(QuantError::Length));
+    let mut long = good.to_vec();
+    long.push(0);
+    assert_eq!(DeepInt8::try_from_le_bytes(&long), Err(QuantError::Length));
+    let mut bad = good;
+    bad[8] = 0x80; // weight -128
+    assert_eq!(DeepInt8::try_from_le_bytes(&bad), Err(QuantError::Weight));
+    let mut bad = good;
+    bad[..4].copy_from_slice(&f32::NAN.to_le_bytes()); // input scale
+    assert_eq!(DeepInt8::try_from_le_bytes(&bad), Err(QuantError::Params));
+    let mut bad = good;
+    bad[4..8].copy_from_slice(&300i32.to_le_bytes()); // input zero point
+    assert_eq!(DeepInt8::try_from_le_bytes(&bad), Err(QuantError::Params));
+    let mut bad = good;
+    let scale0 = 8 + 30 + 4 * 5; // first layer's first weight scale
+    bad[scale0..scale0 + 4].copy_from_slice(&(-1.0f32).to_le_bytes());
+    assert_eq!(DeepInt8::try_from_le_bytes(&bad), Err(QuantError::Scale));
+    let mut bad = good;
+    bad[scale0..scale0 + 4].copy_from_slice(&1e30f32.to_le_bytes());
+    assert_eq!(
+        DeepInt8::try_from_le_bytes(&bad),
+        Err(QuantError::Multiplier)
+    );
+    // Every single-byte truncation and every flipped byte: an error or a valid network, never a
+    // panic.
+    for cut in 0..good.len() {
+        assert!(DeepInt8::try_from_le_bytes(&good[..cut]).is_err());
+    }
+    for at in 0..good.len() {
+        let mut flipped = good;
+        flipped[at] ^= 0xa5;
+        let _ = DeepInt8::try_from_le_bytes(&flipped);
+    }
+}
+
+#[test]
+fn bad_calibration_and_unfusable_activations_are_errors() {
+    let net = Mnist::new(1);
+    assert_eq!(net.quantize(&[]).unwrap_err(), QuantError::NoCalibration);
+    let mut x = [[0.5f32; 784]; 2];
+    x[1][300] = f32::NAN;
+    assert_eq!(net.quantize(&x).unwrap_err(), QuantError::NonFinite);
+    // A hidden tanh has no int8 form in TFLite's scheme (it would need a lookup table).
+    assert_eq!(
+        Hidden::new(1).quantize(&[[0.1, 0.2, 0.3]]).unwrap_err(),
+        QuantError::Activation("tanh")
+    );
+    assert_eq!(
+        QuantError::Activation("tanh").to_string(),
+        "activation `tanh` cannot be fused into an int8 layer"
+    );
+}
