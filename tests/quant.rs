@@ -134,7 +134,7 @@ fn bytes_round_trip_and_are_a_quarter_of_the_floats() {
     // Input params 8 + (784·64 + 8·64 + 8) + (64·10 + 8·10 + 8).
     assert_eq!(MnistInt8::WEIGHT_BYTES, 51_432);
     assert_eq!(MnistInt8::F32_WEIGHT_BYTES, 203_560);
-    assert!(MnistInt8::WEIGHT_BYTES <= 52_000);
+    const { assert!(MnistInt8::WEIGHT_BYTES <= 52_000) };
     let back = MnistInt8::from_le_bytes(&bytes);
     assert_eq!(back, q);
     assert_eq!(MnistInt8::try_from_le_bytes(&bytes), Ok(q.clone()));
@@ -293,4 +293,128 @@ fn bad_calibration_and_unfusable_activations_are_errors() {
         QuantError::Activation("tanh").to_string(),
         "activation `tanh` cannot be fused into an int8 layer"
     );
+}
+
+mod files {
+    use super::*;
+    use constnet::io::QuantizedModelFile;
+    use constnet::io::WeightsError;
+
+    fn quantized() -> MnistInt8 {
+        let (train, _) = mnist();
+        Mnist::new(9).quantize(&train.features()[..64]).unwrap()
+    }
+
+    #[test]
+    fn safetensors_and_onnx_round_trip_through_files() {
+        let q = quantized();
+        let dir = std::env::temp_dir().join(format!("constnet-int8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        q.save_safetensors(&dir.join("q.safetensors")).unwrap();
+        q.save_onnx(&dir.join("q.onnx")).unwrap();
+        assert_eq!(
+            MnistInt8::load_safetensors(&dir.join("q.safetensors")).unwrap(),
+            q
+        );
+        assert_eq!(MnistInt8::load_onnx(&dir.join("q.onnx")).unwrap(), q);
+        // A file of another network is refused with the tensor that differs.
+        let other = DeepInt8::from_le_bytes(&DEEP_BYTES);
+        let err = MnistInt8::from_safetensors_bytes(&other.to_safetensors_bytes()).unwrap_err();
+        assert!(
+            matches!(err, WeightsError::UnexpectedTensor { .. }),
+            "{err}"
+        );
+        let err = MnistInt8::from_onnx_bytes(&other.to_onnx_bytes().unwrap()).unwrap_err();
+        assert!(matches!(err, WeightsError::GraphMismatch(_)), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn corrupt_files_are_errors_never_panics() {
+        let q = DeepInt8::from_le_bytes(&DEEP_BYTES);
+        for bytes in [q.to_safetensors_bytes(), q.to_onnx_bytes().unwrap()] {
+            let is_onnx = bytes[0] != DeepInt8::to_safetensors_bytes(&q)[0];
+            let load = |b: &[u8]| {
+                if is_onnx {
+                    DeepInt8::from_onnx_bytes(b)
+                } else {
+                    DeepInt8::from_safetensors_bytes(b)
+                }
+            };
+            assert_eq!(load(&bytes).unwrap(), q);
+            for cut in 0..bytes.len() {
+                assert!(load(&bytes[..cut]).is_err(), "cut at {cut} loaded");
+            }
+            for at in 0..bytes.len() {
+                let mut flipped = bytes.clone();
+                flipped[at] ^= 0x5a;
+                let _ = load(&flipped); // an error or a valid network; no panic
+            }
+        }
+    }
+
+    #[test]
+    fn a_weight_of_minus_128_in_a_file_is_refused() {
+        let q = DeepInt8::from_le_bytes(&DEEP_BYTES);
+        let mut bytes = q.to_safetensors_bytes();
+        // The first weight of l0 sits at the start of its tensor's data; find it by value.
+        let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let json: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header]).unwrap();
+        let start = json["l0.weight"]["data_offsets"][0].as_u64().unwrap() as usize;
+        bytes[8 + header + start] = 0x80;
+        let err = DeepInt8::from_safetensors_bytes(&bytes).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid int8 parameters: an int8 weight is -128; weights are in [-127, 127]"
+        );
+    }
+
+    #[test]
+    fn int8_exports_for_the_python_check() {
+        // Writes what `scripts/interop/check_int8.py` reads (CI runs onnxruntime on it): the
+        // quantised MNIST network as ONNX (QDQ) and safetensors, 200 test digits, and constnet's
+        // dequantised int8 outputs and probabilities on them.
+        let Some(dir) = std::env::var_os("CONSTNET_EXPORT_DIR") else {
+            return;
+        };
+        use safetensors::{tensor::TensorView, Dtype};
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (net, train, test) = trained();
+        let q = net.quantize(&train.features()[..500]).unwrap();
+        q.save_onnx(&dir.join("mnist_int8.onnx")).unwrap();
+        q.save_safetensors(&dir.join("mnist_int8.safetensors"))
+            .unwrap();
+        let x = &test.features()[..200];
+        let p = q.output_params();
+        let f32s =
+            |v: &mut dyn Iterator<Item = f32>| v.flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
+        let input = f32s(&mut x.iter().flatten().copied());
+        let logits = f32s(&mut x.iter().flat_map(|x| {
+            let codes = q.forward_int8(&q.quantize_input(x));
+            codes.map(|c| p.dequantize(c))
+        }));
+        let output = f32s(&mut x.iter().flat_map(|x| q.forward(x)));
+        let scale = p.scale.to_le_bytes();
+        let tensors = [
+            (
+                "input",
+                TensorView::new(Dtype::F32, vec![200, 784], &input).unwrap(),
+            ),
+            (
+                "logits",
+                TensorView::new(Dtype::F32, vec![200, 10], &logits).unwrap(),
+            ),
+            (
+                "output",
+                TensorView::new(Dtype::F32, vec![200, 10], &output).unwrap(),
+            ),
+            (
+                "output_scale",
+                TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
+            ),
+        ];
+        safetensors::serialize_to_file(tensors, None, &dir.join("mnist_int8_io.safetensors"))
+            .unwrap();
+    }
 }

@@ -258,15 +258,7 @@ pub fn twin(plan: &Plan) -> TokenStream {
             /// The stored parameters (see `WEIGHT_BYTES`), little-endian.
             pub fn to_le_bytes(&self) -> [u8; Self::WEIGHT_BYTES] {
                 let mut out = [0u8; Self::WEIGHT_BYTES];
-                let input = self.#first.input();
-                out[..4].copy_from_slice(&input.scale.to_le_bytes());
-                out[4..8].copy_from_slice(&input.zero_point.to_le_bytes());
-                let mut at = 8;
-                #(
-                    self.#names.write_le(&mut out[at..]);
-                    at += <#qtypes>::WEIGHT_BYTES;
-                )*
-                let _ = at;
+                ::constnet::quant::QuantizedNetwork::write_le_bytes(self, &mut out);
                 out
             }
 
@@ -367,6 +359,38 @@ pub fn twin(plan: &Plan) -> TokenStream {
                     f32_bytes: Self::F32_WEIGHT_BYTES,
                     layers: [ #( self.#names.info(#name_strs, <#acts as ::constnet::activation::Activation>::NAME), )* ],
                 }
+            }
+        }
+
+        impl ::constnet::quant::QuantizedNetwork for #twin {
+            const WEIGHT_BYTES: usize = Self::WEIGHT_BYTES;
+            const LAYERS: &'static [::constnet::quant::QLayerShape] = &[
+                #(
+                    ::constnet::quant::QLayerShape {
+                        name: #name_strs,
+                        inputs: <#qtypes>::INPUTS,
+                        outputs: <#qtypes>::OUTPUTS,
+                        activation: <#acts as ::constnet::activation::Activation>::OP,
+                        activation_name: <#acts as ::constnet::activation::Activation>::NAME,
+                    },
+                )*
+            ];
+
+            fn try_from_le_bytes(bytes: &[u8]) -> ::core::result::Result<Self, ::constnet::quant::QuantError> {
+                Self::try_from_le_bytes(bytes)
+            }
+
+            fn write_le_bytes(&self, out: &mut [u8]) {
+                let out = &mut out[..Self::WEIGHT_BYTES];
+                let input = self.#first.input();
+                out[..4].copy_from_slice(&input.scale.to_le_bytes());
+                out[4..8].copy_from_slice(&input.zero_point.to_le_bytes());
+                let mut at = 8;
+                #(
+                    self.#names.write_le(&mut out[at..]);
+                    at += <#qtypes>::WEIGHT_BYTES;
+                )*
+                let _ = at;
             }
         }
     }

@@ -243,3 +243,49 @@ impl<const N: usize> core::fmt::Display for QSummary<N> {
         )
     }
 }
+
+/// One layer of an int8 network as weight files see it: its name, widths and float activation.
+/// The stored bytes of a layer are its int8 weights (`outputs × inputs`, row by row), int32
+/// biases, f32 weight scales, and the output's f32 scale and i32 zero point, little-endian.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QLayerShape {
+    /// Field name of the layer.
+    pub name: &'static str,
+    /// Input width.
+    pub inputs: usize,
+    /// Output width.
+    pub outputs: usize,
+    /// The float layer's activation: fused (ReLU), none, or for the last layer applied in float.
+    pub activation: Op,
+    /// Its name (`relu`, `softmax`).
+    pub activation_name: &'static str,
+}
+
+impl QLayerShape {
+    /// Bytes of the layer's stored parameters.
+    pub const fn bytes(&self) -> usize {
+        self.inputs * self.outputs + 8 * self.outputs + 8
+    }
+}
+
+/// What weight files need of an int8 network: implemented by every twin type `network!`
+/// generates (`MnistInt8`). Its stored bytes are the input's f32 scale and i32 zero point, then
+/// each layer's (see [`QLayerShape`]).
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::quant::QuantizedNetwork;
+/// network! { struct Net { hidden: Dense<4, 3, Relu>, out: Dense<3, 2, Softmax> } }
+/// assert_eq!(<NetInt8 as QuantizedNetwork>::LAYERS[1].name, "out");
+/// assert_eq!(<NetInt8 as QuantizedNetwork>::WEIGHT_BYTES, 8 + (12 + 24 + 8) + (6 + 16 + 8));
+/// ```
+pub trait QuantizedNetwork: Sized {
+    /// Bytes of the stored parameters.
+    const WEIGHT_BYTES: usize;
+    /// The layers in order.
+    const LAYERS: &'static [QLayerShape];
+    /// The network from its stored bytes: an error for the wrong length or invalid parameters.
+    fn try_from_le_bytes(bytes: &[u8]) -> Result<Self, QuantError>;
+    /// Writes the stored bytes into `out[..WEIGHT_BYTES]`. Panics if `out` is shorter.
+    fn write_le_bytes(&self, out: &mut [u8]);
+}

@@ -23,7 +23,9 @@ mod kernel;
 mod layer;
 
 pub use dense::QDense;
-pub use layer::{argmax_i8, fused_for, QLayerInfo, QSummary, Quantize};
+pub use layer::{
+    argmax_i8, fused_for, QLayerInfo, QLayerShape, QSummary, Quantize, QuantizedNetwork,
+};
 
 use core::fmt;
 
