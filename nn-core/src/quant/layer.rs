@@ -289,3 +289,20 @@ pub trait QuantizedNetwork: Sized {
     /// Writes the stored bytes into `out[..WEIGHT_BYTES]`. Panics if `out` is shorter.
     fn write_le_bytes(&self, out: &mut [u8]);
 }
+
+/// The int8 kernel this process runs: `"AVX-512 VNNI"`, `"AVX-VNNI"`, `"AVX2"` or `"portable"`
+/// (chosen at run time from the CPU and `CONSTNET_KERNEL` / `CONSTNET_PORTABLE`), for benchmark
+/// reports.
+///
+/// ```
+/// let name = nn_core::quant::kernel_name();
+/// assert!(["AVX-512 VNNI", "AVX-VNNI", "AVX2", "portable"].contains(&name));
+/// ```
+pub fn kernel_name() -> &'static str {
+    match super::kernel::Isa::best() {
+        super::kernel::Isa::Avx512Vnni => "AVX-512 VNNI",
+        super::kernel::Isa::AvxVnni => "AVX-VNNI",
+        super::kernel::Isa::Avx2 => "AVX2",
+        super::kernel::Isa::Portable => "portable",
+    }
+}

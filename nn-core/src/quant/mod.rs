@@ -24,12 +24,23 @@ mod layer;
 
 pub use dense::QDense;
 pub use layer::{
-    argmax_i8, fused_for, QLayerInfo, QLayerShape, QSummary, Quantize, QuantizedNetwork,
+    argmax_i8, fused_for, kernel_name, QLayerInfo, QLayerShape, QSummary, Quantize,
+    QuantizedNetwork,
 };
 
 use core::fmt;
 
 use crate::activation::{Activation, Op};
+
+/// `libm::roundf(v) as i32` for `|v| ≤ 1e9` (and 0 for NaN), without the libm call, so that
+/// quantising a vector vectorises: the fraction `v − trunc(v)` is exact in f32, so comparing it
+/// with ±0.5 rounds half away from zero exactly.
+#[inline(always)]
+fn round_half_away(v: f32) -> i32 {
+    let t = v as i32;
+    let frac = v - t as f32;
+    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
+}
 
 /// A real multiplier `m` as `multiplier · 2^shift / 2^31`, `multiplier` in `[2^30, 2^31)` (or 0):
 /// TFLite's `QuantizeMultiplier` (the default, double-rounding variant).
@@ -264,8 +275,9 @@ impl QuantParams {
     /// from zero (a NaN becomes the zero point).
     #[inline]
     pub fn quantize(&self, x: f32) -> i8 {
-        // `as i32` saturates (and maps NaN to 0), so huge values clamp rather than wrap.
-        let q = (libm::roundf(x / self.scale) as i32).saturating_add(self.zero_point);
+        // Clamped far outside the int8 range (NaN stays NaN and `as` maps it to 0), so the
+        // rounding below cannot overflow; the result then clamps as before.
+        let q = round_half_away((x / self.scale).clamp(-1e9, 1e9)).saturating_add(self.zero_point);
         q.clamp(-128, 127) as i8
     }
 
@@ -864,6 +876,29 @@ mod tests {
                 zero_point: -128
             }
         );
+    }
+
+    #[test]
+    fn fast_rounding_is_libm_roundf() {
+        let mut rng = crate::Rng::new(3);
+        let edges = [
+            0.5f32,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999997,
+            -0.49999997,
+            8388607.5,
+            -8388607.5,
+        ];
+        let random = (0..100_000).map(|_| rng.uniform(-300.0, 300.0));
+        let halves = (0..1000).map(|i| i as f32 * 0.5 - 250.0);
+        let big = [1e9f32, -1e9, 0.0, -0.0, 16777216.0, 123456789.0];
+        for v in edges.into_iter().chain(random).chain(halves).chain(big) {
+            assert_eq!(round_half_away(v), libm::roundf(v) as i32, "{v}");
+        }
+        assert_eq!(round_half_away(f32::NAN), 0);
     }
 
     #[test]
