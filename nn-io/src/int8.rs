@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use nn_core::quant::{QLayerShape, QuantizedNetwork};
+use nn_core::quant::{QLayerShape, QOp, QuantizedNetwork};
 use safetensors::tensor::{Dtype, View};
 use safetensors::SafeTensors;
 
@@ -71,10 +71,22 @@ pub(crate) fn entries(layers: &[QLayerShape]) -> Vec<QEntry> {
     push("input.scale".into(), Kind::F32, vec![]);
     push("input.zero_point".into(), Kind::ZeroPoint, vec![]);
     for l in layers {
-        let (i, o, n) = (l.inputs, l.outputs, l.name);
-        push(format!("{n}.weight"), Kind::I8, vec![o, i]);
-        push(format!("{n}.bias"), Kind::I32, vec![o]);
-        push(format!("{n}.weight_scale"), Kind::F32, vec![o]);
+        let n = l.name;
+        let weight = match l.op {
+            QOp::Dense => vec![l.outputs, l.inputs],
+            QOp::Conv2d {
+                channels,
+                filters,
+                kernel,
+                ..
+            } => vec![filters, channels, kernel, kernel],
+            // Pools, flatten and dropout store nothing.
+            _ => continue,
+        };
+        let channels = l.channels();
+        push(format!("{n}.weight"), Kind::I8, weight);
+        push(format!("{n}.bias"), Kind::I32, vec![channels]);
+        push(format!("{n}.weight_scale"), Kind::F32, vec![channels]);
         push(format!("{n}.output_scale"), Kind::F32, vec![]);
         push(format!("{n}.output_zero_point"), Kind::ZeroPoint, vec![]);
     }

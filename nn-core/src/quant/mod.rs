@@ -18,13 +18,15 @@
 //! chosen at run time as the f32 kernels are: AVX-512 VNNI or AVX-VNNI (`vpdpbusd`), AVX2
 //! (`vpmaddubsw`), or portable Rust (no_std, other targets); all give identical integers.
 
+mod conv;
 mod dense;
 mod kernel;
 mod layer;
 
+pub use conv::{QConv2d, QFlatten2d, QIdentity, QMaxPool2d};
 pub use dense::QDense;
 pub use layer::{
-    argmax_i8, fused_for, kernel_name, QLayerInfo, QLayerShape, QSummary, Quantize,
+    argmax_i8, fused_for, kernel_name, QLayer, QLayerInfo, QLayerShape, QOp, QSummary, Quantize,
     QuantizedNetwork,
 };
 

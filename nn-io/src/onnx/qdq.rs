@@ -5,12 +5,15 @@
 //! the values are constnet's to within a quantisation step.
 
 use nn_core::activation::Op as Act;
-use nn_core::quant::{QLayerShape, QuantizedNetwork};
+use nn_core::quant::{QLayerShape, QOp, QuantizedNetwork};
 use prost::Message;
 
 use super::dtype;
 use super::export::{int, value_info, Graph};
-use super::proto::{GraphProto, ModelProto, OperatorSetIdProto, TensorProto};
+use super::proto::{
+    attribute_proto::AttributeType, AttributeProto, GraphProto, ModelProto, OperatorSetIdProto,
+    TensorProto,
+};
 use crate::int8::{entries, Kind, QEntry};
 use crate::WeightsError;
 
@@ -50,6 +53,15 @@ fn dims(shape: &[usize]) -> Vec<i64> {
     shape.iter().map(|&d| d as i64).collect()
 }
 
+fn ints_attr(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Ints.into(),
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
 /// The graph's nodes for these layers (no initializers): what export writes and import expects.
 fn nodes(layers: &[QLayerShape]) -> Result<Graph, WeightsError> {
     let mut g = Graph {
@@ -72,11 +84,46 @@ fn nodes(layers: &[QLayerShape]) -> Result<Graph, WeightsError> {
         let last = i + 1 == layers.len();
         let n = l.name;
         let p = |t: &str| format!("{n}.{t}");
+        let (w_axis, conv) = match l.op {
+            QOp::Dense => (1, None),
+            QOp::Conv2d {
+                kernel,
+                stride,
+                pads,
+                ..
+            } => (0, Some((kernel, stride, pads))),
+            QOp::MaxPool2d { pool } => {
+                // On the dequantised values: the max of codes is the code of the max, so the
+                // values (and their parameters) stay exact without a Q/DQ pair.
+                let pool = vec![pool as i64; 2];
+                x = g.node(
+                    "MaxPool",
+                    &p("maxpool"),
+                    &[&x],
+                    vec![
+                        ints_attr("kernel_shape", &pool),
+                        ints_attr("strides", &pool),
+                    ],
+                );
+                continue;
+            }
+            QOp::Flatten => {
+                x = g.node("Flatten", &p("flatten"), &[&x], vec![int("axis", 1)]);
+                continue;
+            }
+            QOp::Identity => continue,
+            _ => {
+                return Err(WeightsError::Unsupported {
+                    layer: n.into(),
+                    reason: "this int8 layer has no ONNX export".into(),
+                })
+            }
+        };
         let w = g.node(
             "DequantizeLinear",
             &p("weight.dq"),
             &[&p("weight"), &p("weight_scale"), &p("weight_zero_point")],
-            vec![int("axis", 1)],
+            vec![int("axis", w_axis)],
         );
         let b = g.node(
             "DequantizeLinear",
@@ -84,8 +131,22 @@ fn nodes(layers: &[QLayerShape]) -> Result<Graph, WeightsError> {
             &[&p("bias"), &p("bias_scale"), &p("bias_zero_point")],
             vec![int("axis", 0)],
         );
-        let mm = g.node("MatMul", &p("matmul"), &[&x, &w], vec![]);
-        let mut y = g.node("Add", &p("add"), &[&mm, &b], vec![]);
+        let mut y = match conv {
+            None => {
+                let mm = g.node("MatMul", &p("matmul"), &[&x, &w], vec![]);
+                g.node("Add", &p("add"), &[&mm, &b], vec![])
+            }
+            Some((kernel, stride, pads)) => g.node(
+                "Conv",
+                &p("conv"),
+                &[&x, &w, &b],
+                vec![
+                    ints_attr("kernel_shape", &[kernel as i64; 2]),
+                    ints_attr("strides", &[stride as i64; 2]),
+                    ints_attr("pads", &pads.map(|v| v as i64)),
+                ],
+            ),
+        };
         let float_after = match l.activation {
             Act::Relu => {
                 y = g.node("Relu", &p("relu"), &[&y], vec![]);
@@ -141,8 +202,8 @@ fn derived(layers: &[QLayerShape], bytes: &[u8]) -> Vec<TensorProto> {
     let mut out = Vec::new();
     let mut input_scale = f32_at(0);
     let mut at = 8;
-    for l in layers {
-        let (i, o) = (l.inputs, l.outputs);
+    for l in layers.iter().filter(|l| l.bytes > 0) {
+        let (i, o) = (l.fan_in(), l.channels());
         let scales = at + i * o + 4 * o;
         let bias_scale: Vec<u8> = (0..o)
             .flat_map(|k| (input_scale * f32_at(scales + 4 * k)).to_le_bytes())
@@ -157,8 +218,9 @@ fn derived(layers: &[QLayerShape], bytes: &[u8]) -> Vec<TensorProto> {
         out.push(t("weight_zero_point", INT8, vec![0; o]));
         out.push(t("bias_scale", dtype::FLOAT, bias_scale));
         out.push(t("bias_zero_point", INT32, vec![0; 4 * o]));
-        input_scale = f32_at(at + l.bytes() - 8);
-        at += l.bytes();
+        // The next layer with parameters reads this output (pools and flatten keep its scale).
+        input_scale = f32_at(at + l.bytes - 8);
+        at += l.bytes;
     }
     out
 }
@@ -185,7 +247,7 @@ pub(crate) fn export<T: QuantizedNetwork>(net: &T) -> Result<Vec<u8>, WeightsErr
             name: "int8".into(),
             node: graph.nodes,
             initializer: graph.initializers,
-            input: vec![value_info("input", &[inputs])],
+            input: vec![value_info("input", &input_shape(T::LAYERS, inputs))],
             output: vec![
                 value_info("output", &[outputs]),
                 value_info("logits", &[outputs]),
@@ -195,6 +257,16 @@ pub(crate) fn export<T: QuantizedNetwork>(net: &T) -> Result<Vec<u8>, WeightsErr
         ..Default::default()
     };
     Ok(model.encode_to_vec())
+}
+
+/// One sample's input shape: `[C, H, W]` before a convolution, else flat.
+fn input_shape(layers: &[QLayerShape], inputs: usize) -> Vec<usize> {
+    match layers.first().map(|l| l.op) {
+        Some(QOp::Conv2d {
+            channels, input, ..
+        }) => vec![channels, input[0], input[1]],
+        _ => vec![inputs],
+    }
 }
 
 fn io_widths(layers: &[QLayerShape]) -> (usize, usize) {
@@ -251,7 +323,7 @@ pub(crate) fn import<T: QuantizedNetwork>(file: &[u8]) -> Result<T, WeightsError
                 .attribute
                 .iter()
                 .zip(&want.attribute)
-                .all(|(a, b)| a.name == b.name && a.i == b.i);
+                .all(|(a, b)| a.name == b.name && a.i == b.i && a.ints == b.ints);
         if found.op_type != want.op_type
             || found.input != want.input
             || found.output != want.output
@@ -290,7 +362,7 @@ pub(crate) fn import<T: QuantizedNetwork>(file: &[u8]) -> Result<T, WeightsError
             )));
         }
     }
-    let known = wanted.len() + 3 * T::LAYERS.len();
+    let known = wanted.len() + 3 * T::LAYERS.iter().filter(|l| l.bytes > 0).count();
     if graph.initializer.len() != known {
         let extra = graph
             .initializer
