@@ -34,6 +34,18 @@ network! {
 }
 
 network! {
+    /// The other int8 layer kinds TFLite Micro has: depthwise convolution and average pooling.
+    #[input(3, 8, 8)]
+    pub struct Mobile {
+        c: Conv2d<4, 3, Relu, padding = Same>,
+        dw: DepthwiseConv2d<3, Relu, padding = Same, stride = 2>,
+        pool: AvgPool2d<2>,
+        f: Flatten,
+        out: Dense<16, 3, Softmax>,
+    }
+}
+
+network! {
     /// Strides and 'same' padding (whose pads are the input's zero point in int8).
     #[input(2, 9, 9)]
     struct Padded {
@@ -379,6 +391,116 @@ fn conv_reference<
     y
 }
 
+/// TFLite's int8 depthwise convolution written out.
+#[allow(clippy::needless_range_loop)]
+fn depthwise_reference<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const SAME: bool,
+    const OH: usize,
+    const OW: usize,
+    const N: usize,
+>(
+    layer: &constnet::quant::QDepthwiseConv2d<C, H, W, K, S, SAME, OH, OW, N>,
+    x: &[[[i8; W]; H]; C],
+) -> [[[i8; OW]; OH]; C] {
+    let rows = layer.rows();
+    let zp = rows.input().zero_point;
+    let pad = |n: usize, out: usize| {
+        if SAME {
+            ((out - 1) * S + K).saturating_sub(n) / 2
+        } else {
+            0
+        }
+    };
+    let (pt, pl) = (pad(H, OH), pad(W, OW));
+    let (lo, hi) = rows.output_range();
+    let mut y = [[[0i8; OW]; OH]; C];
+    for c in 0..C {
+        for oy in 0..OH {
+            for ox in 0..OW {
+                let mut acc = rows.bias()[c];
+                for kh in 0..K {
+                    for kw in 0..K {
+                        let (iy, ix) = (
+                            (oy * S + kh) as isize - pt as isize,
+                            (ox * S + kw) as isize - pl as isize,
+                        );
+                        let v = if iy < 0 || ix < 0 || iy >= H as isize || ix >= W as isize {
+                            zp
+                        } else {
+                            i32::from(x[c][iy as usize][ix as usize])
+                        };
+                        acc += i32::from(rows.weight()[c][kh * K + kw]) * (v - zp);
+                    }
+                }
+                let v = rows.multiplier()[c].apply(acc) + rows.output().zero_point;
+                y[c][oy][ox] = v.clamp(i32::from(lo), i32::from(hi)) as i8;
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn depthwise_and_average_pooling_match_the_reference() {
+    use constnet::quant::QLayer;
+    let mut rng = constnet::Rng::new(8);
+    let samples: Vec<[f32; 192]> = (0..60)
+        .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
+        .collect();
+    let net = Mobile::new(3);
+    let q = net.quantize(&samples).unwrap();
+    let mut agree = 0;
+    for x in &samples {
+        let xq = q.quantize_input(x);
+        let image: [[[i8; 8]; 8]; 3] = core::array::from_fn(|c| {
+            core::array::from_fn(|r| core::array::from_fn(|k| xq[c * 64 + r * 8 + k]))
+        });
+        let mut c = [[[[0i8; 8]; 8]; 4]];
+        q.c.forward_batch(&[image], &mut c);
+        assert_eq!(c[0], conv_reference(&q.c, &image));
+        let mut dw = [[[[0i8; 4]; 4]; 4]];
+        q.dw.forward_batch(&c, &mut dw);
+        assert_eq!(dw[0], depthwise_reference(&q.dw, &c[0]));
+        let mut pool = [[[[0i8; 2]; 2]; 4]];
+        q.pool.forward_batch(&dw, &mut pool);
+        for ch in 0..4 {
+            for oy in 0..2 {
+                for ox in 0..2 {
+                    let sum: i32 = (0..4)
+                        .map(|k| i32::from(dw[0][ch][oy * 2 + k / 2][ox * 2 + k % 2]))
+                        .sum();
+                    // Half away from zero, as TFLite.
+                    let avg = (f64::from(sum) / 4.0)
+                        .abs()
+                        .round()
+                        .copysign(f64::from(sum)) as i32;
+                    assert_eq!(i32::from(pool[0][ch][oy][ox]), avg);
+                }
+            }
+        }
+        let flat: [i8; 16] = core::array::from_fn(|i| pool[0][i / 4][(i % 4) / 2][i % 2]);
+        assert_eq!(q.forward_int8(&xq), reference(&q.out, &flat));
+        agree += usize::from(q.predict(x) == net.predict(x));
+    }
+    // Quantisation moves few decisions of the float network.
+    assert!(agree >= 50, "{agree} of 60 agree");
+    let bytes = q.to_le_bytes();
+    assert_eq!(MobileInt8::try_from_le_bytes(&bytes).as_ref(), Ok(&q));
+    assert_eq!(
+        MobileInt8::from_onnx_bytes(&q.to_onnx_bytes().unwrap()).unwrap(),
+        q
+    );
+    assert_eq!(
+        MobileInt8::from_safetensors_bytes(&q.to_safetensors_bytes()).unwrap(),
+        q
+    );
+}
+
 #[test]
 fn quantized_cnn_loses_at_most_half_a_point() {
     let (train, test) = mnist();
@@ -472,9 +594,10 @@ fn int8_convolutions_match_the_reference() {
     }
 }
 
+use constnet::io::QuantizedModelFile;
+
 mod files {
     use super::*;
-    use constnet::io::QuantizedModelFile;
     use constnet::io::WeightsError;
 
     fn quantized() -> MnistInt8 {
@@ -650,6 +773,44 @@ mod files {
             ),
         ];
         safetensors::serialize_to_file(tensors, None, &dir.join("cnn_int8_io.safetensors"))
+            .unwrap();
+
+        // Depthwise convolution and average pooling, on random inputs.
+        let mut rng = constnet::Rng::new(8);
+        let samples: Vec<[f32; 192]> = (0..200)
+            .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
+            .collect();
+        let q = Mobile::new(3).quantize(&samples).unwrap();
+        q.save_onnx(&dir.join("mobile_int8.onnx")).unwrap();
+        q.save_safetensors(&dir.join("mobile_int8.safetensors"))
+            .unwrap();
+        let p = q.output_params();
+        let input = f32s(&mut samples.iter().flatten().copied());
+        let logits = f32s(&mut samples.iter().flat_map(|x| {
+            let codes = q.forward_int8(&q.quantize_input(x));
+            codes.map(|c| p.dequantize(c))
+        }));
+        let output = f32s(&mut samples.iter().flat_map(|x| q.forward(x)));
+        let scale = p.scale.to_le_bytes();
+        let tensors = [
+            (
+                "input",
+                TensorView::new(Dtype::F32, vec![200, 3, 8, 8], &input).unwrap(),
+            ),
+            (
+                "logits",
+                TensorView::new(Dtype::F32, vec![200, 3], &logits).unwrap(),
+            ),
+            (
+                "output",
+                TensorView::new(Dtype::F32, vec![200, 3], &output).unwrap(),
+            ),
+            (
+                "output_scale",
+                TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
+            ),
+        ];
+        safetensors::serialize_to_file(tensors, None, &dir.join("mobile_int8_io.safetensors"))
             .unwrap();
     }
 }

@@ -80,6 +80,9 @@ pub(crate) fn entries(layers: &[QLayerShape]) -> Vec<QEntry> {
                 kernel,
                 ..
             } => vec![filters, channels, kernel, kernel],
+            QOp::DepthwiseConv2d {
+                channels, kernel, ..
+            } => vec![channels, 1, kernel, kernel],
             // Pools, flatten and dropout store nothing.
             _ => continue,
         };

@@ -1,6 +1,6 @@
 //! The int8 twin of a network (`struct Mnist` → `MnistInt8`), generated where every layer has an
-//! int8 form in nn-core (`quant::QLayer`): Dense, Conv2d, MaxPool2d, Flatten (of a 2-D input)
-//! and Dropout (the identity at inference). Emission only, like `expand.rs`.
+//! int8 form in nn-core (`quant::QLayer`): Dense, Conv2d, DepthwiseConv2d, MaxPool2d, AvgPool2d,
+//! Flatten (of a 2-D input) and Dropout (the identity at inference). Emission only, like `expand.rs`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -37,9 +37,26 @@ fn qtype(layer: &Planned, input: &Shape) -> Option<TokenStream> {
             );
             Some(quote!(#t<#c, #h, #w, #f, #k, #s, #same, #oh, #ow, #n>))
         }
-        ("MaxPool2d", Shape::D2(c, h, w), Shape::D2(_, oh, ow)) => {
+        ("DepthwiseConv2d", Shape::D2(c, h, w), Shape::D2(_, oh, ow)) => {
+            let k = Dim::of(l.args.first()?);
+            let (s, same) = stride_padding(l);
+            let n = k.mul(&k);
+            let t = q("QDepthwiseConv2d");
+            let (c, h, w, k, s, oh, ow, n) = (
+                c.arg(),
+                h.arg(),
+                w.arg(),
+                k.arg(),
+                s.arg(),
+                oh.arg(),
+                ow.arg(),
+                n.arg(),
+            );
+            Some(quote!(#t<#c, #h, #w, #k, #s, #same, #oh, #ow, #n>))
+        }
+        (kind @ ("MaxPool2d" | "AvgPool2d"), Shape::D2(c, h, w), Shape::D2(_, oh, ow)) => {
             let p = Dim::of(l.args.first()?);
-            let t = q("QMaxPool2d");
+            let t = q(&format!("Q{kind}"));
             let (c, h, w, p, oh, ow) = (c.arg(), h.arg(), w.arg(), p.arg(), oh.arg(), ow.arg());
             Some(quote!(#t<#c, #h, #w, #p, #oh, #ow>))
         }

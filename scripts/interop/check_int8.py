@@ -14,7 +14,14 @@ CONSTNET_EXPORT_DIR=DIR:
     NAME_io.safetensors    `input` (200 test digits), constnet's dequantised int8 outputs `logits`,
                            its probabilities `output`, and `output_scale`
 
-for NAME = mnist_int8 (784-64-10) and cnn_int8 (the bundled CNN: Conv, MaxPool, Flatten).
+for NAME = mnist_int8 (784-64-10), cnn_int8 (the bundled CNN: Conv, MaxPool, Flatten) and
+mobile_int8 (Conv, depthwise Conv with stride 2 and 'same' padding, AveragePool; random inputs).
+
+Tolerance: one step, except mobile_int8's two: ONNX's QuantizeLinear rounds ties to even where
+TFLite's (and constnet's) average pooling rounds them away from zero, and a 2×2 average is a tie
+whenever the sum of its four codes is 2 mod 4, so a pooled code may differ by one, which the next
+layer can turn into up to two output steps. Class agreement is required wherever the two largest
+outputs are further apart than twice the tolerance.
 
 onnxruntime (CPUExecutionProvider, all graph optimisations: it fuses the Q/DQ pattern into its own
 integer kernels where it can, otherwise runs it in float) must give `logits` within one
@@ -48,10 +55,20 @@ WANT = {
         "out.weight": (np.int8, (10, 800)),
         "out.output_zero_point": (np.int8, ()),
     },
+    "mobile_int8": {
+        "c.weight": (np.int8, (4, 3, 3, 3)),
+        "dw.weight": (np.int8, (4, 1, 3, 3)),
+        "dw.bias": (np.int32, (4,)),
+        "out.weight": (np.int8, (3, 16)),
+    },
 }
 
 
+STEPS = {"mnist_int8": 1, "cnn_int8": 1, "mobile_int8": 2}
+
+
 def check(d, name, failures):
+    tol = STEPS[name]
     print(f"== {name}")
     model = onnx.load(d / f"{name}.onnx")
     onnx.checker.check_model(model, full_check=True)
@@ -73,6 +90,7 @@ def check(d, name, failures):
 
     io = load_file(d / f"{name}_io.safetensors")
     x, logits, probs, step = io["input"], io["logits"], io["output"], float(io["output_scale"])
+    n = len(x)
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
@@ -83,15 +101,16 @@ def check(d, name, failures):
         f"onnxruntime {ort.__version__}: logits differ by at most {diff.max():.3f} steps "
         f"(step {step:.6f}); {np.count_nonzero(steps)} of {steps.size} values differ"
     )
-    if diff.max() > 1.0 + 1e-3:
-        failures.append(f"{name}: logits differ by {diff.max():.3f} quantisation steps (> 1)")
+    if diff.max() > tol + 1e-3:
+        failures.append(f"{name}: logits differ by {diff.max():.3f} quantisation steps (> {tol})")
     pdiff = np.abs(out - probs).max()
     print(f"probabilities: max difference {pdiff:.2e}")
     ours, theirs = logits.argmax(1), ort_logits.argmax(1)
     top2 = np.sort(logits, 1)[:, -2:]
-    close = (top2[:, 1] - top2[:, 0]) <= step * 1.001
+    # Each of the two largest may move by the tolerance: the gap by twice it.
+    close = (top2[:, 1] - top2[:, 0]) <= step * (2 * tol + 0.001)
     disagree = np.flatnonzero((ours != theirs) & ~close)
-    print(f"classes: {np.count_nonzero(ours == theirs)} of {len(ours)} agree")
+    print(f"classes: {np.count_nonzero(ours == theirs)} of {n} agree")
     if len(disagree):
         failures.append(f"{name}: classes differ on digits {disagree.tolist()}")
 

@@ -65,6 +65,26 @@ pub enum QOp {
         /// Zero padding before the input (top, left) and after it (bottom, right).
         pads: [usize; 4],
     },
+    /// A depthwise convolution: weights `[channels, 1, kernel, kernel]`.
+    DepthwiseConv2d {
+        /// Channels (in and out).
+        channels: usize,
+        /// Input height and width.
+        input: [usize; 2],
+        /// Kernel side.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Output height and width.
+        output: [usize; 2],
+        /// Zero padding before the input (top, left) and after it (bottom, right).
+        pads: [usize; 4],
+    },
+    /// Average pooling over `pool × pool` windows with stride `pool`, rounded half away from zero.
+    AvgPool2d {
+        /// Window side and stride.
+        pool: usize,
+    },
     /// Max pooling over `pool × pool` windows with stride `pool`.
     MaxPool2d {
         /// Window side and stride.
@@ -76,8 +96,8 @@ pub enum QOp {
     Identity,
 }
 
-/// An int8 layer: the twin of a float layer, integers only (`QDense`, `QConv2d`, `QMaxPool2d`,
-/// `QFlatten2d`, `QIdentity`). Its stored bytes (see [`QLayerShape`]) are empty for layers
+/// An int8 layer: the twin of a float layer, integers only (`QDense`, `QConv2d`,
+/// `QDepthwiseConv2d`, `QMaxPool2d`, `QAvgPool2d`, `QFlatten2d`, `QIdentity`). Its stored bytes (see [`QLayerShape`]) are empty for layers
 /// without parameters.
 pub trait QLayer {
     /// One sample's int8 input.
@@ -379,6 +399,7 @@ impl QLayerShape {
             QOp::Conv2d {
                 channels, kernel, ..
             } => channels * kernel * kernel,
+            QOp::DepthwiseConv2d { kernel, .. } => kernel * kernel,
             _ => 0,
         }
     }
@@ -388,6 +409,7 @@ impl QLayerShape {
         match self.op {
             QOp::Dense => self.outputs,
             QOp::Conv2d { filters, .. } => filters,
+            QOp::DepthwiseConv2d { channels, .. } => channels,
             _ => 0,
         }
     }

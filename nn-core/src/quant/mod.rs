@@ -23,7 +23,7 @@ mod dense;
 mod kernel;
 mod layer;
 
-pub use conv::{QConv2d, QFlatten2d, QIdentity, QMaxPool2d};
+pub use conv::{QAvgPool2d, QConv2d, QDepthwiseConv2d, QFlatten2d, QIdentity, QMaxPool2d};
 pub use dense::QDense;
 pub use layer::{
     argmax_i8, fused_for, kernel_name, QLayer, QLayerInfo, QLayerShape, QOp, QSummary, Quantize,

@@ -53,6 +53,18 @@ fn dims(shape: &[usize]) -> Vec<i64> {
     shape.iter().map(|&d| d as i64).collect()
 }
 
+/// The names of the scale and zero point of layer `i`'s input: the output of the last layer
+/// before it that has parameters, or the network's input.
+fn params_of(layers: &[QLayerShape], i: usize) -> (String, String) {
+    match layers[..i].iter().rev().find(|l| l.bytes > 0) {
+        Some(l) => (
+            format!("{}.output_scale", l.name),
+            format!("{}.output_zero_point", l.name),
+        ),
+        None => ("input.scale".into(), "input.zero_point".into()),
+    }
+}
+
 fn ints_attr(name: &str, values: &[i64]) -> AttributeProto {
     AttributeProto {
         name: name.into(),
@@ -91,7 +103,42 @@ fn nodes(layers: &[QLayerShape]) -> Result<Graph, WeightsError> {
                 stride,
                 pads,
                 ..
-            } => (0, Some((kernel, stride, pads))),
+            } => (0, Some((kernel, stride, pads, 1))),
+            QOp::DepthwiseConv2d {
+                channels,
+                kernel,
+                stride,
+                pads,
+                ..
+            } => (0, Some((kernel, stride, pads, channels))),
+            QOp::AvgPool2d { pool } => {
+                // The average of the dequantised values, then Q/DQ at the input's parameters:
+                // the int8 layer rounds the average of the codes to a code.
+                let pool = vec![pool as i64; 2];
+                let avg = g.node(
+                    "AveragePool",
+                    &p("avgpool"),
+                    &[&x],
+                    vec![
+                        ints_attr("kernel_shape", &pool),
+                        ints_attr("strides", &pool),
+                    ],
+                );
+                let (scale, zp) = params_of(layers, i);
+                let q = g.node(
+                    "QuantizeLinear",
+                    &p("avgpool.q"),
+                    &[&avg, &scale, &zp],
+                    vec![],
+                );
+                x = g.node(
+                    "DequantizeLinear",
+                    &p("avgpool.dq"),
+                    &[&q, &scale, &zp],
+                    vec![],
+                );
+                continue;
+            }
             QOp::MaxPool2d { pool } => {
                 // On the dequantised values: the max of codes is the code of the max, so the
                 // values (and their parameters) stay exact without a Q/DQ pair.
@@ -136,7 +183,7 @@ fn nodes(layers: &[QLayerShape]) -> Result<Graph, WeightsError> {
                 let mm = g.node("MatMul", &p("matmul"), &[&x, &w], vec![]);
                 g.node("Add", &p("add"), &[&mm, &b], vec![])
             }
-            Some((kernel, stride, pads)) => g.node(
+            Some((kernel, stride, pads, group)) => g.node(
                 "Conv",
                 &p("conv"),
                 &[&x, &w, &b],
@@ -144,6 +191,7 @@ fn nodes(layers: &[QLayerShape]) -> Result<Graph, WeightsError> {
                     ints_attr("kernel_shape", &[kernel as i64; 2]),
                     ints_attr("strides", &[stride as i64; 2]),
                     ints_attr("pads", &pads.map(|v| v as i64)),
+                    int("group", group as i64),
                 ],
             ),
         };
@@ -262,9 +310,14 @@ pub(crate) fn export<T: QuantizedNetwork>(net: &T) -> Result<Vec<u8>, WeightsErr
 /// One sample's input shape: `[C, H, W]` before a convolution, else flat.
 fn input_shape(layers: &[QLayerShape], inputs: usize) -> Vec<usize> {
     match layers.first().map(|l| l.op) {
-        Some(QOp::Conv2d {
-            channels, input, ..
-        }) => vec![channels, input[0], input[1]],
+        Some(
+            QOp::Conv2d {
+                channels, input, ..
+            }
+            | QOp::DepthwiseConv2d {
+                channels, input, ..
+            },
+        ) => vec![channels, input[0], input[1]],
         _ => vec![inputs],
     }
 }
