@@ -8,13 +8,18 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::data::{split_point, Dataset, Target};
 use crate::loss::FromTarget;
 use crate::optim::Schedule;
-use crate::{class_of, Loss, Network, Optimizer, Parameters, Rng, Train, Trainer};
+use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
 
 mod callbacks;
+mod checkpoint;
 
 pub use callbacks::{
     Callback, Control, EarlyStopping, LearningRateScheduler, Monitor, ReduceLROnPlateau,
     TrainerAccess,
+};
+pub use checkpoint::{
+    load_checkpoint, save_checkpoint, Checkpoint, CheckpointError, CheckpointFormat,
+    CheckpointTensor, Mode, ModelCheckpoint, RawCheckpoint,
 };
 
 /// How much `fit` prints, as Keras' `verbose`.
@@ -509,13 +514,16 @@ impl<const B: usize> Fit<B> {
 }
 
 /// Calls `f` on every callback with one [`Control`]; returns whether one asked to stop.
-fn notify<N: Parameters>(
+fn notify<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     callbacks: &mut [&mut dyn Callback<N>],
     net: &mut N,
     trainer: &mut dyn TrainerAccess,
     mut f: impl FnMut(&mut dyn Callback<N>, &mut Control<'_, N>),
 ) -> bool {
-    let mut ctl = Control::new(net, trainer);
+    if callbacks.is_empty() {
+        return false;
+    }
+    let mut ctl = Control::new(net, trainer).with_summary(N::summary());
     for callback in callbacks.iter_mut() {
         f(&mut **callback, &mut ctl);
     }

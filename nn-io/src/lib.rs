@@ -33,10 +33,12 @@ use std::path::Path;
 
 use nn_core::{LayerInfo, Network};
 
+mod checkpoint;
 mod error;
 mod onnx;
 mod safetensors;
 
+pub use checkpoint::SafetensorsCheckpoint;
 pub use error::WeightsError;
 
 /// One parameter tensor of a network: its full name, shape and place in the flat parameters.
