@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::data::{split_point, Dataset, Target};
-use crate::loss::FromTarget;
+use crate::loss::{FromTarget, Weighted, WeightedTarget};
 use crate::optim::Schedule;
 use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
 
@@ -83,7 +83,7 @@ impl Verbose {
 /// assert_eq!(history.epochs.last().unwrap().accuracy, 1.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Fit<const B: usize> {
     /// Passes over the training data.
     pub epochs: usize,
@@ -96,6 +96,10 @@ pub struct Fit<const B: usize> {
     /// The fraction of the training data held out for validation: the last samples, before any
     /// shuffling, as Keras' `validation_split` (0: none).
     pub validation_split: f32,
+    /// A weight per training sample, as Keras' `sample_weight` ([`Fit::sample_weight`]).
+    pub sample_weight: Option<Vec<f32>>,
+    /// A weight per class, as Keras' `class_weight` ([`Fit::class_weight`]).
+    pub class_weight: Option<Vec<(usize, f32)>>,
 }
 
 /// Loss and accuracy over a data set.
@@ -213,6 +217,49 @@ pub enum FitError {
         /// Samples in the training data.
         samples: usize,
     },
+    /// [`Fit::sample_weight`] and [`Fit::class_weight`] were both given.
+    #[error("class_weight and sample_weight cannot both be given (as in Keras): fold the class weights into the sample weights")]
+    BothWeights,
+    /// [`Fit::sample_weight`] has a length other than the training data's.
+    #[error("{weights} sample weights for {samples} training samples")]
+    SampleWeightLength {
+        /// Weights given.
+        weights: usize,
+        /// Samples in the training data (before any validation split).
+        samples: usize,
+    },
+    /// A sample weight is negative, NaN or infinite.
+    #[error("sample weight {index} is {value}: weights must be finite and ≥ 0")]
+    InvalidSampleWeight {
+        /// Index of the first such weight.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// A class weight is negative, NaN or infinite.
+    #[error("the weight of class {class} is {value}: weights must be finite and ≥ 0")]
+    InvalidClassWeight {
+        /// The class.
+        class: usize,
+        /// Its weight.
+        value: f32,
+    },
+    /// [`Fit::class_weight`] names a class the network cannot output.
+    #[error(
+        "class_weight names class {class}, but the network has {classes} classes (0..{classes})"
+    )]
+    ClassWeightOutOfRange {
+        /// The class.
+        class: usize,
+        /// Classes of the network's outputs (2 for a single sigmoid output).
+        classes: usize,
+    },
+    /// [`Fit::class_weight`] names a class twice.
+    #[error("class_weight names class {class} twice")]
+    DuplicateClassWeight {
+        /// The class.
+        class: usize,
+    },
     /// Training left a NaN or infinite weight (checked after every epoch).
     #[error("training stopped after epoch {epoch}: parameter {index} is {value}")]
     NonFiniteWeights {
@@ -236,6 +283,119 @@ impl<const B: usize> Fit<B> {
             shuffle: true,
             verbose: Verbose::Bar,
             validation_split: 0.0,
+            sample_weight: None,
+            class_weight: None,
+        }
+    }
+
+    /// Weighs each training sample's loss, as Keras' `sample_weight`: sample `i` of the training
+    /// data (before any validation split) counts `weights[i]` times. Each sample's loss and
+    /// gradient are multiplied by its weight and the batch loss is divided by the batch size, not
+    /// by the weights' sum (Keras' `sum_over_batch_size`), so the reported loss is the weighted
+    /// one; accuracy is not weighted (Keras' `metrics`, not `weighted_metrics`), nor is the
+    /// validation, which has no weights here. A length other than the data's, or a negative or
+    /// non-finite weight, is a [`FitError`] when training starts.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::data::Dataset;
+    /// use constnet::train::{Fit, Verbose};
+    /// network! { struct Line { Dense<1, 1> } }
+    /// let data = Dataset::from_vecs(vec![[1.0], [1.0]], vec![[0.0], [2.0]])?;
+    /// // Only the second sample counts: the line learns to output 2 at x = 1.
+    /// let mut net = Line::new(0);
+    /// Fit::<2>::epochs(200)
+    ///     .sample_weight(vec![0.0, 1.0])
+    ///     .verbose(Verbose::Silent)
+    ///     .run(&mut net, Mse, &mut Trainer::new(Sgd::new(0.5)), &data, None)?;
+    /// assert!((net.forward(&[1.0])[0] - 2.0).abs() < 1e-3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sample_weight(mut self, weights: impl Into<Vec<f32>>) -> Self {
+        self.sample_weight = Some(weights.into());
+        self
+    }
+
+    /// Weighs each sample by the weight of its class, as Keras' `class_weight` (a dict
+    /// `{class: weight}`): pairs `(class, weight)`, classes not listed weigh 1. The class of a
+    /// sample is its label, or [`Target::class`] of a float target (arg-max of one-hot, 0/1 of a
+    /// single value). Then as [`sample_weight`](Fit::sample_weight), which cannot be given too (as
+    /// in Keras). A class the network cannot output, a class listed twice, or a negative or
+    /// non-finite weight is a [`FitError`] when training starts.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::data::Dataset;
+    /// use constnet::train::{Fit, FitError, Verbose};
+    /// network! { struct Pick { Dense<2, 2, Softmax> } }
+    /// let data = Dataset::new(vec![[1.0, 0.0], [0.0, 1.0]], vec![0, 1], 2)?;
+    /// let fit = Fit::<2>::epochs(1).verbose(Verbose::Silent);
+    /// let mut trainer = Trainer::new(Adam::default());
+    /// // The rare class 1 counts five times.
+    /// fit.clone().class_weight([(1, 5.0)])
+    ///     .run(&mut Pick::new(0), SparseCategoricalCrossEntropy, &mut trainer, &data, None)?;
+    /// let err = fit.class_weight([(2, 1.0)])
+    ///     .run(&mut Pick::new(0), SparseCategoricalCrossEntropy, &mut trainer, &data, None)
+    ///     .unwrap_err();
+    /// assert_eq!(err, FitError::ClassWeightOutOfRange { class: 2, classes: 2 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn class_weight(mut self, weights: impl IntoIterator<Item = (usize, f32)>) -> Self {
+        self.class_weight = Some(weights.into_iter().collect());
+        self
+    }
+
+    /// The weight of every training sample, from [`sample_weight`](Fit::sample_weight) or
+    /// [`class_weight`](Fit::class_weight), checked; `None` without weights.
+    fn weights<const IN: usize, const OUT: usize, T: Target>(
+        &self,
+        train: &Dataset<IN, T>,
+    ) -> Result<Option<Vec<f32>>, FitError> {
+        match (&self.sample_weight, &self.class_weight) {
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Err(FitError::BothWeights),
+            (Some(w), None) => {
+                if w.len() != train.len() {
+                    return Err(FitError::SampleWeightLength {
+                        weights: w.len(),
+                        samples: train.len(),
+                    });
+                }
+                if let Some(index) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+                    return Err(FitError::InvalidSampleWeight {
+                        index,
+                        value: w[index],
+                    });
+                }
+                Ok(Some(w.clone()))
+            }
+            (None, Some(pairs)) => {
+                let classes = if OUT == 1 { 2 } else { OUT };
+                let mut per_class = vec![1.0f32; classes];
+                let mut seen = vec![false; classes];
+                for &(class, weight) in pairs {
+                    if class >= classes {
+                        return Err(FitError::ClassWeightOutOfRange { class, classes });
+                    }
+                    if !(weight.is_finite() && weight >= 0.0) {
+                        return Err(FitError::InvalidClassWeight {
+                            class,
+                            value: weight,
+                        });
+                    }
+                    if std::mem::replace(&mut seen[class], true) {
+                        return Err(FitError::DuplicateClassWeight { class });
+                    }
+                    per_class[class] = weight;
+                }
+                // Classes are checked against the outputs before this (`check_classes`).
+                let weights = train
+                    .targets()
+                    .iter()
+                    .map(|t| per_class.get(t.class()).copied().unwrap_or(1.0))
+                    .collect();
+                Ok(Some(weights))
+            }
         }
     }
 
@@ -369,10 +529,19 @@ impl<const B: usize> Fit<B> {
         if samples < B || B == 0 {
             return Err(FitError::TooFewSamples { samples, batch: B });
         }
+        let weights = self.weights::<IN, OUT, T>(train)?;
         // A trainer made in const evaluation reads its base rate now, before callbacks see it.
         trainer.prepare();
         notify(callbacks, net, trainer, |c, ctl| c.on_train_begin(ctl));
-        let result = self.epochs_loop(net, loss, trainer, train, samples, validation, callbacks);
+        let result = self.epochs_loop(
+            net,
+            loss,
+            trainer,
+            (train, weights.as_deref()),
+            samples,
+            validation,
+            callbacks,
+        );
         notify(callbacks, net, trainer, |c, ctl| c.on_train_end(ctl));
         result
     }
@@ -384,7 +553,7 @@ impl<const B: usize> Fit<B> {
         net: &mut N,
         loss: L,
         trainer: &mut Trainer<N, O, B, S>,
-        train: &Dataset<IN, T>,
+        (train, weights): (&Dataset<IN, T>, Option<&[f32]>),
         samples: usize,
         validation: Option<(&[[f32; IN]], &[T])>,
         callbacks: &mut [&mut dyn Callback<N>],
@@ -435,9 +604,18 @@ impl<const B: usize> Fit<B> {
                 for (row, &i) in x.iter_mut().zip(batch) {
                     *row = train.features()[i];
                 }
-                let target: [L::Target; B] =
-                    core::array::from_fn(|j| L::Target::from_target(&train.targets()[batch[j]]));
-                let batch_loss = trainer.step(net, loss, &x, &target);
+                let target = |j: usize| L::Target::from_target(&train.targets()[batch[j]]);
+                let batch_loss = match weights {
+                    None => trainer.step(net, loss, &x, &core::array::from_fn(target)),
+                    Some(w) => {
+                        let weighted: [WeightedTarget<L::Target>; B] =
+                            core::array::from_fn(|j| WeightedTarget {
+                                target: target(j),
+                                weight: w[batch[j]],
+                            });
+                        trainer.step(net, Weighted(loss), &x, &weighted)
+                    }
+                };
                 if !batch_loss.is_finite() {
                     if let Some(bar) = bar {
                         bar.abandon();
