@@ -198,8 +198,8 @@ pub mod prelude {
             accuracy, binary_accuracy, top_k_accuracy, ConfusionMatrix, MetricsError, Report,
         },
         train::{
-            evaluate, predict_all, predict_outputs, Callback, EarlyStopping, Epoch, Evaluation,
-            Fit, FitError, History, Verbose,
+            evaluate, evaluate_with, predict_all, predict_outputs, Callback, EarlyStopping, Epoch,
+            Evaluation, Fit, FitError, History, Metrics, Verbose,
         },
     };
     pub use nn_core::{

@@ -12,6 +12,7 @@ use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
 
 mod callbacks;
 mod checkpoint;
+mod scores;
 
 pub use callbacks::{
     Callback, Control, EarlyStopping, LearningRateScheduler, Monitor, ReduceLROnPlateau,
@@ -21,6 +22,7 @@ pub use checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, CheckpointError, CheckpointFormat,
     CheckpointTensor, Mode, ModelCheckpoint, RawCheckpoint,
 };
+pub use scores::{evaluate_with, Metrics, Scores};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
@@ -217,6 +219,9 @@ pub enum FitError {
         /// Samples in the training data.
         samples: usize,
     },
+    /// A metric of [`evaluate_with`] could not be computed.
+    #[error("{0}")]
+    Metrics(crate::metrics::MetricsError),
     /// [`Fit::sample_weight`] and [`Fit::class_weight`] were both given.
     #[error("class_weight and sample_weight cannot both be given (as in Keras): fold the class weights into the sample weights")]
     BothWeights,
