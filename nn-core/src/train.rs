@@ -167,6 +167,8 @@ impl History {
 /// let e = FitError::TooFewSamples { samples: 2, batch: 4 };
 /// assert_eq!(e.to_string(), "2 training samples do not fill one batch of 4");
 /// ```
+// Keras' `TerminateOnNaN` is built in: `NonFiniteLoss` and `NonFiniteWeights` below.
+#[doc(alias = "TerminateOnNaN")]
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum FitError {
