@@ -448,23 +448,18 @@ impl Checkpoint {
     ) -> Result<Self, CheckpointError> {
         let mut tensors = Vec::new();
         split(summary.layers, params, "", &mut tensors);
-        let mut described = true;
-        let mut blocks: Vec<(&'static str, Vec<f32>)> = Vec::new();
-        if !trainer.optimizer_state(&mut |name, block| blocks.push((name, block.to_vec()))) {
-            described = false;
-        }
-        if !described {
-            return Err(CheckpointError::Undescribed(
-                trainer.optimizer_name().into(),
-            ));
-        }
-        for (name, block) in &blocks {
+        let described = trainer.optimizer_state(&mut |name, block| {
             split(
                 summary.layers,
                 block,
                 &format!("optimizer.{name}."),
                 &mut tensors,
             );
+        });
+        if !described {
+            return Err(CheckpointError::Undescribed(
+                trainer.optimizer_name().into(),
+            ));
         }
         let metadata = vec![
             (VERSION_KEY.into(), VERSION.into()),
