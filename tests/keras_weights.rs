@@ -55,8 +55,10 @@ where
         .collect();
     let classes = if OUT == 1 { 2 } else { OUT };
     let data = Dataset::new(x, y, classes).unwrap();
+    let split = case["validation_split"].as_f64().unwrap() as f32;
     let mut fit = Fit::<8>::epochs(r["epochs"].as_u64().unwrap() as usize)
         .shuffle(false)
+        .validation_split(split)
         .verbose(Verbose::Silent);
     if let Some(pairs) = case["class_weight"].as_array() {
         fit = fit.class_weight(pairs.iter().map(|p| {
@@ -96,7 +98,18 @@ where
         max_diff(&losses, &keras_losses),
         max_diff(net.as_slice(), &f32s(&case["final"])),
     );
-    println!("{name}: max |Δloss| {dl:.2e}, max |Δweight| {dw:.2e}");
+    let val_losses: Vec<f32> = history
+        .epochs
+        .iter()
+        .filter_map(|e| e.validation.map(|v| v.loss))
+        .collect();
+    let keras_val = f32s(&case["epoch_val_loss"]);
+    let dv = max_diff(&val_losses, &keras_val);
+    println!("{name}: max |Δloss| {dl:.2e}, |Δval_loss| {dv:.2e}, max |Δweight| {dw:.2e}");
+    assert!(
+        dv <= TOLERANCE,
+        "{name}: val losses {val_losses:?}, Keras {keras_val:?}"
+    );
     assert!(
         dl <= TOLERANCE,
         "{name}: losses {losses:?}, Keras {keras_losses:?}"
@@ -108,7 +121,10 @@ where
     plain
         .as_mut_slice()
         .copy_from_slice(&f32s(&case["initial"]));
-    let unweighted = Fit::<8>::epochs(5).shuffle(false).verbose(Verbose::Silent);
+    let unweighted = Fit::<8>::epochs(5)
+        .shuffle(false)
+        .validation_split(split)
+        .verbose(Verbose::Silent);
     unweighted
         .run(
             &mut *plain,
@@ -134,6 +150,17 @@ fn class_weight_matches_keras_on_softmax_with_adam() {
 fn sample_weight_matches_keras_on_softmax_with_momentum() {
     fit_case::<Three, _, 3>(
         "softmax_sample_weight_momentum",
+        SparseCategoricalCrossEntropy,
+        |l| l,
+    );
+}
+
+/// With `validation_split`, Keras trains on the first 48 samples and validates on the last 16
+/// with their sample weights: the validation loss is weighted as the training loss.
+#[test]
+fn sample_weight_with_validation_split_matches_keras_val_loss() {
+    fit_case::<Three, _, 3>(
+        "softmax_sample_weight_validation_split_adam",
         SparseCategoricalCrossEntropy,
         |l| l,
     );

@@ -299,8 +299,10 @@ impl<const B: usize> Fit<B> {
     /// data (before any validation split) counts `weights[i]` times. Each sample's loss and
     /// gradient are multiplied by its weight and the batch loss is divided by the batch size, not
     /// by the weights' sum (Keras' `sum_over_batch_size`), so the reported loss is the weighted
-    /// one; accuracy is not weighted (Keras' `metrics`, not `weighted_metrics`), nor is the
-    /// validation, which has no weights here. A length other than the data's, or a negative or
+    /// one; accuracy is not weighted (Keras' `metrics`, not `weighted_metrics`). With
+    /// [`validation_split`](Fit::validation_split) the held-out samples keep their weights and the
+    /// validation loss is weighted the same way, as in Keras; validation data passed to
+    /// [`run`](Fit::run) has no weights. A length other than the data's, or a negative or
     /// non-finite weight, is a [`FitError`] when training starts.
     ///
     /// ```
@@ -327,7 +329,8 @@ impl<const B: usize> Fit<B> {
     /// `{class: weight}`): pairs `(class, weight)`, classes not listed weigh 1. The class of a
     /// sample is its label, or [`Target::class`] of a float target (arg-max of one-hot, 0/1 of a
     /// single value). Then as [`sample_weight`](Fit::sample_weight), which cannot be given too (as
-    /// in Keras). A class the network cannot output, a class listed twice, or a negative or
+    /// in Keras); unlike sample weights, class weights are for training only (the validation loss
+    /// is not weighted, as in Keras). A class the network cannot output, a class listed twice, or a negative or
     /// non-finite weight is a [`FitError`] when training starts.
     ///
     /// ```
@@ -517,9 +520,10 @@ impl<const B: usize> Fit<B> {
         if let Some(v) = validation {
             check_classes::<IN, OUT, T>(v)?;
         }
+        let weights = self.weights::<IN, OUT, T>(train)?;
         // Training uses the first `samples`; validation the given data or the held-out rest.
         let (samples, validation) = match validation {
-            Some(v) => (train.len(), Some((v.features(), v.targets()))),
+            Some(v) => (train.len(), Some((v.features(), v.targets(), None))),
             None if self.validation_split != 0.0 => {
                 let at = split_point(train.len(), self.validation_split);
                 if at == 0 || at == train.len() {
@@ -528,7 +532,13 @@ impl<const B: usize> Fit<B> {
                         samples: train.len(),
                     });
                 }
-                let held_out = (&train.features()[at..], &train.targets()[at..]);
+                // As Keras: the held-out samples keep their sample weights (checked above to be
+                // one per sample), not the class weights, which are for training only.
+                let held_out = (
+                    &train.features()[at..],
+                    &train.targets()[at..],
+                    self.sample_weight.as_deref().map(|w| &w[at..]),
+                );
                 (at, Some(held_out))
             }
             None => (train.len(), None),
@@ -536,7 +546,6 @@ impl<const B: usize> Fit<B> {
         if samples < B || B == 0 {
             return Err(FitError::TooFewSamples { samples, batch: B });
         }
-        let weights = self.weights::<IN, OUT, T>(train)?;
         // A trainer made in const evaluation reads its base rate now, before callbacks see it.
         trainer.prepare();
         notify(callbacks, net, trainer, |c, ctl| c.on_train_begin(ctl));
@@ -562,7 +571,7 @@ impl<const B: usize> Fit<B> {
         trainer: &mut Trainer<N, O, B, S>,
         (train, weights): (&Dataset<IN, T>, Option<&[f32]>),
         samples: usize,
-        validation: Option<(&[[f32; IN]], &[T])>,
+        validation: Option<Samples<'_, IN, T>>,
         callbacks: &mut [&mut dyn Callback<N>],
     ) -> Result<History, FitError>
     where
@@ -653,7 +662,7 @@ impl<const B: usize> Fit<B> {
                 }
             }
             trainer.epochs += 1;
-            let validation = validation.map(|(x, t)| evaluate_unchecked(&*net, loss, x, t));
+            let validation = validation.map(|(x, t, w)| evaluate_unchecked(&*net, loss, x, t, w));
             let result = Epoch {
                 loss: (loss_sum / batches as f64) as f32,
                 accuracy: hits as f32 / (batches * B) as f32,
@@ -697,6 +706,9 @@ impl<const B: usize> Fit<B> {
         bar
     }
 }
+
+/// Features, targets and (optionally) sample weights of a validation set.
+type Samples<'a, const IN: usize, T> = (&'a [[f32; IN]], &'a [T], Option<&'a [f32]>);
 
 /// Calls `f` on every callback with one [`Control`]; returns whether one asked to stop.
 fn notify<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
@@ -795,6 +807,7 @@ where
         loss,
         data.features(),
         data.targets(),
+        None,
     ))
 }
 
@@ -804,6 +817,7 @@ fn evaluate_unchecked<N, L, T, const IN: usize, const OUT: usize>(
     loss: L,
     features: &[[f32; IN]],
     targets: &[T],
+    weights: Option<&[f32]>,
 ) -> Evaluation
 where
     N: Network<IN, OUT>,
@@ -815,7 +829,9 @@ where
     let (mut loss_sum, mut hits) = (0.0f64, 0usize);
     for_outputs(net, features, |i, y| {
         let t = &targets[i];
-        loss_sum += f64::from(L::loss(y, &L::Target::from_target(t)));
+        let l = L::loss(y, &L::Target::from_target(t));
+        // Weighted as in training: w·l summed, divided by the number of samples.
+        loss_sum += f64::from(weights.map_or(l, |w| w[i] * l));
         hits += usize::from(class_of(y) == t.class());
     });
     let n = features.len().max(1) as f64;

@@ -81,7 +81,14 @@ CASES = {
     "sigmoid_class_weight_adam": (
         1, "sigmoid", "binary_crossentropy", ("adam", 0.01), binary, {0: 1.0, 1: 4.0}, None,
     ),
+    # With validation_split=0.25: Keras trains on the first 48 samples and validates on the last
+    # 16 with their sample weights (val_loss weighted, divided by 16).
+    "softmax_sample_weight_validation_split_adam": (
+        3, "softmax", "sparse_categorical_crossentropy", ("adam", 0.01), labels,
+        None, sample_weight,
+    ),
 }
+VALIDATION_SPLIT = {"softmax_sample_weight_validation_split_adam": 0.25}
 
 
 def optimizer(kind, lr):
@@ -105,9 +112,10 @@ def main():
         for layer, (kernel, bias) in zip(model.layers, start):
             layer.set_weights([kernel, bias])
         model.compile(optimizer=optimizer(kind, lr), loss=loss)
+        split = VALIDATION_SPLIT.get(name, 0.0)
         history = model.fit(
             x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
-            class_weight=cw, sample_weight=sw,
+            class_weight=cw, sample_weight=sw, validation_split=split,
         )
         final = [(layer.get_weights()[0], layer.get_weights()[1]) for layer in model.layers]
         cases[name] = {
@@ -119,6 +127,8 @@ def main():
             "initial": f32s(flat(start)),
             "final": f32s(flat(final)),
             "epoch_loss": f32s(history.history["loss"]),
+            "validation_split": split,
+            "epoch_val_loss": f32s(history.history.get("val_loss", [])),
         }
         print(f"{name}: epoch losses {history.history['loss']}")
     data = {
