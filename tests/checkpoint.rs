@@ -379,6 +379,23 @@ fn saves_are_atomic_and_a_failed_save_stops_training() {
     .unwrap();
     assert_eq!(back.as_slice(), net.as_slice());
 
+    // The facade's `ModelCheckpoint` writes safetensors (the `io` feature is on here).
+    let mut default = ModelCheckpoint::new(dir.join("default-{epoch}.safetensors"));
+    fit(1)
+        .run_with(
+            &mut Net::new(1),
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::<Net, _, 8>::new(Adam::default()),
+            &clusters(64, 2),
+            None,
+            &mut [&mut default],
+        )
+        .unwrap();
+    let bytes = std::fs::read(dir.join("default-1.safetensors")).unwrap();
+    let c = SafetensorsCheckpoint.decode(&bytes).unwrap();
+    assert_eq!(c.get("trainer.epochs"), Some("1"));
+    assert!(RawCheckpoint.decode(&bytes).is_err());
+
     // Into a directory that does not exist: epoch 1 fails, training stops after it.
     let nowhere = Path::new(&dir)
         .join("missing")
