@@ -33,11 +33,13 @@ use std::path::Path;
 
 use nn_core::{LayerInfo, Network};
 
+mod checkpoint;
 mod error;
 mod int8;
 mod onnx;
 mod safetensors;
 
+pub use checkpoint::SafetensorsCheckpoint;
 pub use error::WeightsError;
 pub use int8::QuantizedModelFile;
 
