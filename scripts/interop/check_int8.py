@@ -4,7 +4,7 @@ independent implementation.
 
     python scripts/interop/check_int8.py DIR
 
-DIR holds what `cargo test --test quant int8_exports_for_the_python_check` writes with
+DIR holds what `cargo test -p constnet-tests --test quant int8_exports_for_the_python_check` writes with
 CONSTNET_EXPORT_DIR=DIR:
 
     NAME.onnx              QuantizeLinear/DequantizeLinear form: passes onnx.checker (full_check),
