@@ -378,6 +378,16 @@ mod x86 {
         /// # Safety
         /// The CPU has the instruction set.
         unsafe fn finish(acc: Self::Acc, row_sum: i32) -> i32;
+        /// [`finish`](Step::finish) of four accumulators at once (one sample, four rows), for
+        /// sets that can share the horizontal sums' shuffles among them.
+        ///
+        /// # Safety
+        /// The CPU has the instruction set.
+        #[inline(always)]
+        unsafe fn finish4(acc: [Self::Acc; 4], row_sums: [i32; 4]) -> [i32; 4] {
+            // SAFETY: the contract.
+            core::array::from_fn(|j| unsafe { Self::finish(acc[j], row_sums[j]) })
+        }
     }
 
     /// The tile of `RB` samples × `R` rows, starting at sample `b` and row `r`.
@@ -423,7 +433,16 @@ mod x86 {
             }
             let mut out = [[0i32; R]; RB];
             for i in 0..RB {
-                for j in 0..R {
+                let mut j = 0;
+                while j + 4 <= R {
+                    let four = S::finish4(
+                        [acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]],
+                        [w.sums[r + j], w.sums[r + j + 1], w.sums[r + j + 2], w.sums[r + j + 3]],
+                    );
+                    out[i][j..j + 4].copy_from_slice(&four);
+                    j += 4;
+                }
+                for j in j..R {
                     out[i][j] = S::finish(acc[i][j], w.sums[r + j]);
                 }
             }
@@ -703,6 +722,37 @@ mod x86 {
         unsafe fn finish(acc: __m512i, row_sum: i32) -> i32 {
             // SAFETY: the trait's contract.
             unsafe { _mm512_reduce_add_epi32(acc).wrapping_sub(row_sum.wrapping_mul(128)) }
+        }
+        /// The four sums by a transposing tree (13 shuffles and adds, against four separate
+        /// reductions' 36): pairs of lanes interleaved and added, then pairs of pairs, leaving
+        /// `[a, b, c, d]` partial sums in each 128-bit lane, whose four lanes are added last.
+        #[inline(always)]
+        unsafe fn finish4(acc: [__m512i; 4], row_sums: [i32; 4]) -> [i32; 4] {
+            // SAFETY: the trait's contract; registers only, the store goes to a local array.
+            unsafe {
+                let [a, b, c, d] = acc;
+                let ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+                let cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+                let abcd =
+                    _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+                let half = _mm256_add_epi32(
+                    _mm512_castsi512_si256(abcd),
+                    _mm512_extracti64x4_epi64::<1>(abcd),
+                );
+                let quarter = _mm_add_epi32(
+                    _mm256_castsi256_si128(half),
+                    _mm256_extracti128_si256::<1>(half),
+                );
+                let offset = _mm_set_epi32(
+                    row_sums[3].wrapping_mul(128),
+                    row_sums[2].wrapping_mul(128),
+                    row_sums[1].wrapping_mul(128),
+                    row_sums[0].wrapping_mul(128),
+                );
+                let mut out = [0i32; 4];
+                _mm_storeu_si128(out.as_mut_ptr().cast(), _mm_sub_epi32(quarter, offset));
+                out
+            }
         }
     }
 }
