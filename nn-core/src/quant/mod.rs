@@ -23,6 +23,8 @@ mod kernel;
 mod layer;
 
 pub use dense::QDense;
+#[doc(hidden)]
+pub use kernel::matmul_against_portable;
 pub use layer::{argmax_i8, fused_for, QLayerInfo, QSummary, Quantize};
 
 use core::fmt;
