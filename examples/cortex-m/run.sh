@@ -56,12 +56,12 @@ declare -A instr_per_tick=([thumbv7em-none-eabihf]=40 [thumbv7m-none-eabi]=80 [t
 # it runs on the mps2-an386's 4 MB of RAM but not on the lm3s6965evb's 64 KB (there it would print
 # that it does not fit and exit 1) nor on the micro:bit's 16 KB, so it is built and run for the
 # Cortex-M4F only.
-# `kernel_check` tests the Cortex-M4F's int8 kernel (SXTB16/SMLAD, nn-core/src/quant/kernel.rs)
-# against the plain Rust one on the device; the other cores run the plain one in `mnist_int8`.
+# `kernel_check` tests each core's int8 kernel (nn-core/src/quant/kernel.rs: SXTB16/SMLAD on the
+# M4F, portable elsewhere) against plain loops on the device.
 declare -A bins=(
   [thumbv7em-none-eabihf]="mnist mnist_int8 sine xor cnn kernel_check"
-  [thumbv7m-none-eabi]="mnist mnist_int8 sine xor"
-  [thumbv6m-none-eabi]="mnist mnist_int8 sine xor"
+  [thumbv7m-none-eabi]="mnist mnist_int8 sine xor kernel_check"
+  [thumbv6m-none-eabi]="mnist mnist_int8 sine xor kernel_check"
 )
 bin_args() { for b in ${bins[$1]}; do printf -- '--bin %s ' "$b"; done; }
 for target in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do

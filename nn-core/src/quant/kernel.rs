@@ -324,10 +324,41 @@ pub fn matmul_against_portable(
 fn portable(x: &[i8], w: Weights, out: &mut [i32]) {
     let rows = w.rows();
     for (x, out) in x.chunks_exact(w.n).zip(out.chunks_exact_mut(rows)) {
-        for (row, out) in w.data.chunks_exact(w.n).zip(out) {
+        // Elsewhere than x86-64 (microcontrollers), rows in pairs: each activation loaded once
+        // for two rows: MNIST int8 on a Cortex-M3 (lm3s6965) in 210 k instead of 248 k
+        // instructions (no change on the M0).
+        #[cfg(not(target_arch = "x86_64"))]
+        let (out, x) = {
+            let mut rows = w.data.chunks_exact(w.n);
+            let mut out = out.chunks_exact_mut(2);
+            for (o, (r0, r1)) in
+                (&mut out).zip(core::iter::from_fn(|| Some((rows.next()?, rows.next()?))))
+            {
+                [o[0], o[1]] = dot2(x, r0, r1);
+            }
+            (out.into_remainder(), x)
+        };
+        let done = rows - out.len();
+        for (row, out) in w.data.chunks_exact(w.n).skip(done).zip(out) {
             *out = dot(x, row);
         }
     }
+}
+
+/// `[Σ x[k] · w0[k], Σ x[k] · w1[k]]`, wrapping: [`dot`] for two rows at once.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn dot2(x: &[i8], w0: &[i8], w1: &[i8]) -> [i32; 2] {
+    x.iter()
+        .zip(w0)
+        .zip(w1)
+        .fold([0i32; 2], |[a, b], ((&x, &p), &q)| {
+            let x = i32::from(x);
+            [
+                a.wrapping_add(x * i32::from(p)),
+                b.wrapping_add(x * i32::from(q)),
+            ]
+        })
 }
 
 /// `Σ x[k] · w[k]`, wrapping. On x86-64, sixteen independent sums of i16 products (an i8

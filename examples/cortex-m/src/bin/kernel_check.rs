@@ -1,7 +1,8 @@
-//! The int8 product on the device against the plain Rust reference, bit for bit: on a Cortex-M4F
-//! the kernel is the DSP one (`SXTB16`/`SMLAD`), elsewhere the reference itself. Shapes around
-//! its steps (16 values, 1,024-value passes, odd rows, rows that are not word-aligned) with
-//! random and extreme values. Prints `kernel_check ok: N products` or exits 1 at the first
+//! The int8 product on the device against plain Rust, bit for bit: the kernel the target uses
+//! (on a Cortex-M4F the DSP one, `SXTB16`/`SMLAD`; on the M3 and M0 the portable one, two rows at
+//! a time), nn-core's reference loop, and a triple loop written here must agree. Shapes around
+//! the kernels' steps (16 values, 1,024-value passes, odd rows, rows that are not word-aligned)
+//! with random and extreme values. Prints `kernel_check ok: N products` or exits 1 at the first
 //! difference.
 #![no_std]
 #![no_main]
@@ -76,15 +77,25 @@ fn main() -> ! {
                     let mut reference = [0i32; 10];
                     let len = batch * rows;
                     matmul_against_portable(x, w, n, &mut out[..len], &mut reference[..len]);
-                    if out[..len] != reference[..len] {
+                    // The definition, in the simplest form.
+                    let mut naive = [0i32; 10];
+                    for b in 0..batch {
+                        for r in 0..rows {
+                            naive[b * rows + r] = (0..n).fold(0i32, |s, k| {
+                                s.wrapping_add(i32::from(x[b * n + k]) * i32::from(w[r * n + k]))
+                            });
+                        }
+                    }
+                    if out[..len] != reference[..len] || out[..len] != naive[..len] {
                         hprintln!(
-                            "kernel_check FAIL: n {} batch {} rows {} offset {}: {:?} != {:?}",
+                            "kernel_check FAIL: n {} batch {} rows {} offset {}: {:?}, {:?}, {:?}",
                             n,
                             batch,
                             rows,
                             offset,
                             &out[..len],
-                            &reference[..len]
+                            &reference[..len],
+                            &naive[..len]
                         );
                         debug::exit(debug::EXIT_FAILURE);
                     }
