@@ -100,7 +100,7 @@ if [ -n "$size" ]; then
         $1 == ".rodata" { rodata = $2 }
         $1 == ".data" { flash += $2; ram += $2 }
         $1 == ".bss" || $1 == ".uninit" { ram += $2 }
-        END { printf "  %-22s %-10s flash %7d (.rodata %7d)  static RAM %5d\n", t, b, flash, rodata, ram }'
+        END { printf "  %-22s %-12s flash %7d (.rodata %7d)  static RAM %5d\n", t, b, flash, rodata, ram }'
     done
   done
 else
