@@ -7,9 +7,11 @@
 //! cargo run --release --example mnist_int8 [-- --load mnist.bin] [--save mnist.q8] [--calibration N]
 //! ```
 //! `--load PATH` reads float weights written by `--example mnist -- --save PATH.bin` (raw
-//! little-endian) instead of training; `--save PATH` writes the int8 network's bytes, which
-//! `MnistInt8::from_le_bytes(include_bytes!(…))` decodes into a `static` (the firmware in
-//! `examples/cortex-m` does).
+//! little-endian) instead of training. `--save PATH` writes the int8 network in the format its
+//! extension names: `.q8` (its raw bytes, which `MnistInt8::from_le_bytes(include_bytes!(…))`
+//! decodes into a `static`, as the firmware in `examples/cortex-m` does), `.onnx`
+//! (QuantizeLinear/DequantizeLinear form) or `.safetensors`; `--save-float PATH.safetensors`
+//! writes the float network it came from (benches/compare/int8.sh converts it with TFLite).
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -29,6 +31,7 @@ network! {
 struct Args {
     load: Option<PathBuf>,
     save: Option<PathBuf>,
+    save_float: Option<PathBuf>,
     calibration: usize,
 }
 
@@ -36,6 +39,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         load: None,
         save: None,
+        save_float: None,
         calibration: 500,
     };
     let mut it = std::env::args().skip(1);
@@ -43,7 +47,20 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--load" => args.load = Some(value()?.into()),
-            "--save" => args.save = Some(value()?.into()),
+            "--save" => {
+                let path = PathBuf::from(value()?);
+                // Checked before training, not after it.
+                match path.extension().and_then(|e| e.to_str()) {
+                    Some("q8" | "onnx" | "safetensors") => args.save = Some(path),
+                    _ => {
+                        return Err(format!(
+                            "--save {}: the extension picks the format: .q8, .onnx or .safetensors",
+                            path.display()
+                        ))
+                    }
+                }
+            }
+            "--save-float" => args.save_float = Some(value()?.into()),
             "--calibration" => {
                 args.calibration = value()?
                     .parse()
@@ -51,7 +68,7 @@ fn parse_args() -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --load PATH, --save PATH, --calibration N"
+                    "unknown argument `{other}`; use --load PATH, --save PATH, --save-float PATH, --calibration N"
                 ))
             }
         }
@@ -139,15 +156,26 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let int8_us = time(&mut |i| q.predict_int8(&xs[i]));
     let f32_us = time(&mut |i| net.predict(&test.features()[i]));
-    println!("one-sample predict: int8 {int8_us:.2} µs, float {f32_us:.2} µs (this machine, noisy; see benches/)");
+    println!(
+        "one-sample predict: int8 {int8_us:.2} µs, float {f32_us:.2} µs (this machine, noisy; \
+         benches/int8.rs measures it properly)"
+    );
 
     if let Some(path) = &args.save {
-        std::fs::write(path, q.to_le_bytes())?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("onnx") => q.save_onnx(path)?,
+            Some("safetensors") => q.save_safetensors(path)?,
+            _ => std::fs::write(path, q.to_le_bytes())?,
+        }
         println!(
             "int8 network written to {} ({} bytes)",
             path.display(),
-            MnistInt8::WEIGHT_BYTES
+            std::fs::metadata(path)?.len()
         );
+    }
+    if let Some(path) = &args.save_float {
+        net.save_safetensors(path)?;
+        println!("float network written to {}", path.display());
     }
     Ok(())
 }

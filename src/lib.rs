@@ -184,7 +184,7 @@ pub mod prelude {
         Tanh, Train, TrainBuffers, Trainer, Zeroed,
     };
     #[cfg(feature = "io")]
-    pub use nn_io::{ModelFile, WeightsError};
+    pub use nn_io::{ModelFile, QuantizedModelFile, WeightsError};
 }
 
 // The README's example is compiled and run as a doctest.

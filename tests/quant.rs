@@ -19,6 +19,30 @@ network! {
     struct Hidden { Dense<3, 4, Tanh>, Dense<4, 2, Softmax> }
 }
 
+network! {
+    /// The bundled CNN example's network.
+    #[input(1, 28, 28)]
+    pub struct Cnn {
+        c1: Conv2d<16, 5, Relu>,
+        p1: MaxPool2d<2>,
+        c2: Conv2d<32, 3, Relu>,
+        p2: MaxPool2d<2>,
+        f: Flatten,
+        d: Dropout<50>,
+        out: Dense<800, 10, Softmax>,
+    }
+}
+
+network! {
+    /// Strides and 'same' padding (whose pads are the input's zero point in int8).
+    #[input(2, 9, 9)]
+    struct Padded {
+        c: Conv2d<3, 3, Relu, stride = 2, padding = Same>,
+        f: Flatten,
+        out: Dense<75, 4>,
+    }
+}
+
 fn mnist() -> (Dataset<784>, Dataset<784>) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
     (
@@ -134,7 +158,7 @@ fn bytes_round_trip_and_are_a_quarter_of_the_floats() {
     // Input params 8 + (784·64 + 8·64 + 8) + (64·10 + 8·10 + 8).
     assert_eq!(MnistInt8::WEIGHT_BYTES, 51_432);
     assert_eq!(MnistInt8::F32_WEIGHT_BYTES, 203_560);
-    assert!(MnistInt8::WEIGHT_BYTES <= 52_000);
+    const { assert!(MnistInt8::WEIGHT_BYTES <= 52_000) };
     let back = MnistInt8::from_le_bytes(&bytes);
     assert_eq!(back, q);
     assert_eq!(MnistInt8::try_from_le_bytes(&bytes), Ok(q.clone()));
@@ -293,4 +317,339 @@ fn bad_calibration_and_unfusable_activations_are_errors() {
         QuantError::Activation("tanh").to_string(),
         "activation `tanh` cannot be fused into an int8 layer"
     );
+}
+
+/// TFLite's int8 convolution written out: every output pixel's sum over the kernel window, the
+/// input's zero point where the window overhangs, then the output stage.
+// Index loops: the reference spells out TFLite's indices rather than iterate.
+#[allow(clippy::needless_range_loop)]
+fn conv_reference<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const F: usize,
+    const K: usize,
+    const S: usize,
+    const SAME: bool,
+    const OH: usize,
+    const OW: usize,
+    const N: usize,
+>(
+    layer: &constnet::quant::QConv2d<C, H, W, F, K, S, SAME, OH, OW, N>,
+    x: &[[[i8; W]; H]; C],
+) -> [[[i8; OW]; OH]; F] {
+    let rows = layer.rows();
+    let zp = rows.input().zero_point;
+    // TensorFlow's 'same': the padding that is not even goes after.
+    let pad = |n: usize, out: usize| {
+        if SAME {
+            ((out - 1) * S + K).saturating_sub(n) / 2
+        } else {
+            0
+        }
+    };
+    let (pt, pl) = (pad(H, OH), pad(W, OW));
+    let (lo, hi) = rows.output_range();
+    let mut y = [[[0i8; OW]; OH]; F];
+    for f in 0..F {
+        for oy in 0..OH {
+            for ox in 0..OW {
+                let mut acc = rows.bias()[f];
+                for c in 0..C {
+                    for kh in 0..K {
+                        for kw in 0..K {
+                            let (iy, ix) = (
+                                (oy * S + kh) as isize - pt as isize,
+                                (ox * S + kw) as isize - pl as isize,
+                            );
+                            let v = if iy < 0 || ix < 0 || iy >= H as isize || ix >= W as isize {
+                                zp
+                            } else {
+                                i32::from(x[c][iy as usize][ix as usize])
+                            };
+                            acc += i32::from(rows.weight()[f][(c * K + kh) * K + kw]) * (v - zp);
+                        }
+                    }
+                }
+                let v = rows.multiplier()[f].apply(acc) + rows.output().zero_point;
+                y[f][oy][ox] = v.clamp(i32::from(lo), i32::from(hi)) as i8;
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn quantized_cnn_loses_at_most_half_a_point() {
+    let (train, test) = mnist();
+    let mut net = Cnn::new_boxed(1);
+    let mut trainer = Trainer::<Cnn, _, 32, _>::boxed(Adam::new(0.004));
+    Fit::<32>::epochs(1)
+        .seed(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut *trainer,
+            &train,
+            None,
+        )
+        .unwrap();
+    let q = net.quantize(&train.features()[..500]).unwrap();
+    let float = evaluate(&*net, SparseCategoricalCrossEntropy, &test)
+        .unwrap()
+        .accuracy;
+    let int8 = test
+        .features()
+        .iter()
+        .zip(test.labels())
+        .filter(|(x, &label)| q.predict(x) == label)
+        .count() as f32
+        / test.len() as f32;
+    println!(
+        "CNN: float {:.2} %, int8 {:.2} %",
+        100.0 * float,
+        100.0 * int8
+    );
+    assert!(float > 0.9, "the float network learned: {float}");
+    assert!(float - int8 <= 0.005, "int8 {int8} against float {float}");
+    // Weights: 16·25 + 32·144 + 10·800 int8, with biases, scales and parameters.
+    assert_eq!(
+        CnnInt8::WEIGHT_BYTES,
+        8 + (400 + 8 * 16 + 8) + (4608 + 8 * 32 + 8) + (8000 + 80 + 8)
+    );
+    let bytes = q.to_le_bytes();
+    assert_eq!(CnnInt8::try_from_le_bytes(&bytes).as_ref(), Ok(&q));
+}
+
+#[test]
+fn int8_convolutions_match_the_reference() {
+    let (train, test) = mnist();
+    let net = Cnn::new_boxed(4);
+    let q = net.quantize(&train.features()[..50]).unwrap();
+    for x in &test.features()[..20] {
+        let xq = q.quantize_input(x);
+        let image: [[[i8; 28]; 28]; 1] = [core::array::from_fn(|r| {
+            core::array::from_fn(|c| xq[r * 28 + c])
+        })];
+        let mut c1 = [[[[0i8; 24]; 24]; 16]];
+        constnet::quant::QLayer::forward_batch(&q.c1, &[image], &mut c1);
+        assert_eq!(c1[0], conv_reference(&q.c1, &image));
+        let mut p1 = [[[[0i8; 12]; 12]; 16]];
+        constnet::quant::QLayer::forward_batch(&q.p1, &c1, &mut p1);
+        let mut c2 = [[[[0i8; 10]; 10]; 32]];
+        constnet::quant::QLayer::forward_batch(&q.c2, &p1, &mut c2);
+        assert_eq!(c2[0], conv_reference(&q.c2, &p1[0]));
+        // The pools' maxima, and the whole network against the layers one by one.
+        let mut p2 = [[[[0i8; 5]; 5]; 32]];
+        constnet::quant::QLayer::forward_batch(&q.p2, &c2, &mut p2);
+        for c in 0..32 {
+            for oy in 0..5 {
+                for ox in 0..5 {
+                    let window = (0..4).map(|k| c2[0][c][oy * 2 + k / 2][ox * 2 + k % 2]);
+                    assert_eq!(p2[0][c][oy][ox], window.max().unwrap());
+                }
+            }
+        }
+        let flat: [i8; 800] = core::array::from_fn(|i| p2[0][i / 25][(i % 25) / 5][i % 5]);
+        assert_eq!(q.forward_int8(&xq), reference(&q.out, &flat));
+    }
+    // Strides and 'same' padding.
+    let padded = Padded::new(2);
+    let mut rng = constnet::Rng::new(5);
+    let samples: Vec<[f32; 162]> = (0..40)
+        .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 2.0)))
+        .collect();
+    let q = padded.quantize(&samples).unwrap();
+    for x in &samples {
+        let xq = q.quantize_input(x);
+        let image: [[[i8; 9]; 9]; 2] = core::array::from_fn(|c| {
+            core::array::from_fn(|r| core::array::from_fn(|k| xq[c * 81 + r * 9 + k]))
+        });
+        let mut y = [[[[0i8; 5]; 5]; 3]];
+        constnet::quant::QLayer::forward_batch(&q.c, &[image], &mut y);
+        assert_eq!(y[0], conv_reference(&q.c, &image));
+    }
+}
+
+mod files {
+    use super::*;
+    use constnet::io::QuantizedModelFile;
+    use constnet::io::WeightsError;
+
+    fn quantized() -> MnistInt8 {
+        let (train, _) = mnist();
+        Mnist::new(9).quantize(&train.features()[..64]).unwrap()
+    }
+
+    #[test]
+    fn safetensors_and_onnx_round_trip_through_files() {
+        let q = quantized();
+        let dir = std::env::temp_dir().join(format!("constnet-int8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        q.save_safetensors(&dir.join("q.safetensors")).unwrap();
+        q.save_onnx(&dir.join("q.onnx")).unwrap();
+        assert_eq!(
+            MnistInt8::load_safetensors(&dir.join("q.safetensors")).unwrap(),
+            q
+        );
+        assert_eq!(MnistInt8::load_onnx(&dir.join("q.onnx")).unwrap(), q);
+        // The CNN's layers too (4-D convolution weights; pools, flatten and dropout store
+        // nothing).
+        let (train, _) = mnist();
+        let cnn = Cnn::new_boxed(2).quantize(&train.features()[..32]).unwrap();
+        assert_eq!(
+            CnnInt8::from_safetensors_bytes(&cnn.to_safetensors_bytes()).unwrap(),
+            cnn
+        );
+        assert_eq!(
+            CnnInt8::from_onnx_bytes(&cnn.to_onnx_bytes().unwrap()).unwrap(),
+            cnn
+        );
+        // A file of another network is refused with the tensor that differs.
+        let other = DeepInt8::from_le_bytes(&DEEP_BYTES);
+        let err = MnistInt8::from_safetensors_bytes(&other.to_safetensors_bytes()).unwrap_err();
+        assert!(
+            matches!(err, WeightsError::UnexpectedTensor { .. }),
+            "{err}"
+        );
+        let err = MnistInt8::from_onnx_bytes(&other.to_onnx_bytes().unwrap()).unwrap_err();
+        assert!(matches!(err, WeightsError::GraphMismatch(_)), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn corrupt_files_are_errors_never_panics() {
+        let q = DeepInt8::from_le_bytes(&DEEP_BYTES);
+        for bytes in [q.to_safetensors_bytes(), q.to_onnx_bytes().unwrap()] {
+            let is_onnx = bytes[0] != DeepInt8::to_safetensors_bytes(&q)[0];
+            let load = |b: &[u8]| {
+                if is_onnx {
+                    DeepInt8::from_onnx_bytes(b)
+                } else {
+                    DeepInt8::from_safetensors_bytes(b)
+                }
+            };
+            assert_eq!(load(&bytes).unwrap(), q);
+            for cut in 0..bytes.len() {
+                assert!(load(&bytes[..cut]).is_err(), "cut at {cut} loaded");
+            }
+            for at in 0..bytes.len() {
+                let mut flipped = bytes.clone();
+                flipped[at] ^= 0x5a;
+                let _ = load(&flipped); // an error or a valid network; no panic
+            }
+        }
+    }
+
+    #[test]
+    fn a_weight_of_minus_128_in_a_file_is_refused() {
+        let q = DeepInt8::from_le_bytes(&DEEP_BYTES);
+        let mut bytes = q.to_safetensors_bytes();
+        // The first weight of l0 sits at the start of its tensor's data; find it by value.
+        let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let json: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header]).unwrap();
+        let start = json["l0.weight"]["data_offsets"][0].as_u64().unwrap() as usize;
+        bytes[8 + header + start] = 0x80;
+        let err = DeepInt8::from_safetensors_bytes(&bytes).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid int8 parameters: an int8 weight is -128; weights are in [-127, 127]"
+        );
+    }
+
+    #[test]
+    fn int8_exports_for_the_python_check() {
+        // Writes what `scripts/interop/check_int8.py` reads (CI runs onnxruntime on it): the
+        // quantised MNIST network as ONNX (QDQ) and safetensors, 200 test digits, and constnet's
+        // dequantised int8 outputs and probabilities on them.
+        let Some(dir) = std::env::var_os("CONSTNET_EXPORT_DIR") else {
+            return;
+        };
+        use safetensors::{tensor::TensorView, Dtype};
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (net, train, test) = trained();
+        let q = net.quantize(&train.features()[..500]).unwrap();
+        q.save_onnx(&dir.join("mnist_int8.onnx")).unwrap();
+        q.save_safetensors(&dir.join("mnist_int8.safetensors"))
+            .unwrap();
+        let x = &test.features()[..200];
+        let p = q.output_params();
+        let f32s =
+            |v: &mut dyn Iterator<Item = f32>| v.flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
+        let input = f32s(&mut x.iter().flatten().copied());
+        let logits = f32s(&mut x.iter().flat_map(|x| {
+            let codes = q.forward_int8(&q.quantize_input(x));
+            codes.map(|c| p.dequantize(c))
+        }));
+        let output = f32s(&mut x.iter().flat_map(|x| q.forward(x)));
+        let scale = p.scale.to_le_bytes();
+        let tensors = [
+            (
+                "input",
+                TensorView::new(Dtype::F32, vec![200, 784], &input).unwrap(),
+            ),
+            (
+                "logits",
+                TensorView::new(Dtype::F32, vec![200, 10], &logits).unwrap(),
+            ),
+            (
+                "output",
+                TensorView::new(Dtype::F32, vec![200, 10], &output).unwrap(),
+            ),
+            (
+                "output_scale",
+                TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
+            ),
+        ];
+        safetensors::serialize_to_file(tensors, None, &dir.join("mnist_int8_io.safetensors"))
+            .unwrap();
+
+        // The CNN: convolutions, pools, flatten and dropout in QDQ form.
+        let mut cnn = Cnn::new_boxed(1);
+        let mut trainer = Trainer::<Cnn, _, 32, _>::boxed(Adam::new(0.004));
+        Fit::<32>::epochs(1)
+            .seed(1)
+            .verbose(Verbose::Silent)
+            .run(
+                &mut *cnn,
+                SparseCategoricalCrossEntropy,
+                &mut *trainer,
+                &train,
+                None,
+            )
+            .unwrap();
+        let q = cnn.quantize(&train.features()[..500]).unwrap();
+        q.save_onnx(&dir.join("cnn_int8.onnx")).unwrap();
+        q.save_safetensors(&dir.join("cnn_int8.safetensors"))
+            .unwrap();
+        let p = q.output_params();
+        let logits = f32s(&mut x.iter().flat_map(|x| {
+            let codes = q.forward_int8(&q.quantize_input(x));
+            codes.map(|c| p.dequantize(c))
+        }));
+        let output = f32s(&mut x.iter().flat_map(|x| q.forward(x)));
+        let scale = p.scale.to_le_bytes();
+        let tensors = [
+            (
+                "input",
+                TensorView::new(Dtype::F32, vec![200, 1, 28, 28], &input).unwrap(),
+            ),
+            (
+                "logits",
+                TensorView::new(Dtype::F32, vec![200, 10], &logits).unwrap(),
+            ),
+            (
+                "output",
+                TensorView::new(Dtype::F32, vec![200, 10], &output).unwrap(),
+            ),
+            (
+                "output_scale",
+                TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
+            ),
+        ];
+        safetensors::serialize_to_file(tensors, None, &dir.join("cnn_int8_io.safetensors"))
+            .unwrap();
+    }
 }

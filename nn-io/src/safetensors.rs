@@ -156,7 +156,7 @@ fn float(name: &str, dtype: Dtype) -> Result<Float, WeightsError> {
     }
 }
 
-fn format_error(e: SafeTensorError) -> WeightsError {
+pub(crate) fn format_error(e: SafeTensorError) -> WeightsError {
     use SafeTensorError as E;
     match e {
         E::HeaderTooSmall | E::MetadataIncompleteBuffer => WeightsError::Truncated(e.to_string()),

@@ -112,10 +112,9 @@ fn expand_net(plan: &Plan) -> TokenStream {
     let forward_batch = forward_batch(plan);
     let train = train(plan);
     let checks = assertions(plan);
-    let twin = if crate::twin::supported(plan) {
-        crate::twin::twin(plan)
-    } else {
-        TokenStream::new()
+    let twin = match crate::twin::supported(plan) {
+        Some(qtypes) => crate::twin::twin(plan, &qtypes),
+        None => TokenStream::new(),
     };
 
     quote! {

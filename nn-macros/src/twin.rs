@@ -1,28 +1,137 @@
 //! The int8 twin of a network (`struct Mnist` → `MnistInt8`), generated where every layer has an
-//! int8 form in nn-core (`quant::Quantize`): today, networks of `Dense` layers on a flat input.
-//! Emission only, like `expand.rs`.
+//! int8 form in nn-core (`quant::QLayer`): Dense, Conv2d, MaxPool2d, Flatten (of a 2-D input)
+//! and Dropout (the identity at inference). Emission only, like `expand.rs`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::lower::{Dim, Plan, Shape};
+use crate::lower::{stride_padding, Dim, Plan, Planned, Shape};
 
-/// Whether `plan` gets a twin: Dense layers on a flat input, every width compared by the macro.
-/// Widths it leaves to a const assertion (named consts that differ in spelling) get none: were
-/// they wrong, the twin's hand-offs would repeat the assertion's one error as type errors.
-pub fn supported(plan: &Plan) -> bool {
-    matches!(plan.input, Shape::Flat(_))
-        && plan
-            .layers
-            .iter()
-            .all(|l| l.layer.kind == "Dense" && l.check.is_none())
+/// The int8 layer type of `layer`, whose input has shape `input`; `None` if it has none.
+fn qtype(layer: &Planned, input: &Shape) -> Option<TokenStream> {
+    let l = layer.layer;
+    let q = |name: &str| {
+        let ident = syn::Ident::new(name, Span::call_site());
+        quote!(::constnet::quant::#ident)
+    };
+    match (l.kind.to_string().as_str(), input, &layer.output) {
+        ("Dense", Shape::Flat(i), Shape::Flat(o)) => {
+            let (t, i, o) = (q("QDense"), i.arg(), o.arg());
+            Some(quote!(#t<#i, #o>))
+        }
+        ("Conv2d", Shape::D2(c, h, w), Shape::D2(f, oh, ow)) => {
+            let k = Dim::of(l.args.get(1)?);
+            let (s, same) = stride_padding(l);
+            let n = c.mul(&k).mul(&k);
+            let t = q("QConv2d");
+            let (c, h, w, f, k, s, oh, ow, n) = (
+                c.arg(),
+                h.arg(),
+                w.arg(),
+                f.arg(),
+                k.arg(),
+                s.arg(),
+                oh.arg(),
+                ow.arg(),
+                n.arg(),
+            );
+            Some(quote!(#t<#c, #h, #w, #f, #k, #s, #same, #oh, #ow, #n>))
+        }
+        ("MaxPool2d", Shape::D2(c, h, w), Shape::D2(_, oh, ow)) => {
+            let p = Dim::of(l.args.first()?);
+            let t = q("QMaxPool2d");
+            let (c, h, w, p, oh, ow) = (c.arg(), h.arg(), w.arg(), p.arg(), oh.arg(), ow.arg());
+            Some(quote!(#t<#c, #h, #w, #p, #oh, #ow>))
+        }
+        ("Flatten", Shape::D2(c, h, w), Shape::Flat(n)) => {
+            let t = q("QFlatten2d");
+            let (c, h, w, n) = (c.arg(), h.arg(), w.arg(), n.arg());
+            Some(quote!(#t<#c, #h, #w, #n>))
+        }
+        ("Dropout", shape, _) => {
+            let (t, ty) = (q("QIdentity"), int8_tensor(shape));
+            Some(quote!(#t<#ty>))
+        }
+        _ => None,
+    }
+}
+
+/// The int8 tensor type of one sample of `shape`.
+fn int8_tensor(shape: &Shape) -> TokenStream {
+    match shape {
+        Shape::Flat(n) => {
+            let n = n.expr();
+            quote!([i8; #n])
+        }
+        Shape::D1(c, l) => {
+            let (c, l) = (c.expr(), l.expr());
+            quote!([[i8; #l]; #c])
+        }
+        Shape::D2(c, h, w) => {
+            let (c, h, w) = (c.expr(), h.expr(), w.expr());
+            quote!([[[i8; #w]; #h]; #c])
+        }
+    }
+}
+
+/// A zero value of `shape` with elements `zero` (`0.0f32`, `0i8`).
+fn zeros(shape: &Shape, zero: TokenStream) -> TokenStream {
+    match shape {
+        Shape::Flat(n) => {
+            let n = n.expr();
+            quote!([#zero; #n])
+        }
+        Shape::D1(c, l) => {
+            let (c, l) = (c.expr(), l.expr());
+            quote!([[#zero; #l]; #c])
+        }
+        Shape::D2(c, h, w) => {
+            let (c, h, w) = (c.expr(), h.expr(), w.expr());
+            quote!([[[#zero; #w]; #h]; #c])
+        }
+    }
+}
+
+/// `expr` (a place of `shape`) as a flat slice.
+fn flat(expr: TokenStream, shape: &Shape, mutable: bool) -> TokenStream {
+    let depth = match shape {
+        Shape::Flat(_) => 0,
+        Shape::D1(..) => 1,
+        Shape::D2(..) => 2,
+    };
+    let mut out = expr;
+    for _ in 0..depth {
+        out = if mutable {
+            quote!(#out.as_flattened_mut())
+        } else {
+            quote!(#out.as_flattened())
+        };
+    }
+    out
+}
+
+/// The int8 types of `plan`'s layers, if every layer has one and every width was compared by
+/// the macro. Widths it leaves to a const assertion (named consts that differ in spelling) get
+/// no twin: were they wrong, the twin's hand-offs would repeat the assertion's one error as
+/// type errors.
+pub fn supported(plan: &Plan) -> Option<Vec<TokenStream>> {
+    let mut input = &plan.input;
+    let mut out = Vec::new();
+    for l in &plan.layers {
+        if l.check.is_some() {
+            return None;
+        }
+        out.push(qtype(l, input)?);
+        input = &l.output;
+    }
+    Some(out)
 }
 
 fn local(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
 }
 
-pub fn twin(plan: &Plan) -> TokenStream {
+pub fn twin(plan: &Plan, qtypes: &[TokenStream]) -> TokenStream {
     let net = plan.net;
     let (vis, ident) = (&net.vis, &net.ident);
     let twin = format_ident!("{}Int8", ident);
@@ -32,27 +141,6 @@ pub fn twin(plan: &Plan) -> TokenStream {
     let names: Vec<_> = layers.iter().map(|l| &l.layer.name).collect();
     let name_strs: Vec<_> = names.iter().map(|n| n.to_string()).collect();
     let types: Vec<_> = layers.iter().map(|l| &l.ty).collect();
-    // Each layer's input and output widths.
-    let widths: Vec<(Dim, Dim)> = layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let input = if i == 0 {
-                plan.inputs.clone()
-            } else {
-                layers[i - 1].output.len()
-            };
-            (input, l.output.len())
-        })
-        .collect();
-    let qtypes: Vec<TokenStream> = widths
-        .iter()
-        .map(|(i, o)| {
-            let (i, o) = (i.arg(), o.arg());
-            quote!(::constnet::quant::QDense<#i, #o>)
-        })
-        .collect();
-    let outs: Vec<TokenStream> = widths.iter().map(|(_, o)| o.expr()).collect();
     let (in_n, out_n) = (plan.inputs.expr(), plan.outputs.expr());
     let lasts: Vec<bool> = (0..n).map(|i| i == last).collect();
     let acts: Vec<TokenStream> = types
@@ -70,29 +158,48 @@ pub fn twin(plan: &Plan) -> TokenStream {
          with TFLite's parameters. An error if `calibration` is empty or not finite, or a hidden \
          layer's activation has no int8 form (ReLU and the identity have one)."
     );
+    let qlayer = quote!(::constnet::quant::QLayer);
 
     // Calibration: one sample at a time through the float layers, each widening its output's range.
     let ranges: Vec<_> = (0..n).map(|i| local(&format!("__range{i}"))).collect();
-    let acts_buf: Vec<_> = (0..n).map(|i| local(&format!("__a{i}"))).collect();
+    let bufs: Vec<_> = (0..n).map(|i| local(&format!("__a{i}"))).collect();
     let params: Vec<_> = (0..n).map(|i| local(&format!("__p{i}"))).collect();
-    let (x, cal, input_range, input_params) = (
+    let (x, x0, cal, input_range, input_params) = (
         local("__x"),
+        local("__x0"),
         local("__calibration"),
         local("__range_in"),
         local("__p_in"),
     );
-    let mut observe = TokenStream::new();
+    let zero_in = zeros(&plan.input, quote!(0.0f32));
+    let flat_x0 = flat(quote!(#x0), &plan.input, true);
+    let mut observe = quote! {
+        let mut #x0 = #zero_in;
+        #flat_x0.copy_from_slice(#x);
+    };
+    let mut layer_params = TokenStream::new();
     for i in 0..n {
-        let (name, out, a, r, is_last) = (names[i], &outs[i], &acts_buf[i], &ranges[i], lasts[i]);
+        let (name, ty, a, r, is_last) = (names[i], types[i], &bufs[i], &ranges[i], lasts[i]);
+        let zero = zeros(&layers[i].output, quote!(0.0f32));
         let input = if i == 0 {
-            quote!(#x)
+            quote!(&#x0)
         } else {
-            let prev = &acts_buf[i - 1];
+            let prev = &bufs[i - 1];
             quote!(&#prev)
         };
         observe.extend(quote! {
-            let mut #a = [0.0f32; #out];
+            let mut #a = #zero;
             ::constnet::quant::Quantize::observe(&self.#name, #input, &mut #a, &mut #r, #is_last);
+        });
+        let prev = if i == 0 {
+            quote!(#input_params)
+        } else {
+            let p = &params[i - 1];
+            quote!(#p)
+        };
+        let p = &params[i];
+        layer_params.extend(quote! {
+            let #p = if <#ty as ::constnet::quant::Quantize>::PASSES { #prev } else { #r.params() };
         });
     }
     let layer_inputs: Vec<TokenStream> = (0..n)
@@ -108,6 +215,7 @@ pub fn twin(plan: &Plan) -> TokenStream {
 
     // Decoding: the input's parameters, then each layer, whose input is the previous one's output.
     let (bytes, at) = (local("__bytes"), local("__at"));
+    let fused = local("__fused");
     let mut decode = quote! {
         if #bytes.len() != Self::WEIGHT_BYTES {
             return ::core::result::Result::Err(::constnet::quant::QuantError::Length);
@@ -123,10 +231,10 @@ pub fn twin(plan: &Plan) -> TokenStream {
         let input = if i == 0 {
             quote!(#input_params)
         } else {
-            let prev = names[i - 1];
-            quote!(#prev.output())
+            let prev_p = &params[i - 1];
+            quote!(#prev_p)
         };
-        let fused = local("__fused");
+        let p = &params[i];
         decode.extend(quote! {
             let #fused = match ::constnet::quant::fused_for(
                 <#act as ::constnet::activation::Activation>::OP,
@@ -140,38 +248,45 @@ pub fn twin(plan: &Plan) -> TokenStream {
                 ::core::result::Result::Ok(l) => l,
                 ::core::result::Result::Err(e) => return ::core::result::Result::Err(e),
             };
-            #at += <#q>::WEIGHT_BYTES;
+            let #p = #name.output();
+            #at += <#q as #qlayer>::WEIGHT_BYTES;
         });
     }
 
     // Inference: int8 buffers handed from layer to layer.
-    let xq = local("__xq");
-    let mut int_forward = TokenStream::new();
+    let (xq, yq) = (local("__xq"), local("__yq"));
+    let xs = local("__xs");
+    let zero_in_i8 = zeros(&plan.input, quote!(0i8));
+    let flat_shaped = flat(quote!(shaped), &plan.input, true);
+    let mut int_forward = quote! {
+        let mut #xs = [#zero_in_i8; __B];
+        for (shaped, flat) in #xs.iter_mut().zip(#xq) {
+            #flat_shaped.copy_from_slice(flat);
+        }
+    };
     for i in 0..n {
-        let (name, out) = (names[i], &outs[i]);
+        let name = names[i];
         let input = if i == 0 {
-            quote!(#xq)
+            quote!(&#xs)
         } else {
-            let prev = &acts_buf[i - 1];
+            let prev = &bufs[i - 1];
             quote!(&#prev)
         };
-        let a = &acts_buf[i];
+        let a = &bufs[i];
         if i == last {
-            int_forward.extend(quote!(self.#name.forward_batch(#input, __y);));
+            int_forward.extend(quote!(#qlayer::forward_batch(&self.#name, #input, #yq);));
         } else {
+            let zero = zeros(&layers[i].output, quote!(0i8));
             int_forward.extend(quote! {
-                let mut #a = [[0i8; #out]; __B];
-                self.#name.forward_batch(#input, &mut #a);
+                let mut #a = [#zero; __B];
+                #qlayer::forward_batch(&self.#name, #input, &mut #a);
             });
         }
     }
     let name_last = names[last];
     let act_last = &acts[last];
     let first = names[0];
-    let weight_bytes = {
-        let terms = qtypes.iter().map(|q| quote!(<#q>::WEIGHT_BYTES));
-        quote!(8 #( + #terms )*)
-    };
+    let weight_bytes = quote!(8 #( + <#qtypes as #qlayer>::WEIGHT_BYTES )*);
     let f32_bytes = quote!(<#ident>::WEIGHT_BYTES);
 
     quote! {
@@ -209,10 +324,10 @@ pub fn twin(plan: &Plan) -> TokenStream {
                     #observe
                 }
                 let #input_params = #input_range.params();
-                #( let #params = #ranges.params(); )*
+                #layer_params
                 ::core::result::Result::Ok(#twin {
                     #(
-                        #names: ::constnet::quant::Quantize::quantize(
+                        #names: <#qtypes>::from_float(
                             &self.#names, #layer_inputs, #params, #lasts,
                         )?,
                     )*
@@ -229,8 +344,8 @@ pub fn twin(plan: &Plan) -> TokenStream {
             /// Number of layers.
             pub const LAYERS: usize = #n;
             /// Bytes of the stored parameters, as `to_le_bytes` writes them: the input's scale
-            /// and zero point, then per layer the int8 weights, int32 biases, f32 weight scales
-            /// and the output's scale and zero point.
+            /// and zero point, then per layer with parameters the int8 weights, int32 biases, f32
+            /// weight scales and the output's scale and zero point.
             pub const WEIGHT_BYTES: usize = #weight_bytes;
             /// Bytes of the float network's values, for comparison.
             pub const F32_WEIGHT_BYTES: usize = #f32_bytes;
@@ -252,33 +367,26 @@ pub fn twin(plan: &Plan) -> TokenStream {
                 #bytes: &[u8],
             ) -> ::core::result::Result<Self, ::constnet::quant::QuantError> {
                 #decode
+                let _ = #at;
                 ::core::result::Result::Ok(Self { #( #names, )* })
             }
 
             /// The stored parameters (see `WEIGHT_BYTES`), little-endian.
             pub fn to_le_bytes(&self) -> [u8; Self::WEIGHT_BYTES] {
                 let mut out = [0u8; Self::WEIGHT_BYTES];
-                let input = self.#first.input();
-                out[..4].copy_from_slice(&input.scale.to_le_bytes());
-                out[4..8].copy_from_slice(&input.zero_point.to_le_bytes());
-                let mut at = 8;
-                #(
-                    self.#names.write_le(&mut out[at..]);
-                    at += <#qtypes>::WEIGHT_BYTES;
-                )*
-                let _ = at;
+                ::constnet::quant::QuantizedNetwork::write_le_bytes(self, &mut out);
                 out
             }
 
             /// The input's quantisation: `q = clamp(round(x / scale) + zero_point)`.
             pub fn input_params(&self) -> ::constnet::quant::QuantParams {
-                self.#first.input()
+                #qlayer::input(&self.#first)
             }
 
             /// The output's quantisation (of the last layer's int8 output, before a float
             /// activation).
             pub fn output_params(&self) -> ::constnet::quant::QuantParams {
-                self.#name_last.output()
+                #qlayer::output(&self.#name_last)
             }
 
             /// One sample quantised with the input's parameters.
@@ -294,7 +402,7 @@ pub fn twin(plan: &Plan) -> TokenStream {
             pub fn forward_int8_batch<const __B: usize>(
                 &self,
                 #xq: &[[i8; #in_n]; __B],
-                __y: &mut [[i8; #out_n]; __B],
+                #yq: &mut [[i8; #out_n]; __B],
             ) {
                 #int_forward
             }
@@ -339,12 +447,7 @@ pub fn twin(plan: &Plan) -> TokenStream {
             /// output; one output: above 0.5). With several outputs the largest int8 code decides,
             /// so no float is needed after the input.
             pub fn predict(&self, x: &[f32; #in_n]) -> usize {
-                let q = self.forward_int8(&self.quantize_input(x));
-                if #out_n == 1 {
-                    ::constnet::class_of(&self.dequantize_output(&q))
-                } else {
-                    ::constnet::quant::argmax_i8(&q)
-                }
+                self.predict_int8(&self.quantize_input(x))
             }
 
             /// The predicted class of one int8 sample (integer arithmetic only with several
@@ -365,8 +468,32 @@ pub fn twin(plan: &Plan) -> TokenStream {
                     name: ::core::stringify!(#twin),
                     input: self.input_params(),
                     f32_bytes: Self::F32_WEIGHT_BYTES,
-                    layers: [ #( self.#names.info(#name_strs, <#acts as ::constnet::activation::Activation>::NAME), )* ],
+                    layers: [ #( #qlayer::info(&self.#names, #name_strs, <#acts as ::constnet::activation::Activation>::NAME), )* ],
                 }
+            }
+        }
+
+        impl ::constnet::quant::QuantizedNetwork for #twin {
+            const WEIGHT_BYTES: usize = Self::WEIGHT_BYTES;
+            const LAYERS: &'static [::constnet::quant::QLayerShape] = &[
+                #( ::constnet::quant::QLayerShape::of::<#qtypes, #acts>(#name_strs), )*
+            ];
+
+            fn try_from_le_bytes(bytes: &[u8]) -> ::core::result::Result<Self, ::constnet::quant::QuantError> {
+                Self::try_from_le_bytes(bytes)
+            }
+
+            fn write_le_bytes(&self, out: &mut [u8]) {
+                let out = &mut out[..Self::WEIGHT_BYTES];
+                let input = self.input_params();
+                out[..4].copy_from_slice(&input.scale.to_le_bytes());
+                out[4..8].copy_from_slice(&input.zero_point.to_le_bytes());
+                let mut at = 8;
+                #(
+                    #qlayer::write_le(&self.#names, &mut out[at..]);
+                    at += <#qtypes as #qlayer>::WEIGHT_BYTES;
+                )*
+                let _ = at;
             }
         }
     }

@@ -314,7 +314,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         self.requantize(acc.as_flattened(), y.as_flattened_mut());
     }
 
-    fn weights(&self) -> Weights<'_> {
+    pub(super) fn weights(&self) -> Weights<'_> {
         // I = 0 has no rows to multiply; `Weights` wants n > 0, and an empty product is 0.
         const { assert!(I > 0, "a quantised layer needs inputs") };
         Weights::new(self.weight.as_flattened(), &self.row_sum, I)
@@ -322,7 +322,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
 
     /// `clamp(zp_out + M_o · (acc + offset), lo, hi)`: TFLite's output stage, on every sample.
     #[inline(always)]
-    fn requantize(&self, acc: &[i32], y: &mut [i8]) {
+    pub(super) fn requantize(&self, acc: &[i32], y: &mut [i8]) {
         let stage = kernel::Requant {
             multiplier: &self.multiplier,
             offset: &self.offset,

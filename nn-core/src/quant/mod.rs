@@ -18,18 +18,38 @@
 //! chosen at run time as the f32 kernels are: AVX-512 VNNI or AVX-VNNI (`vpdpbusd`), AVX2
 //! (`vpmaddubsw`), or portable Rust (no_std, other targets); all give identical integers.
 
+mod conv;
 mod dense;
 mod kernel;
 mod layer;
 
+pub use conv::{QConv2d, QFlatten2d, QIdentity, QMaxPool2d};
 pub use dense::QDense;
 #[doc(hidden)]
 pub use kernel::matmul_against_portable;
-pub use layer::{argmax_i8, fused_for, QLayerInfo, QSummary, Quantize};
+pub use layer::{
+    argmax_i8, fused_for, kernel_name, QLayer, QLayerInfo, QLayerShape, QOp, QSummary, Quantize,
+    QuantizedNetwork,
+};
 
 use core::fmt;
 
 use crate::activation::{Activation, Op};
+
+/// `libm::roundf(v) as i32` clamped to `±1e9` (and 0 for NaN), without the libm call or Rust's
+/// saturating cast, so that quantising a vector vectorises: the fraction `v − trunc(v)` is exact
+/// in f32, so comparing it with ±0.5 rounds half away from zero exactly. Measured on 784 inputs
+/// (Zen 5, one run): 0.29 µs, against 1.6 µs with the saturating `as`; `libm::roundf` was slower
+/// still.
+#[inline(always)]
+fn round_half_away(v: f32) -> i32 {
+    let v = if v.is_nan() { 0.0 } else { v.clamp(-1e9, 1e9) };
+    // SAFETY: `v` is finite and |v| ≤ 1e9 < 2^31 (the line above), so its truncation fits an
+    // i32, which is all `to_int_unchecked` requires.
+    let t: i32 = unsafe { v.to_int_unchecked() };
+    let frac = v - t as f32;
+    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
+}
 
 /// A real multiplier `m` as `multiplier · 2^shift / 2^31`, `multiplier` in `[2^30, 2^31)` (or 0):
 /// TFLite's `QuantizeMultiplier` (the default, double-rounding variant).
@@ -264,8 +284,7 @@ impl QuantParams {
     /// from zero (a NaN becomes the zero point).
     #[inline]
     pub fn quantize(&self, x: f32) -> i8 {
-        // `as i32` saturates (and maps NaN to 0), so huge values clamp rather than wrap.
-        let q = (libm::roundf(x / self.scale) as i32).saturating_add(self.zero_point);
+        let q = round_half_away(x / self.scale).saturating_add(self.zero_point);
         q.clamp(-128, 127) as i8
     }
 
@@ -864,6 +883,31 @@ mod tests {
                 zero_point: -128
             }
         );
+    }
+
+    #[test]
+    fn fast_rounding_is_libm_roundf() {
+        let mut rng = crate::Rng::new(3);
+        let edges = [
+            0.5f32,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999997,
+            -0.49999997,
+            8388607.5,
+            -8388607.5,
+        ];
+        let random = (0..100_000).map(|_| rng.uniform(-300.0, 300.0));
+        let halves = (0..1000).map(|i| i as f32 * 0.5 - 250.0);
+        let big = [1e9f32, -1e9, 0.0, -0.0, 16777216.0, 123456789.0];
+        for v in edges.into_iter().chain(random).chain(halves).chain(big) {
+            assert_eq!(round_half_away(v), libm::roundf(v) as i32, "{v}");
+        }
+        assert_eq!(round_half_away(f32::NAN), 0);
+        assert_eq!(round_half_away(f32::INFINITY), 1_000_000_000);
+        assert_eq!(round_half_away(-3e38), -1_000_000_000);
     }
 
     #[test]
