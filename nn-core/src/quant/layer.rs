@@ -416,6 +416,7 @@ pub trait QuantizedNetwork: Sized {
 }
 
 /// The int8 kernel this process runs: `"AVX-512 VNNI"`, `"AVX-VNNI"`, `"AVX2"` or `"portable"`
+/// (`"Armv7E-M DSP (SMLAD)"` on Cortex-M4/M7)
 /// (chosen at run time from the CPU and `CONSTNET_KERNEL` / `CONSTNET_PORTABLE`), for benchmark
 /// reports.
 ///
