@@ -438,6 +438,7 @@ pub trait QuantizedNetwork: Sized {
 }
 
 /// The int8 kernel this process runs: `"AVX-512 VNNI"`, `"AVX-VNNI"`, `"AVX2"` or `"portable"`
+/// (`"Armv7E-M DSP (SMLAD)"` on Cortex-M4/M7)
 /// (chosen at run time from the CPU and `CONSTNET_KERNEL` / `CONSTNET_PORTABLE`), for benchmark
 /// reports.
 ///
@@ -450,6 +451,8 @@ pub fn kernel_name() -> &'static str {
         super::kernel::Isa::Avx512Vnni => "AVX-512 VNNI",
         super::kernel::Isa::AvxVnni => "AVX-VNNI",
         super::kernel::Isa::Avx2 => "AVX2",
+        // On Cortex-M4/M7 the portable slot runs the DSP kernel (`kernel::dsp`).
+        super::kernel::Isa::Portable if cfg!(constnet_arm_dsp) => "Armv7E-M DSP (SMLAD)",
         super::kernel::Isa::Portable => "portable",
     }
 }
