@@ -438,11 +438,12 @@ mod dsp {
     #[inline(always)]
     fn smlad(a: u32, b: u32, acc: i32) -> i32 {
         let d: i32;
-        // SAFETY: as in `sxtb16`; SMLAD may set the sticky Q flag on overflow, which no Rust
-        // code reads (`preserves_flags` is about N, Z, C, V).
+        // SAFETY: as in `sxtb16`, except that SMLAD sets the sticky Q flag on a signed
+        // overflow: Rust counts Q among the flags on Arm, so this block does not claim
+        // `preserves_flags`.
         unsafe {
             core::arch::asm!("smlad {d}, {a}, {b}, {acc}", d = lateout(reg) d, a = in(reg) a,
-                b = in(reg) b, acc = in(reg) acc, options(pure, nomem, nostack, preserves_flags));
+                b = in(reg) b, acc = in(reg) acc, options(pure, nomem, nostack));
         }
         d
     }
