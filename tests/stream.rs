@@ -33,7 +33,9 @@ fn dir() -> PathBuf {
 
 /// Deterministic HIGGS-like rows: 28 features from a small LCG, label from their sum.
 fn higgs_rows(n: usize, seed: u64) -> (Vec<[f32; 28]>, Vec<usize>) {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = || {
         s = s
             .wrapping_mul(6364136223846793005)
@@ -53,7 +55,9 @@ fn higgs_rows(n: usize, seed: u64) -> (Vec<[f32; 28]>, Vec<usize>) {
 fn higgs_csv(x: &[[f32; 28]], y: &[usize]) -> Vec<u8> {
     let mut out = Vec::new();
     for (r, &l) in x.iter().zip(y) {
-        write!(out, "{:.18e}", l as f64).unwrap();
+        // As HIGGS writes it: `1.000000000000000000e+00`.
+        let s = format!("{:.18e}", l as f64).replace('e', "e+0");
+        out.extend_from_slice(s.as_bytes());
         for v in r {
             write!(out, ",{v}").unwrap();
         }
@@ -69,7 +73,10 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Every row of a pass, read with buffers of `chunk` rows.
-fn collect<const N: usize, S: Source<N>>(s: &mut S, chunk: usize) -> Result<(Vec<[f32; N]>, Vec<S::Target>), S::Error> {
+fn collect<const N: usize, S: Source<N>>(
+    s: &mut S,
+    chunk: usize,
+) -> Result<(Vec<[f32; N]>, Vec<S::Target>), S::Error> {
     let mut x = vec![[0.0; N]; chunk];
     let mut t = vec![<S::Target as constnet::data::Target>::empty(); chunk];
     let (mut xs, mut ts) = (Vec::new(), Vec::new());
@@ -99,9 +106,17 @@ fn csv_source_gives_the_rows_of_the_in_memory_loader() {
     std::fs::write(&path, text).unwrap();
     let memory: Dataset<3> = Csv::new().label("label").classes(3).load(&path).unwrap();
     for chunk in [1, 2, 3, 100] {
-        let mut s = Csv::new().label("label").classes(3).stream::<3, usize>(&path).unwrap();
+        let mut s = Csv::new()
+            .label("label")
+            .classes(3)
+            .stream::<3, usize>(&path)
+            .unwrap();
         let (x, t) = collect(&mut s, chunk).unwrap();
-        assert_eq!((&x[..], &t[..]), (memory.features(), memory.labels()), "chunk {chunk}");
+        assert_eq!(
+            (&x[..], &t[..]),
+            (memory.features(), memory.labels()),
+            "chunk {chunk}"
+        );
         // A second pass gives the same rows.
         s.rewind().unwrap();
         assert_eq!(collect(&mut s, chunk).unwrap(), (x, t));
@@ -163,9 +178,13 @@ fn idx_source_matches_load_idx() {
     let (x, t) = collect(&mut s, 7).unwrap();
     assert_eq!((&x[..], &t[..]), (memory.features(), memory.labels()));
     // Held out by position, without reading the skipped rows.
-    let mut tail = Rows::new(IdxSource::<6>::open(d.join("imgs"), d.join("labs"), 4).unwrap()).skip(45);
+    let mut tail =
+        Rows::new(IdxSource::<6>::open(d.join("imgs"), d.join("labs"), 4).unwrap()).skip(45);
     let (x, t) = collect(&mut tail, 100).unwrap();
-    assert_eq!((&x[..], &t[..]), (&memory.features()[45..], &memory.labels()[45..]));
+    assert_eq!(
+        (&x[..], &t[..]),
+        (&memory.features()[45..], &memory.labels()[45..])
+    );
 
     // Label 3 with 3 classes: an error at that row, after the rows before it.
     let mut s = IdxSource::<6>::open(d.join("imgs"), d.join("labs"), 3).unwrap();
@@ -174,7 +193,12 @@ fn idx_source_matches_load_idx() {
     assert_eq!(s.read(&mut x, &mut t).unwrap(), 3);
     assert!(matches!(
         s.read(&mut x, &mut t),
-        Err(DataError::LabelOutOfRange { index: 3, label: 3, classes: 3, .. })
+        Err(DataError::LabelOutOfRange {
+            index: 3,
+            label: 3,
+            classes: 3,
+            ..
+        })
     ));
     // Truncated, too long, gzip, wrong width: errors when opened, no panic.
     std::fs::write(d.join("short"), &images[..images.len() - 1]).unwrap();
@@ -199,7 +223,11 @@ fn idx_source_matches_load_idx() {
     ));
     assert!(matches!(
         IdxSource::<5>::open(d.join("imgs"), d.join("labs"), 4),
-        Err(DataError::FeatureMismatch { expected: 5, found: 6, .. })
+        Err(DataError::FeatureMismatch {
+            expected: 5,
+            found: 6,
+            ..
+        })
     ));
 }
 
@@ -212,7 +240,11 @@ fn bad(name: &str, text: &str) -> (String, usize, u64) {
     let err = collect(&mut s, 16).unwrap_err().to_string();
     let mut s = csv.skip_bad_rows(true).stream::<2, usize>(&path).unwrap();
     let (rows, _) = collect(&mut s, 16).unwrap();
-    (err.rsplit('/').next().unwrap().to_string(), rows.len(), s.skipped())
+    (
+        err.rsplit('/').next().unwrap().to_string(),
+        rows.len(),
+        s.skipped(),
+    )
 }
 
 #[test]
@@ -250,7 +282,9 @@ fn a_file_that_ends_early_is_an_error() {
     // Cut in the middle of a line: the last row has too few fields, or no line break.
     let cut = dir().join("cut.csv");
     std::fs::write(&cut, &csv[..csv.len() - 30]).unwrap();
-    let err = collect(&mut higgs_stream(&cut), 64).unwrap_err().to_string();
+    let err = collect(&mut higgs_stream(&cut), 64)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("cut.csv:100: "), "{err}");
     let cut_in_number = dir().join("cut2.csv");
     std::fs::write(&cut_in_number, &csv[..csv.len() - 2]).unwrap();
@@ -261,7 +295,12 @@ fn a_file_that_ends_early_is_an_error() {
     let gz = dir().join("cut.csv.gz");
     let packed = gzip(&csv);
     std::fs::write(&gz, &packed[..packed.len() / 2]).unwrap();
-    let mut s = Csv::new().header(false).label(0).skip_bad_rows(true).stream::<28, usize>(&gz).unwrap();
+    let mut s = Csv::new()
+        .header(false)
+        .label(0)
+        .skip_bad_rows(true)
+        .stream::<28, usize>(&gz)
+        .unwrap();
     assert!(matches!(collect(&mut s, 64), Err(DataError::Io { .. })));
 }
 
@@ -306,7 +345,12 @@ fn fit_both(
     fit: Fit<32>,
     epochs_before: usize,
     rows: usize,
-) -> (Vec<f32>, Vec<f32>, constnet::train::History, constnet::train::StreamHistory) {
+) -> (
+    Vec<f32>,
+    Vec<f32>,
+    constnet::train::History,
+    constnet::train::StreamHistory,
+) {
     let (x, y) = higgs_rows(rows, 3);
     let path = dir().join(format!("fit-{rows}-{}-{}.csv", fit.seed, epochs_before));
     std::fs::write(&path, higgs_csv(&x, &y)).unwrap();
@@ -314,26 +358,56 @@ fn fit_both(
     let (mut a, mut b) = (Higgs::new(11), Higgs::new(11));
     let mut ta = Trainer::new(Adam::new(0.01));
     let mut tb = Trainer::new(Adam::new(0.01));
-    let before = Fit::<32> { epochs: epochs_before, ..fit };
+    let before = Fit::<32> {
+        epochs: epochs_before,
+        ..fit
+    };
     if epochs_before > 0 {
-        before.run(&mut a, BinaryCrossEntropy, &mut ta, &data, None).unwrap();
         before
-            .run_stream(&mut b, BinaryCrossEntropy, &mut tb, &mut higgs_stream(&path), None::<&mut CsvSource<28>>)
+            .run(&mut a, BinaryCrossEntropy, &mut ta, &data, None)
+            .unwrap();
+        before
+            .run_stream(
+                &mut b,
+                BinaryCrossEntropy,
+                &mut tb,
+                &mut higgs_stream(&path),
+                None::<&mut CsvSource<28>>,
+            )
             .unwrap();
     }
-    let memory = fit.run(&mut a, BinaryCrossEntropy, &mut ta, &data, None).unwrap();
-    let streamed = fit
-        .run_stream(&mut b, BinaryCrossEntropy, &mut tb, &mut higgs_stream(&path), None::<&mut CsvSource<28>>)
+    let memory = fit
+        .run(&mut a, BinaryCrossEntropy, &mut ta, &data, None)
         .unwrap();
-    (a.as_slice().to_vec(), b.as_slice().to_vec(), memory, streamed)
+    let streamed = fit
+        .run_stream(
+            &mut b,
+            BinaryCrossEntropy,
+            &mut tb,
+            &mut higgs_stream(&path),
+            None::<&mut CsvSource<28>>,
+        )
+        .unwrap();
+    (
+        a.as_slice().to_vec(),
+        b.as_slice().to_vec(),
+        memory,
+        streamed,
+    )
 }
 
 #[test]
 fn streamed_fit_with_a_buffer_holding_everything_is_bit_identical_to_in_memory_fit() {
     // 1000 rows: 31 batches of 32, 8 rows dropped per epoch (different ones each epoch).
-    let fit = Fit::<32>::epochs(3).verbose(Verbose::Silent).seed(42).shuffle_buffer(1000);
+    let fit = Fit::<32>::epochs(3)
+        .verbose(Verbose::Silent)
+        .seed(42)
+        .shuffle_buffer(1000);
     let (a, b, memory, streamed) = fit_both(fit, 0, 1000);
-    assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     for (m, s) in memory.epochs.iter().zip(&streamed.history.epochs) {
         assert_eq!((m.loss, m.accuracy), (s.loss, s.accuracy));
     }
@@ -368,22 +442,45 @@ fn callbacks_validation_evaluate_and_predict_work_on_streams() {
     let mut stop = EarlyStopping::new(Monitor::ValLoss).patience(0);
     let streamed = Fit::<32>::epochs(50)
         .verbose(Verbose::Silent)
-        .run_stream_with(&mut net, BinaryCrossEntropy, &mut Trainer::new(Adam::new(0.05)), &mut train, Some(&mut test), &mut [&mut stop])
+        .run_stream_with(
+            &mut net,
+            BinaryCrossEntropy,
+            &mut Trainer::new(Adam::new(0.05)),
+            &mut train,
+            Some(&mut test),
+            &mut [&mut stop],
+        )
         .unwrap();
-    assert!(streamed.history.epochs.len() < 50, "early stopping stopped it");
+    assert!(
+        streamed.history.epochs.len() < 50,
+        "early stopping stopped it"
+    );
     assert_eq!(streamed.data[0].rows, 1500);
     let (_, held_out) = data.clone().split(1500);
     let last = streamed.history.epochs.last().unwrap().validation.unwrap();
     let in_memory = evaluate(&net, BinaryCrossEntropy, &held_out).unwrap();
-    assert!((last.loss - in_memory.loss).abs() < 1e-6 && last.accuracy == in_memory.accuracy, "{last:?} {in_memory:?}");
+    assert!(
+        (last.loss - in_memory.loss).abs() < 1e-6 && last.accuracy == in_memory.accuracy,
+        "{last:?} {in_memory:?}"
+    );
     assert!(in_memory.accuracy > 0.85, "{in_memory:?}");
     // evaluate_stream and predict_stream on the CSV agree with the in-memory functions.
     let e = evaluate_stream(&net, BinaryCrossEntropy, &mut higgs_stream(&path)).unwrap();
     assert_eq!(e, evaluate(&net, BinaryCrossEntropy, &data).unwrap());
     let mut out = Vec::new();
-    assert_eq!(predict_stream(&net, &mut higgs_stream(&path), &mut out).unwrap(), 2000);
-    let written: Vec<f32> = String::from_utf8(out).unwrap().lines().map(|l| l.parse().unwrap()).collect();
-    let expected: Vec<f32> = predict_outputs(&net, data.features()).iter().map(|y| y[0]).collect();
+    assert_eq!(
+        predict_stream(&net, &mut higgs_stream(&path), &mut out).unwrap(),
+        2000
+    );
+    let written: Vec<f32> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let expected: Vec<f32> = predict_outputs(&net, data.features())
+        .iter()
+        .map(|y| y[0])
+        .collect();
     assert_eq!(written, expected);
 }
 
@@ -397,28 +494,96 @@ fn a_bad_row_stops_training_with_an_error_carrying_the_history() {
     let mut net = Higgs::new(1);
     let err = Fit::<32>::epochs(2)
         .verbose(Verbose::Silent)
-        .run_stream(&mut net, BinaryCrossEntropy, &mut Trainer::new(Adam::new(0.01)), &mut higgs_stream(&path), None::<&mut CsvSource<28>>)
+        .run_stream(
+            &mut net,
+            BinaryCrossEntropy,
+            &mut Trainer::new(Adam::new(0.01)),
+            &mut higgs_stream(&path),
+            None::<&mut CsvSource<28>>,
+        )
         .unwrap_err();
-    let FitError::Data { epoch, error, history } = &err else { panic!("{err:?}") };
+    let FitError::Data {
+        epoch,
+        error,
+        history,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!((*epoch, history.epochs.len()), (1, 0));
-    assert!(matches!(error.downcast_ref::<DataError>(), Some(DataError::Row { line: 601, column: None, .. })));
-    assert!(err.to_string().ends_with("bad-fit.csv:601: 2 fields, where rows have 29 (28 features and a label)"), "{err}");
+    assert!(matches!(
+        error.downcast_ref::<DataError>(),
+        Some(DataError::Row {
+            line: 601,
+            column: None,
+            ..
+        })
+    ));
+    assert!(
+        err.to_string()
+            .ends_with("bad-fit.csv:601: 2 fields, where rows have 29 (28 features and a label)"),
+        "{err}"
+    );
     // Skipping it: trained, with the row counted.
-    let mut s = Csv::new().header(false).label(0).skip_bad_rows(true).stream::<28, usize>(&path).unwrap();
+    let mut s = Csv::new()
+        .header(false)
+        .label(0)
+        .skip_bad_rows(true)
+        .stream::<28, usize>(&path)
+        .unwrap();
     let h = Fit::<32>::epochs(2)
         .verbose(Verbose::Silent)
-        .run_stream(&mut net, BinaryCrossEntropy, &mut Trainer::new(Adam::new(0.01)), &mut s, None::<&mut CsvSource<28>>)
+        .run_stream(
+            &mut net,
+            BinaryCrossEntropy,
+            &mut Trainer::new(Adam::new(0.01)),
+            &mut s,
+            None::<&mut CsvSource<28>>,
+        )
         .unwrap();
     assert_eq!((h.data[1].rows, h.data[1].skipped), (600, 1));
     // A label the network cannot output, and too few rows for a batch.
     let mut three = Dataset::new(vec![[0.0; 3]; 40], vec![2; 40], 3).unwrap();
     let mut tiny = Small::new(0);
     network! { struct Two { Dense<3, 2, Softmax> } }
-    let err = Fit::<8>::epochs(1).verbose(Verbose::Silent).run_stream(&mut Two::new(0), SparseCategoricalCrossEntropy, &mut Trainer::new(Sgd::new(0.1)), &mut three.source(), None::<&mut DatasetSource<3>>).unwrap_err();
-    assert!(matches!(err, FitError::TooManyClasses { classes: 3, outputs: 2 }), "{err:?}");
+    let err = Fit::<8>::epochs(1)
+        .verbose(Verbose::Silent)
+        .run_stream(
+            &mut Two::new(0),
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::new(Sgd::new(0.1)),
+            &mut three.source(),
+            None::<&mut DatasetSource<3>>,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FitError::TooManyClasses {
+                classes: 3,
+                outputs: 2
+            }
+        ),
+        "{err:?}"
+    );
     three = three.take(5);
-    let err = Fit::<8>::epochs(1).verbose(Verbose::Silent).run_stream(&mut tiny, SparseCategoricalCrossEntropy, &mut Trainer::new(Sgd::new(0.1)), &mut three.source(), None::<&mut DatasetSource<3>>).unwrap_err();
-    assert_eq!(err, FitError::TooFewSamples { samples: 5, batch: 8 });
+    let err = Fit::<8>::epochs(1)
+        .verbose(Verbose::Silent)
+        .run_stream(
+            &mut tiny,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::new(Sgd::new(0.1)),
+            &mut three.source(),
+            None::<&mut DatasetSource<3>>,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        FitError::TooFewSamples {
+            samples: 5,
+            batch: 8
+        }
+    );
 }
 
 /// Peak memory of streamed training does not grow with the file.
@@ -435,7 +600,13 @@ fn streamed_training_memory_does_not_grow_with_the_file() {
     fn status(field: &str) -> u64 {
         let text = std::fs::read_to_string("/proc/self/status").unwrap();
         let line = text.lines().find(|l| l.starts_with(field)).unwrap();
-        line[field.len()..].trim().trim_end_matches("kB").trim().parse::<u64>().unwrap() << 10
+        line[field.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+            << 10
     }
     if let Ok(rows) = std::env::var(CASE) {
         let rows: usize = rows.parse().unwrap();
@@ -462,7 +633,13 @@ fn streamed_training_memory_does_not_grow_with_the_file() {
         let h = Fit::<64>::epochs(1)
             .verbose(Verbose::Silent)
             .shuffle_buffer(10_000)
-            .run_stream(&mut net, BinaryCrossEntropy, &mut trainer, &mut source, None::<&mut CsvSource<28>>)
+            .run_stream(
+                &mut net,
+                BinaryCrossEntropy,
+                &mut trainer,
+                &mut source,
+                None::<&mut CsvSource<28>>,
+            )
             .unwrap();
         assert_eq!(h.data[0].rows, rows as u64);
         println!("MEMORY growth={}", status("VmHWM:").saturating_sub(base));
@@ -471,12 +648,20 @@ fn streamed_training_memory_does_not_grow_with_the_file() {
     }
     let growth = |rows: usize| -> u64 {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["streamed_training_memory_does_not_grow_with_the_file", "--exact", "--nocapture"])
+            .args([
+                "streamed_training_memory_does_not_grow_with_the_file",
+                "--exact",
+                "--nocapture",
+            ])
             .env(CASE, rows.to_string())
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout
             .lines()
             .find_map(|l| l.strip_prefix("MEMORY growth="))
@@ -485,7 +670,14 @@ fn streamed_training_memory_does_not_grow_with_the_file() {
             .unwrap()
     };
     let (small, large) = (growth(200_000), growth(400_000));
-    eprintln!("peak RSS growth: 200k rows {} KB, 400k rows {} KB", small >> 10, large >> 10);
-    assert!(large <= small + (4 << 20), "200k rows: +{small} B, 400k rows: +{large} B");
+    eprintln!(
+        "peak RSS growth: 200k rows {} KB, 400k rows {} KB",
+        small >> 10,
+        large >> 10
+    );
+    assert!(
+        large <= small + (4 << 20),
+        "200k rows: +{small} B, 400k rows: +{large} B"
+    );
     assert!(large < 16 << 20, "400k rows: +{large} B");
 }

@@ -607,12 +607,18 @@ impl Breaks {
 
     /// The line of a record that starts at `byte` (where the reader says `line`), and the line of
     /// an empty line in the run of line breaks before it, if there is one.
-    pub(super) fn line_and_blank_at(&self, byte: u64, line: u64) -> (u64, Option<u64>) {
-        self.runs
-            .iter()
-            .zip(&self.blank)
-            .find(|&(&(start, end, _), _)| start <= byte && byte < end)
-            .map_or((line, None), |(&(_, _, line), &blank)| (line, blank))
+    /// Runs before `byte` are dropped: records come in order, so no later one starts in them
+    /// (a streamed file looks up every record; the search then stops at the first run).
+    pub(super) fn line_and_blank_at(&mut self, byte: u64, line: u64) -> (u64, Option<u64>) {
+        while self.runs.front().is_some_and(|&(_, end, _)| end <= byte) {
+            self.runs.pop_front();
+            self.blank.pop_front();
+        }
+        // The runs are in order and none ends at or before `byte`: only the first can hold it.
+        match (self.runs.front(), self.blank.front()) {
+            (Some(&(start, _, line)), Some(&blank)) if start <= byte => (line, blank),
+            _ => (line, None),
+        }
     }
 }
 
@@ -645,42 +651,49 @@ impl<R: Read> Read for LineLimit<R> {
         if let Some(&b) = buf[..n].last() {
             self.last = Some(b);
         }
-        for (offset, &b) in (self.read..).zip(&buf[..n]) {
-            if b == b'\n' || b == b'\r' {
-                let run = self.run_start.get_or_insert((offset, 0, 0));
-                if b == b'\n' {
-                    run.1 += 1;
-                } else {
-                    run.2 += 1;
+        // Line breaks found with memchr (the bytes between them are only counted): this runs over
+        // every byte of a streamed file, so it must not cost a branch per byte.
+        let data = &buf[..n];
+        let mut i = 0;
+        while i < data.len() {
+            let text = memchr::memchr2(b'\n', b'\r', &data[i..]).unwrap_or(data.len() - i);
+            if text > 0 {
+                if let Some((run, newlines, returns)) = self.run_start.take() {
+                    if breaks.runs.len() == Breaks::MAX_RUNS {
+                        breaks.runs.pop_front();
+                        breaks.blank.pop_front();
+                    }
+                    breaks
+                        .runs
+                        .push_back((run, self.read + i as u64, self.line));
+                    // "\n\n" (or "\r\n\r\n", "\r\r") holds an empty line: the one after the
+                    // run's first line break.
+                    let blank = (newlines >= 2 || returns >= 2)
+                        .then(|| self.line - u64::from(newlines.max(1)) + 1);
+                    breaks.blank.push_back(blank);
                 }
-            } else if let Some((run, newlines, returns)) = self.run_start.take() {
-                if breaks.runs.len() == Breaks::MAX_RUNS {
-                    breaks.runs.pop_front();
-                    breaks.blank.pop_front();
-                }
-                breaks.runs.push_back((run, offset, self.line));
-                // "\n\n" (or "\r\n\r\n", "\r\r") holds an empty line: the one after the run's
-                // first line break.
-                let blank = (newlines >= 2 || returns >= 2)
-                    .then(|| self.line - u64::from(newlines.max(1)) + 1);
-                breaks.blank.push_back(blank);
-            }
-            if b == b'\n' {
-                self.line += 1;
-                self.length = 0;
-            } else if b == b'\r' {
-                // A line end too (files from old Macs end lines with `\r` alone); lines are
-                // numbered by `\n`, as the CSV reader numbers them.
-                self.length = 0;
-            } else {
-                self.length += 1;
+                self.length += text;
                 if self.length > MAX_LINE {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         format!("line {} is longer than {MAX_LINE} bytes", self.line),
                     ));
                 }
+                i += text;
+                continue;
             }
+            let b = data[i];
+            let run = self.run_start.get_or_insert((self.read + i as u64, 0, 0));
+            if b == b'\n' {
+                run.1 += 1;
+                self.line += 1;
+            } else {
+                // A line end too (files from old Macs end lines with `\r` alone); lines are
+                // numbered by `\n`, as the CSV reader numbers them.
+                run.2 += 1;
+            }
+            self.length = 0;
+            i += 1;
         }
         self.read += n as u64;
         // The reader holds at most its buffer beyond the record it parses.

@@ -51,6 +51,7 @@ pub struct LabelRule {
 impl CsvTarget for usize {
     fn parse_label(field: &[u8], rule: &LabelRule) -> Result<Self, String> {
         if let Some(names) = &rule.names {
+            let field = field.trim_ascii();
             return names
                 .iter()
                 .position(|n| n.as_bytes() == field)
@@ -62,6 +63,7 @@ impl CsvTarget for usize {
                     )
                 });
         }
+        let field = field.trim_ascii();
         let label = match lexical_core::parse::<u64>(field) {
             Ok(v) => usize::try_from(v).ok(),
             // `1.000000000000000000e+00`: a class written as a float.
@@ -101,6 +103,9 @@ impl CsvTarget for [f32; 1] {
 #[inline]
 fn parse_feature(field: &[u8]) -> Result<f32, String> {
     match lexical_core::parse::<f32>(field) {
+        Ok(v) if v.is_finite() => Ok(v),
+        // Spaces around the number (` 0.5`): trimmed only here, off the common path.
+        Err(_) if field.trim_ascii().len() < field.len() => parse_feature(field.trim_ascii()),
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err(format!(
             "{} is not a finite number (NaN and infinite values are refused)",
@@ -315,7 +320,9 @@ fn csv_reader(input: Input) -> ::csv::Reader<LineLimit<Input>> {
     ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true) // field counts are checked per row, with the line in the message
-        .trim(::csv::Trim::All)
+        // Not trimmed here (it costs a pass over every field): a number that does not parse is
+        // trimmed and tried again, and so are labels and header names.
+        .trim(::csv::Trim::None)
         .buffer_capacity(BUFFER)
         .from_reader(LineLimit::new(input, BUFFER))
 }
@@ -367,7 +374,7 @@ impl<const N: usize, T: CsvTarget> CsvSource<N, T> {
             columns = self
                 .record
                 .iter()
-                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .map(|c| String::from_utf8_lossy(c.trim_ascii()).into_owned())
                 .collect();
         }
         self.label_at = match &self.options.label {
@@ -411,7 +418,8 @@ impl<const N: usize, T: CsvTarget> CsvSource<N, T> {
             .enumerate()
             .filter(|&(c, _)| c != label_at)
             .peekable();
-        features.peek().is_some() && features.all(|(_, f)| lexical_core::parse::<f32>(f).is_err())
+        features.peek().is_some()
+            && features.all(|(_, f)| lexical_core::parse::<f32>(f.trim_ascii()).is_err())
     }
 
     /// Reads the next record into `self.record` and its line into `self.line`; `false` at the
