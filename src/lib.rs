@@ -164,15 +164,15 @@ pub mod prelude {
     #[cfg(feature = "std")]
     pub use nn_core::{
         data::{
-            load_csv, load_idx, load_mnist, read_csv, read_idx, Csv, DataError, Dataset,
-            LabelColumn, Source, Split,
+            load_csv, load_idx, load_mnist, read_csv, read_idx, split_last, Csv, DataError,
+            Dataset, LabelColumn, Source, Split,
         },
         metrics::{
             accuracy, binary_accuracy, top_k_accuracy, ConfusionMatrix, MetricsError, Report,
         },
         train::{
-            evaluate, predict_all, predict_outputs, Callback, EarlyStopping, Epoch, Evaluation,
-            Fit, FitError, History, Verbose,
+            evaluate, evaluate_stream, predict_all, predict_outputs, predict_stream, Callback,
+            EarlyStopping, Epoch, Evaluation, Fit, FitError, History, Verbose,
         },
     };
     pub use nn_core::{

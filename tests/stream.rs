@@ -72,11 +72,14 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// The features and targets of a pass.
+type Pass<const N: usize, T> = (Vec<[f32; N]>, Vec<T>);
+
 /// Every row of a pass, read with buffers of `chunk` rows.
 fn collect<const N: usize, S: Source<N>>(
     s: &mut S,
     chunk: usize,
-) -> Result<(Vec<[f32; N]>, Vec<S::Target>), S::Error> {
+) -> Result<Pass<N, S::Target>, S::Error> {
     let mut x = vec![[0.0; N]; chunk];
     let mut t = vec![<S::Target as constnet::data::Target>::empty(); chunk];
     let (mut xs, mut ts) = (Vec::new(), Vec::new());
