@@ -569,6 +569,31 @@ fn a_bad_row_stops_training_with_an_error_carrying_the_history() {
         ),
         "{err:?}"
     );
+    // Stopped early with the reading thread blocked on a full queue: it must end, not hang.
+    let mut labels = vec![0; 50_000];
+    labels[3000] = 2;
+    let long = Dataset::new(vec![[0.5; 3]; 50_000], labels, 3).unwrap();
+    let err = Fit::<8>::epochs(1)
+        .verbose(Verbose::Silent)
+        .shuffle(false)
+        .run_stream(
+            &mut Two::new(0),
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::new(Sgd::new(0.1)),
+            &mut long.source(),
+            None::<&mut DatasetSource<3>>,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FitError::TooManyClasses {
+                classes: 3,
+                outputs: 2
+            }
+        ),
+        "{err:?}"
+    );
     three = three.take(5);
     let err = Fit::<8>::epochs(1)
         .verbose(Verbose::Silent)

@@ -139,6 +139,9 @@ where
     let (ready, receive) = mpsc::sync_channel::<Result<Chunk<N, S::Target>, S::Error>>(DEPTH);
     let (recycle, reuse) = mpsc::channel::<Chunk<N, S::Target>>();
     std::thread::scope(|scope| {
+        // Owned by this closure: dropped when it returns, also early, so that a reading thread
+        // blocked on a full queue wakes up (its send fails) and the scope can join it.
+        let receive = receive;
         scope.spawn(move || loop {
             let mut chunk = reuse.try_recv().unwrap_or_else(|_| Chunk {
                 x: vec![[0.0; N]; CHUNK],
