@@ -594,6 +594,18 @@ fn a_bad_row_stops_training_with_an_error_carrying_the_history() {
         ),
         "{err:?}"
     );
+    let err = Fit::<8>::epochs(1)
+        .verbose(Verbose::Silent)
+        .validation_split(0.2)
+        .run_stream(
+            &mut tiny,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::new(Sgd::new(0.1)),
+            &mut three.source(),
+            None::<&mut DatasetSource<3>>,
+        )
+        .unwrap_err();
+    assert_eq!(err, FitError::StreamValidationSplit);
     three = three.take(5);
     let err = Fit::<8>::epochs(1)
         .verbose(Verbose::Silent)

@@ -241,6 +241,10 @@ pub enum FitError {
     /// [`predict_stream`] could not write its output.
     #[error("cannot write the predictions: {0}")]
     Write(StreamError),
+    /// [`Fit::validation_split`] with [`Fit::run_stream`]: a stream's row count is not known
+    /// before it is read.
+    #[error("validation_split needs the row count, which a stream only knows at its end: hold out rows with data::split_last or data::Rows and pass them as the validation source")]
+    StreamValidationSplit,
 }
 
 impl<const B: usize> Fit<B> {

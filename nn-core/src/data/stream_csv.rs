@@ -329,6 +329,14 @@ fn csv_reader(input: Input) -> ::csv::Reader<LineLimit<Input>> {
 
 impl<const N: usize, T: CsvTarget> CsvSource<N, T> {
     /// The file being read.
+    ///
+    /// ```
+    /// use nn_core::data::Csv;
+    /// # let path = std::env::temp_dir().join(format!("nn-core-path-{}.csv", std::process::id()));
+    /// std::fs::write(&path, "0.5,1\n")?;
+    /// assert_eq!(Csv::new().stream::<1, usize>(&path)?.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }

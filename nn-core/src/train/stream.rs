@@ -327,7 +327,7 @@ impl<const B: usize> Fit<B> {
     /// - **Batches**: as in memory, whole batches of `B`; the last partial batch is dropped.
     /// - **Validation**: a second source, scored after every epoch (as
     ///   [`evaluate_stream`]). [`validation_split`](Fit::validation_split) needs the row count and
-    ///   is refused ([`FitError::ValidationSplit`]); hold out the last rows with
+    ///   is refused ([`FitError::StreamValidationSplit`]); hold out the last rows with
     ///   [`Rows`](crate::data::Rows) (`take` for training, `skip` for the held-out rest) instead.
     /// - **Errors**: a source's error (a bad row, a broken file) stops training with
     ///   [`FitError::Data`], which carries the epochs completed before; the network then holds a
@@ -376,10 +376,7 @@ impl<const B: usize> Fit<B> {
     {
         check_outputs::<L, OUT>()?;
         if self.validation_split != 0.0 {
-            return Err(FitError::ValidationSplit {
-                fraction: self.validation_split,
-                samples: 0,
-            });
+            return Err(FitError::StreamValidationSplit);
         }
         if B == 0 {
             return Err(FitError::TooFewSamples {
