@@ -755,3 +755,36 @@ fn write_row<const OUT: usize>(out: &mut impl Write, y: &[f32; OUT]) -> std::io:
     }
     out.write_all(b"\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bar counts rows when the source knows how many, else the file's bytes.
+    #[test]
+    fn progress_counts_rows_or_bytes() {
+        let fit = Fit::<4>::epochs(2);
+        let start = Instant::now();
+        let bytes = Progress {
+            bytes: Some(ByteProgress {
+                read: 300,
+                total: Some(1000),
+            }),
+            skipped: 0,
+        };
+        let rows = fit.stream_bar(0, Some(50));
+        rows.set_draw_target(ProgressDrawTarget::hidden());
+        update_bar(&rows, true, 20, &bytes, start);
+        assert_eq!((rows.length(), rows.position()), (Some(50), 20));
+        let file = fit.stream_bar(1, None);
+        file.set_draw_target(ProgressDrawTarget::hidden());
+        update_bar(&file, false, 20, &bytes, start);
+        assert_eq!((file.length(), file.position()), (Some(1000), 300));
+        assert!(file.message().starts_with("20 rows, "));
+        // Neither known: the rows, without a length.
+        let neither = fit.stream_bar(1, None);
+        neither.set_draw_target(ProgressDrawTarget::hidden());
+        update_bar(&neither, false, 7, &Progress::default(), start);
+        assert_eq!((neither.length(), neither.position()), (None, 7));
+    }
+}
