@@ -100,18 +100,27 @@ impl CsvTarget for [f32; 1] {
 
 /// A feature's value, or why it is none: NaN and infinities are refused, as [`Csv::load`] refuses
 /// them (a network cannot learn from them, and one would turn the loss to NaN).
-#[inline]
+#[inline(always)]
 fn parse_feature(field: &[u8]) -> Result<f32, String> {
     match lexical_core::parse::<f32>(field) {
         Ok(v) if v.is_finite() => Ok(v),
-        // Spaces around the number (` 0.5`): trimmed only here, off the common path.
-        Err(_) if field.trim_ascii().len() < field.len() => parse_feature(field.trim_ascii()),
+        _ => not_a_feature(field),
+    }
+}
+
+/// [`parse_feature`] off its common path: spaces around the number (` 0.5`) are trimmed only
+/// here, and the messages are made here.
+#[cold]
+#[inline(never)]
+fn not_a_feature(field: &[u8]) -> Result<f32, String> {
+    let trimmed = field.trim_ascii();
+    match lexical_core::parse::<f32>(trimmed) {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err(format!(
             "{} is not a finite number (NaN and infinite values are refused)",
             quoted(field)
         )),
-        Err(_) if field.is_empty() => Err("the field is empty, not a number".into()),
+        Err(_) if trimmed.is_empty() => Err("the field is empty, not a number".into()),
         Err(_) => Err(format!("{} is not a number", quoted(field))),
     }
 }
