@@ -132,6 +132,50 @@ fn csv_source_gives_the_rows_of_the_in_memory_loader() {
 }
 
 #[test]
+fn feature_columns_by_name_or_index() {
+    // An id column to ignore, the features out of order, the label in the middle.
+    let text = "id,c,label,a,b\n7,3,1,1,2\n8,6,0,4,5\n9,9,1,7,8\n";
+    let path = dir().join("columns.csv");
+    std::fs::write(&path, text).unwrap();
+    let expected = Dataset::new(
+        vec![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],
+        vec![1, 0, 1],
+        2,
+    )
+    .unwrap();
+    let by_name = Csv::new().label("label").features(["a", "b", "c"]);
+    let got = collect(&mut by_name.stream::<3, usize>(&path).unwrap(), 2).unwrap();
+    assert_eq!(
+        (&got.0[..], &got.1[..]),
+        (expected.features(), expected.labels())
+    );
+    let by_index = Csv::new().header(true).label(2).features([3, 4, 1]);
+    assert_eq!(
+        collect(&mut by_index.stream::<3, usize>(&path).unwrap(), 2).unwrap(),
+        got
+    );
+    // Errors name the file and what is wrong; the in-memory loader refuses the option.
+    let err = |csv: Csv| csv.stream::<3, usize>(&path).unwrap_err().to_string();
+    assert!(err(Csv::new().label("label").features(["a", "b", "z"]))
+        .contains("there is no column `z` in the header"));
+    assert!(err(Csv::new().label("label").features(["a", "b"])).ends_with("2 feature columns are chosen (Csv::features), where 3 features are expected (N, the network's inputs)"));
+    assert!(err(Csv::new().label("label").features(["a", "b", "label"]))
+        .ends_with("column 2 (0-based) is chosen as a feature and as the label"));
+    assert!(err(Csv::new().header(true).label(2).features([3, 4, 5]))
+        .ends_with("the feature column is 5 (0-based), but rows have 5 fields"));
+    assert!(by_name.load::<3>(&path).is_err());
+    // A row of the wrong width is an error at its line.
+    std::fs::write(&path, format!("{text}1,2,3\n")).unwrap();
+    let e = collect(&mut by_name.stream::<3, usize>(&path).unwrap(), 8)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("columns.csv:5: 3 fields, where rows have 5"),
+        "{e}"
+    );
+}
+
+#[test]
 fn higgs_layout_plain_and_gzip_match_memory() {
     let (x, y) = higgs_rows(3000, 1);
     let csv = higgs_csv(&x, &y);

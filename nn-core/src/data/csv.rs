@@ -164,6 +164,8 @@ pub struct Csv {
     pub(super) classes: Classes,
     /// Streamed sources skip invalid rows (and count them) instead of failing.
     pub(super) skip_bad_rows: bool,
+    /// Streamed sources read these columns as the features.
+    pub(super) features: Option<Vec<LabelColumn>>,
 }
 
 impl Csv {
@@ -256,6 +258,15 @@ impl Csv {
         input: impl Read,
         path: &Path,
     ) -> Result<Dataset<N>, DataError> {
+        if self.features.is_some() {
+            return Err(DataError::Csv {
+                path: path.into(),
+                line: 0,
+                message: "Csv::features chooses the columns of streamed sources (Csv::stream); \
+                          Csv::load and Csv::read take every column but the label's"
+                    .into(),
+            });
+        }
         let limit = LineLimit::new(input, CSV_BUFFER);
         // The line a record's text starts on, from the reader's position of it.
         let line_of = |reader: &::csv::Reader<LineLimit<_>>, p: &::csv::Position| {

@@ -206,6 +206,10 @@ pub struct CsvSource<const N: usize, T = usize> {
     /// The first record was data, not a header, and is still to be returned.
     pending: bool,
     label_at: usize,
+    /// The feature columns, if [`Csv::features`] chose them (else every column but the label's).
+    feature_at: Option<Vec<usize>>,
+    /// Fields per row.
+    width: usize,
     /// Bytes of the file read in this pass, and its size at the pass's start.
     bytes: Arc<AtomicU64>,
     total: Option<u64>,
@@ -240,6 +244,32 @@ impl Csv {
     /// ```
     pub fn skip_bad_rows(mut self, skip: bool) -> Self {
         self.skip_bad_rows = skip;
+        self
+    }
+
+    /// The feature columns, by name (with a header) or 0-based index, in the order the network
+    /// takes them; `N` of them. Without it, every column but the label's is a feature, in file
+    /// order. Other columns are ignored; rows must have as many fields as the header (or the
+    /// first row). Streamed sources ([`Csv::stream`]) only: [`Csv::load`] refuses it.
+    ///
+    /// ```
+    /// use nn_core::data::{Csv, LabelColumn, Source};
+    /// # let path = std::env::temp_dir().join(format!("nn-core-features-{}.csv", std::process::id()));
+    /// std::fs::write(&path, "id,b,a,y\n17,2,1,0\n18,4,3,1\n")?;
+    /// let csv = Csv::new().label("y").features(["a", "b"]);
+    /// let mut rows = csv.stream::<2, usize>(&path)?;
+    /// let (mut x, mut t) = ([[0.0; 2]; 4], [0; 4]);
+    /// assert_eq!(rows.read(&mut x, &mut t)?, 2);
+    /// assert_eq!((x[0], x[1]), ([1.0, 2.0], [3.0, 4.0]));
+    /// // By index, without a header:
+    /// std::fs::write(&path, "17,2,1,0\n")?;
+    /// let csv = Csv::new().header(false).label(3).features([2, 1]);
+    /// assert_eq!(csv.stream::<2, usize>(&path)?.read(&mut x, &mut t)?, 1);
+    /// assert_eq!(x[0], [1.0, 2.0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn features<C: Into<LabelColumn>>(mut self, columns: impl IntoIterator<Item = C>) -> Self {
+        self.features = Some(columns.into_iter().map(Into::into).collect());
         self
     }
 
@@ -284,6 +314,8 @@ impl Csv {
             line: 0,
             pending: false,
             label_at: N,
+            feature_at: None,
+            width: N + 1,
             bytes,
             total,
             skipped: 0,
@@ -376,9 +408,16 @@ impl<const N: usize, T: CsvTarget> CsvSource<N, T> {
             ));
         }
         let mut columns = Vec::new();
+        let chosen = self.options.features.clone();
+        // With chosen feature columns, rows may have any number of fields: as many as the
+        // header, or the first row.
+        self.width = match &chosen {
+            Some(_) if have => self.record.len(),
+            _ => N + 1,
+        };
         if is_header {
             let fields = if have { self.record.len() } else { 0 };
-            if fields != N + 1 {
+            if chosen.is_none() && fields != N + 1 {
                 return Err(self.row_error(
                     first_line,
                     None,
@@ -394,30 +433,62 @@ impl<const N: usize, T: CsvTarget> CsvSource<N, T> {
                 .map(|c| String::from_utf8_lossy(c.trim_ascii()).into_owned())
                 .collect();
         }
-        self.label_at = match &self.options.label {
-            LabelColumn::Name(name) => columns.iter().position(|c| c == name).ok_or_else(|| {
-                self.row_error(
-                    first_line,
-                    None,
-                    format!(
-                        "there is no column `{name}` in the header (its columns: {})",
-                        list(&columns)
-                    ),
-                )
-            })?,
-            LabelColumn::Index(i) if *i > N => {
-                return Err(self.row_error(
-                    first_line,
-                    None,
-                    format!(
-                        "the label column is {i} (0-based), but rows have {} fields",
-                        N + 1
-                    ),
-                ));
-            }
-            LabelColumn::Index(i) => *i,
-            LabelColumn::Last => N,
+        let width = self.width;
+        let path = self.path.clone();
+        let error = |message: String| DataError::Row {
+            path: path.clone(),
+            line: first_line,
+            column: None,
+            message,
         };
+        let resolve = |column: &LabelColumn, what: &str| -> Result<usize, DataError> {
+            match column {
+                LabelColumn::Name(name) => {
+                    columns.iter().position(|c| c == name).ok_or_else(|| {
+                        error(
+                            if columns.is_empty() {
+                                format!("the {what} column `{name}` is chosen by name, but the file is read without a header")
+                            } else {
+                                format!(
+                                    "there is no column `{name}` in the header (its columns: {})",
+                                    list(&columns)
+                                )
+                            },
+                        )
+                    })
+                }
+                LabelColumn::Index(i) if *i >= width => Err(error(
+                    format!("the {what} column is {i} (0-based), but rows have {width} fields"),
+                )),
+                LabelColumn::Index(i) => Ok(*i),
+                LabelColumn::Last => Ok(width - 1),
+            }
+        };
+        let label_at = resolve(&self.options.label, "label")?;
+        let feature_at = match &chosen {
+            None => None,
+            Some(chosen) => {
+                if chosen.len() != N {
+                    return Err(error(
+                        format!(
+                            "{} feature columns are chosen (Csv::features), where {N} features are expected (N, the network's inputs)",
+                            chosen.len()
+                        ),
+                    ));
+                }
+                let at = chosen
+                    .iter()
+                    .map(|c| resolve(c, "feature"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if at.contains(&label_at) {
+                    return Err(error(format!(
+                        "column {label_at} (0-based) is chosen as a feature and as the label"
+                    )));
+                }
+                Some(at)
+            }
+        };
+        (self.label_at, self.feature_at) = (label_at, feature_at);
         self.pending = have && !is_header;
         self.done = !have;
         Ok(())
@@ -487,9 +558,14 @@ impl<const N: usize, T: CsvTarget> CsvSource<N, T> {
     #[inline]
     fn parse_row(&self, x: &mut [f32; N], t: &mut T) -> Result<(), DataError> {
         let record = &self.record;
-        if record.len() != N + 1 {
+        if record.len() != self.width {
             let message = match record.len() {
                 1 if record[0].is_empty() => "empty line".into(),
+                fields if self.feature_at.is_some() => format!(
+                    "{fields} field{}, where rows have {}",
+                    if fields == 1 { "" } else { "s" },
+                    self.width
+                ),
                 fields => format!(
                     "{fields} field{}, where rows have {} ({N} features and a label)",
                     if fields == 1 { "" } else { "s" },
@@ -497,6 +573,15 @@ impl<const N: usize, T: CsvTarget> CsvSource<N, T> {
                 ),
             };
             return Err(self.row_error(self.line, None, message));
+        }
+        if let Some(at) = &self.feature_at {
+            for (value, &column) in x.iter_mut().zip(at) {
+                *value = parse_feature(&record[column])
+                    .map_err(|m| self.row_error(self.line, Some(column + 1), m))?;
+            }
+            *t = T::parse_label(&record[self.label_at], &self.rule)
+                .map_err(|m| self.row_error(self.line, Some(self.label_at + 1), m))?;
+            return Ok(());
         }
         let mut values = x.iter_mut();
         for (column, field) in record.iter().enumerate() {
