@@ -407,7 +407,7 @@ fn fit_both(
     let mut tb = Trainer::new(Adam::new(0.01));
     let before = Fit::<32> {
         epochs: epochs_before,
-        ..fit
+        ..fit.clone()
     };
     if epochs_before > 0 {
         before
@@ -450,7 +450,7 @@ fn streamed_fit_with_a_buffer_holding_everything_is_bit_identical_to_in_memory_f
         .verbose(Verbose::Silent)
         .seed(42)
         .shuffle_buffer(1000);
-    let (a, b, memory, streamed) = fit_both(fit, 0, 1000);
+    let (a, b, memory, streamed) = fit_both(fit.clone(), 0, 1000);
     assert_eq!(
         a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
         b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
@@ -461,10 +461,10 @@ fn streamed_fit_with_a_buffer_holding_everything_is_bit_identical_to_in_memory_f
     assert_eq!(streamed.data[0].rows, 1000);
     assert_eq!(streamed.data[0].trained, 992);
     // A second run with the same trainers continues the same shuffle sequence.
-    let (a, b, _, _) = fit_both(fit.seed(7), 2, 1000);
+    let (a, b, _, _) = fit_both(fit.clone().seed(7), 2, 1000);
     assert_eq!(a, b);
     // Without shuffling, the file order, as in memory.
-    let (a, b, _, _) = fit_both(fit.shuffle(false), 0, 1000);
+    let (a, b, _, _) = fit_both(fit.clone().shuffle(false), 0, 1000);
     assert_eq!(a, b);
     // A buffer smaller than the data shuffles differently (tf.data's window) but still trains on
     // every row once per epoch.
@@ -650,6 +650,18 @@ fn a_bad_row_stops_training_with_an_error_carrying_the_history() {
         )
         .unwrap_err();
     assert_eq!(err, FitError::StreamValidationSplit);
+    let err = Fit::<8>::epochs(1)
+        .verbose(Verbose::Silent)
+        .class_weight([(1, 2.0)])
+        .run_stream(
+            &mut tiny,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::new(Sgd::new(0.1)),
+            &mut three.source(),
+            None::<&mut DatasetSource<3>>,
+        )
+        .unwrap_err();
+    assert_eq!(err, FitError::StreamWeights);
     three = three.take(5);
     let err = Fit::<8>::epochs(1)
         .verbose(Verbose::Silent)

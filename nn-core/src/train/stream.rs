@@ -329,6 +329,8 @@ impl<const B: usize> Fit<B> {
     ///   [`evaluate_stream`]). [`validation_split`](Fit::validation_split) needs the row count and
     ///   is refused ([`FitError::StreamValidationSplit`]); hold out the last rows with
     ///   [`Rows`](crate::data::Rows) (`take` for training, `skip` for the held-out rest) instead.
+    /// - **Weights**: [`sample_weight`](Fit::sample_weight) and
+    ///   [`class_weight`](Fit::class_weight) are refused ([`FitError::StreamWeights`]).
     /// - **Errors**: a source's error (a bad row, a broken file) stops training with
     ///   [`FitError::Data`], which carries the epochs completed before; the network then holds a
     ///   partly trained epoch, so it must not be saved as a result. A label the network cannot
@@ -377,6 +379,9 @@ impl<const B: usize> Fit<B> {
         check_outputs::<L, OUT>()?;
         if self.validation_split != 0.0 {
             return Err(FitError::StreamValidationSplit);
+        }
+        if self.sample_weight.is_some() || self.class_weight.is_some() {
+            return Err(FitError::StreamWeights);
         }
         if B == 0 {
             return Err(FitError::TooFewSamples {
