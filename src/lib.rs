@@ -191,15 +191,15 @@ pub mod prelude {
     #[cfg(feature = "std")]
     pub use nn_core::{
         data::{
-            load_csv, load_idx, load_mnist, read_csv, read_idx, Csv, DataError, Dataset,
-            LabelColumn, Split,
+            load_csv, load_idx, load_mnist, read_csv, read_idx, split_last, Csv, DataError,
+            Dataset, LabelColumn, Source, Split,
         },
         metrics::{
             accuracy, binary_accuracy, top_k_accuracy, ConfusionMatrix, MetricsError, Report,
         },
         train::{
-            evaluate, evaluate_with, predict_all, predict_outputs, Callback, EarlyStopping, Epoch,
-            Evaluation, Fit, FitError, History, Metrics, Verbose,
+            evaluate, evaluate_stream, evaluate_with, predict_all, predict_outputs, predict_stream,
+            Callback, EarlyStopping, Epoch, Evaluation, Fit, FitError, History, Metrics, Verbose,
         },
     };
     pub use nn_core::{

@@ -13,6 +13,7 @@ use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
 mod callbacks;
 mod checkpoint;
 mod scores;
+mod stream;
 
 pub use callbacks::{
     Callback, Control, EarlyStopping, LearningRateScheduler, Monitor, ReduceLROnPlateau,
@@ -23,6 +24,7 @@ pub use checkpoint::{
     CheckpointTensor, Mode, ModelCheckpoint, RawCheckpoint,
 };
 pub use scores::{evaluate_with, Metrics, Scores};
+pub use stream::{evaluate_stream, predict_stream, EpochData, StreamError, StreamHistory};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
@@ -98,6 +100,9 @@ pub struct Fit<const B: usize> {
     /// The fraction of the training data held out for validation: the last samples, before any
     /// shuffling, as Keras' `validation_split` (0: none).
     pub validation_split: f32,
+    /// Rows in the shuffle buffer of [`run_stream`](Fit::run_stream) (tf.data's `buffer_size`;
+    /// default 100,000): memory for that many rows, and the window rows are shuffled within.
+    pub shuffle_buffer: usize,
     /// A weight per training sample, as Keras' `sample_weight` ([`Fit::sample_weight`]).
     pub sample_weight: Option<Vec<f32>>,
     /// A weight per class, as Keras' `class_weight` ([`Fit::class_weight`]).
@@ -279,6 +284,30 @@ pub enum FitError {
         /// The epochs completed, this one included.
         history: History,
     },
+    /// The training or validation source failed (a bad row, a broken file; for
+    /// [`evaluate_stream`] and [`predict_stream`] epoch 0). The network holds a partly trained
+    /// epoch: not a result to keep.
+    #[error("epoch {epoch}: {error}")]
+    Data {
+        /// 1-based epoch of this run in which it happened (0: not training).
+        epoch: usize,
+        /// The source's error, e.g. a [`DataError`](crate::data::DataError) naming file, line
+        /// and column.
+        error: StreamError,
+        /// The epochs completed before.
+        history: History,
+    },
+    /// [`predict_stream`] could not write its output.
+    #[error("cannot write the predictions: {0}")]
+    Write(StreamError),
+    /// [`Fit::validation_split`] with [`Fit::run_stream`]: a stream's row count is not known
+    /// before it is read.
+    #[error("validation_split needs the row count, which a stream only knows at its end: hold out rows with data::split_last or data::Rows and pass them as the validation source")]
+    StreamValidationSplit,
+    /// [`Fit::sample_weight`] or [`Fit::class_weight`] with [`Fit::run_stream`], which does not
+    /// weigh samples (yet): refused rather than ignored.
+    #[error("sample_weight and class_weight are not supported by run_stream: train from a Dataset with Fit::run to weigh samples")]
+    StreamWeights,
 }
 
 impl<const B: usize> Fit<B> {
@@ -290,6 +319,7 @@ impl<const B: usize> Fit<B> {
             shuffle: true,
             verbose: Verbose::Bar,
             validation_split: 0.0,
+            shuffle_buffer: 100_000,
             sample_weight: None,
             class_weight: None,
         }
