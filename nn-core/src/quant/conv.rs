@@ -186,8 +186,9 @@ impl<
         let mut pixels = [[[0i8; F]; OW]; OH];
         for (x, y) in x.iter().zip(y.iter_mut()) {
             self.im2col(x, &mut patches);
-            kernel::matmul(
+            kernel::matmul_zp(
                 patches.as_flattened().as_flattened(),
+                self.matrix.input().zero_point,
                 self.matrix.weights(),
                 acc.as_flattened_mut().as_flattened_mut(),
             );

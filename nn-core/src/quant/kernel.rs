@@ -165,6 +165,73 @@ pub(crate) fn matmul(x: &[i8], w: Weights, out: &mut [i32]) {
     matmul_with(Isa::best(), x, w, out)
 }
 
+/// [`matmul`] for activations whose zero point is `zp`. The same sums; off x86-64 (on
+/// microcontrollers), a sample in which at most a third of the values differ from `zp` — the
+/// background of an image, a ReLU layer's zeros — is computed from those values only:
+/// `Σ_k x·w = zp·Σ_k w + Σ_{x_k ≠ zp} (x_k − zp)·w`, exact in wrapping i32 arithmetic, so every
+/// path gives the same integers. On x86-64 the vector kernels are faster than skipping.
+#[inline]
+pub(crate) fn matmul_zp(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        assert_eq!(x.len() % w.n, 0, "x: whole samples of n values");
+        assert_eq!(
+            out.len(),
+            x.len() / w.n * w.rows(),
+            "out: one value per sample and row"
+        );
+        let rows = w.rows();
+        for (x, out) in x.chunks_exact(w.n).zip(out.chunks_exact_mut(rows)) {
+            let active = x.iter().filter(|&&v| i32::from(v) != zp).count();
+            if active * 3 <= w.n {
+                sparse(x, zp, &w, out);
+            } else {
+                matmul(x, w, out);
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let _ = zp;
+        matmul(x, w, out)
+    }
+}
+
+/// One sample's sums from its values that differ from `zp` (see [`matmul_zp`]): the columns of
+/// those values, two at a time, added into every row's sum. Measured on the int8 MNIST MLP under
+/// QEMU, instructions per inference, one column / two at a time: Cortex-M4F 60.6 k / 61.4 k,
+/// M3 68.0 k / 63.8 k, M0 117 k / 94.6 k (listing the values first and summing row by row, so
+/// that each sum stays in a register: 98 k on the M4F; unchecked indexing: no gain).
+/// Panics unless `x` is one sample of `w.n` values and `out` one value per row.
+#[cfg(any(not(target_arch = "x86_64"), test))]
+fn sparse(x: &[i8], zp: i32, w: &Weights, out: &mut [i32]) {
+    assert!(x.len() == w.n && out.len() == w.rows());
+    for (acc, &sum) in out.iter_mut().zip(w.sums) {
+        *acc = zp.wrapping_mul(sum);
+    }
+    let mut active = x
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| (k, i32::from(v) - zp))
+        .filter(|&(_, d)| d != 0);
+    loop {
+        match (active.next(), active.next()) {
+            (Some((k0, d0)), Some((k1, d1))) => {
+                for (acc, row) in out.iter_mut().zip(w.data.chunks_exact(w.n)) {
+                    let (a, b) = (i32::from(row[k0]), i32::from(row[k1]));
+                    *acc = acc.wrapping_add(d0 * a).wrapping_add(d1 * b);
+                }
+            }
+            (Some((k, d)), None) => {
+                for (acc, row) in out.iter_mut().zip(w.data.chunks_exact(w.n)) {
+                    *acc = acc.wrapping_add(d * i32::from(row[k]));
+                }
+            }
+            _ => break,
+        }
+    }
+}
+
 /// [`matmul`] with a given kernel; panics if the CPU lacks it.
 pub(crate) fn matmul_with(isa: Isa, x: &[i8], w: Weights, out: &mut [i32]) {
     assert_eq!(x.len() % w.n, 0, "x: whole samples of n values");
@@ -756,7 +823,12 @@ mod x86 {
                 while j + 4 <= R {
                     let four = S::finish4(
                         [acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]],
-                        [w.sums[r + j], w.sums[r + j + 1], w.sums[r + j + 2], w.sums[r + j + 3]],
+                        [
+                            w.sums[r + j],
+                            w.sums[r + j + 1],
+                            w.sums[r + j + 2],
+                            w.sums[r + j + 3],
+                        ],
                     );
                     out[i][j..j + 4].copy_from_slice(&four);
                     j += 4;
@@ -1081,6 +1153,30 @@ mod tests {
     use super::*;
     use crate::Rng;
     use std::vec::Vec;
+
+    #[test]
+    fn sums_over_the_values_off_the_zero_point_are_the_dense_sums() {
+        let mut rng = Rng::new(21);
+        for (n, rows) in [(1, 1), (7, 3), (784, 64), (64, 10), (33, 5)] {
+            let data = random_i8(&mut rng, n * rows, -127);
+            let sums: Vec<i32> = data.chunks_exact(n).map(row_sum).collect();
+            let w = Weights::new(&data, &sums, n);
+            for zp in [-128, -3, 0, 127] {
+                // Mostly the zero point, as an image's background.
+                let x: Vec<i8> = random_i8(&mut rng, n, -128)
+                    .into_iter()
+                    .map(|v| if rng.below(4) == 0 { v } else { zp as i8 })
+                    .collect();
+                let (mut dense, mut skip) = (std::vec![0; rows], std::vec![0; rows]);
+                portable(&x, w, &mut dense);
+                sparse(&x, zp, &w, &mut skip);
+                assert_eq!(dense, skip, "n {n}, rows {rows}, zp {zp}");
+                let mut either = std::vec![0; rows];
+                matmul_zp(&x, zp, w, &mut either);
+                assert_eq!(dense, either);
+            }
+        }
+    }
 
     fn random_i8(rng: &mut Rng, len: usize, lo: i8) -> Vec<i8> {
         (0..len)
