@@ -179,9 +179,9 @@ pub mod prelude {
         Activation, AdaGrad, Adam, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormDense,
         BinaryCrossEntropy, CategoricalCrossEntropy, Conv1d, Conv2d, Dense, DepthwiseConv2d,
         Dropout, Flatten1d, Flatten2d, GlobalAvgPool1d, GlobalAvgPool2d, Huber, Identity,
-        InputLength, LeakyRelu, Loss, Mae, MaxPool1d, MaxPool2d, Momentum, Mse, Network, Optimizer,
-        Parameters, Relu, RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step,
-        Tanh, Train, TrainBuffers, Trainer, Zeroed,
+        InputLength, LeakyRelu, Loss, Mae, MaxPool1d, MaxPool2d, Momentum, Mse, Network,
+        Normalization, Optimizer, Parameters, Relu, RmsProp, Sgd, Sigmoid, Softmax,
+        SparseCategoricalCrossEntropy, Step, Tanh, Train, TrainBuffers, Trainer, Zeroed,
     };
     #[cfg(feature = "io")]
     pub use nn_io::{ModelFile, WeightsError};

@@ -111,7 +111,10 @@ fn init_he_is_an_explicit_option() {
     let he = largest(net.he.weight.as_flattened());
     assert!(he > 0.2 && he <= (6.0f32 / 100.0).sqrt(), "{he}");
     let glorot = largest(net.glorot.weight.as_flattened());
-    assert!(glorot > 0.12 && glorot <= (6.0f32 / 400.0).sqrt(), "{glorot}");
+    assert!(
+        glorot > 0.12 && glorot <= (6.0f32 / 400.0).sqrt(),
+        "{glorot}"
+    );
     assert_eq!(net.he.bias, [0.0; 300]);
 }
 

@@ -561,7 +561,7 @@ fn fallback(net: &Net) -> TokenStream {
         None => net
             .layers
             .first()
-            .filter(|l| l.kind == "Dense")
+            .filter(|l| l.kind == "Dense" || l.kind == "Normalization")
             .and_then(|l| lit(l.args.first())),
     };
     let outputs = net

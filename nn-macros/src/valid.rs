@@ -118,6 +118,13 @@ pub const KINDS: &[Kind] = &[
         options: &[],
         syntax: "`BatchNorm`",
     },
+    Kind {
+        name: "Normalization",
+        params: &[Param::Width("input")],
+        activation: false,
+        options: &[],
+        syntax: "`Normalization<FEATURES>` (Keras' `Normalization`: mean and variance from `adapt`)",
+    },
 ];
 
 /// The kind called `name`, if the macro knows it.

@@ -1,4 +1,4 @@
-use super::{Activation};
+use super::Activation;
 
 /// Heaviside step: `f(z) = 1` for `z ≥ 0`, else `0` — the perceptron's activation.
 ///

@@ -15,6 +15,7 @@ mod depthwise;
 mod dropout;
 mod flatten;
 mod fold;
+mod normalization;
 mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -27,6 +28,7 @@ pub use depthwise::DepthwiseConv2d;
 pub use dropout::Dropout;
 pub use flatten::{Flatten1d, Flatten2d};
 pub use fold::{FoldBatchNorm, ScaleChannels};
+pub use normalization::{AdaptError, Normalization};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
 
 use crate::activation::{Activation, Differentiable};
@@ -272,6 +274,12 @@ pub enum Op {
     /// Batch normalisation at inference, over the channels (axis 1 of a batch).
     BatchNorm {
         /// Added to the variance.
+        epsilon: f32,
+    },
+    /// Keras' `Normalization`: `(x − mean) / max(√variance, epsilon)` per feature, with the
+    /// layer's `mean` and `variance` tensors.
+    Normalization {
+        /// The floor of the standard deviation.
         epsilon: f32,
     },
     /// A layer exporters do not know (a user's own layer kind).
