@@ -605,7 +605,8 @@ fn lower_layer<'a>(
                     span,
                     format!(
                         "{} is `Normalization`, which normalises the features of a vector, but {} produces \
-                         {}; put it first (`#[input(N)]` or none) or after `Flatten` (its output is {} values)",
+                         {}; declare a vector input (`#[input(N)]`) or put it after `Flatten` (which makes {} \
+                         values)",
                         layer.describe(),
                         source(prev),
                         input.describe(),
