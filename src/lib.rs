@@ -47,7 +47,10 @@
 //!     `SIZE`, which must divide the input (a compile error says so otherwise);
 //!   - `GlobalAvgPool`, `Flatten`, `Dropout<PERCENT>` (training only, seeded; the identity at
 //!     inference), `BatchNorm` (per channel, or per feature after a `Flatten`/`Dense`; running
-//!     statistics are state, not trained).
+//!     statistics are state, not trained), `Normalization<N>` (Keras' `Normalization` of a vector's
+//!     `N` features: mean and variance from [`Normalization::adapt`], state, not trained);
+//!   - weights start Glorot-uniform whatever the activation, as in Keras; the option `init = He`
+//!     on a `Dense` or convolution draws He-uniform (`Dense<784, 64, Relu, init = He>`).
 //! - Sizes are integer literals, `usize` consts (also by path, `cfg::H`), or braced const
 //!   expressions (`{ 2 * H }`). Literal sizes are computed and compared by the macro; named ones in
 //!   const evaluation. Either way a mismatch is a compile error at the offending layer.
