@@ -43,8 +43,8 @@ fn check<N, L, const IN: usize, const OUT: usize, const B: usize>(
         .flat_map(|t| std::iter::repeat_n(t.trainable, t.len()))
         .collect();
     assert_eq!(trainable.len(), N::LEN);
-    for k in 0..N::LEN {
-        if !trainable[k] {
+    for (k, &trainable) in trainable.iter().enumerate() {
+        if !trainable {
             assert_eq!(grads.as_slice()[k], 0.0, "state {k} has a gradient");
             continue;
         }

@@ -354,7 +354,7 @@ fn zero_dim(arg: &Arg) -> Error {
     )
 }
 
-/// Without `#[input]`, a first `Dense` says the input width itself.
+/// Without `#[input]`, a first `Dense` or `Normalization` says the input width itself.
 fn first_input(net: &Net) -> Result<Shape> {
     let first = &net.layers[0];
     if first.kind == "Dense" || first.kind == "Normalization" {
