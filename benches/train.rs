@@ -13,6 +13,8 @@ use naive::Naive;
 network! {
     pub struct Mnist { Dense<784, 64, Relu>, Dense<64, 10, Softmax> }
     pub struct Tutorial { Dense<784, 64, Relu>, Dense<64, 64, Relu>, Dense<64, 10, Softmax> }
+    /// Where PyTorch's MKL/oneDNN matrix products are strongest.
+    pub struct Wide { Dense<784, 512, Relu>, Dense<512, 512, Relu>, Dense<512, 10, Softmax> }
 }
 
 fn batch<const B: usize>() -> (Box<[[f32; 784]; B]>, [usize; B]) {
@@ -92,6 +94,9 @@ fn training(c: &mut Criterion) {
     naive_train::<128>(c, "784-64-10 train b128 sgd", false);
     train_case::<Tutorial, _, 32>(c, "784-64-64-10 train b32 adam", Adam::default());
     train_case::<Tutorial, _, 128>(c, "784-64-64-10 train b128 sgd", Sgd::new(0.01));
+    train_case::<Tutorial, _, 128>(c, "784-64-64-10 train b128 adam", Adam::default());
+    train_case::<Wide, _, 128>(c, "784-512-512-10 train b128 sgd", Sgd::new(0.01));
+    train_case::<Wide, _, 128>(c, "784-512-512-10 train b128 adam", Adam::default());
 }
 
 /// Batch 128, plain SGD, the gradient data-parallel over chunks of 64 on one and on two threads.
@@ -161,10 +166,23 @@ fn inference(c: &mut Criterion) {
     g.finish();
 }
 
+fn wide_inference(c: &mut Criterion) {
+    let (x, _) = batch::<128>();
+    let mut net = Wide::boxed_zeroed();
+    net.init(1);
+    let mut g = c.benchmark_group("784-512-512-10 infer b128");
+    g.throughput(Throughput::Elements(128));
+    let mut y = [[0.0f32; 10]; 128];
+    g.bench_function("constnet", |b| {
+        b.iter(|| net.forward_batch(black_box(&*x), &mut y))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = training, threads, inference
+    targets = training, threads, inference, wide_inference
 }
 criterion_main!(benches);

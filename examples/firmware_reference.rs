@@ -3,6 +3,10 @@
 //! `cargo run --release --example firmware_reference -- DIR` reads `DIR/mnist.bin`, `DIR/sine.bin`
 //! and `DIR/cnn.bin` (weights saved by the `mnist`, `sine` and `mnist_cnn` examples), writes `DIR/digits.bin` (the first 20 digits
 //! of the bundled test split, one byte per pixel) and prints the lines the firmware prints for them.
+//! If `DIR/mnist.q8` exists (the int8 network `--example mnist_int8 -- --save` writes), it also
+//! writes `DIR/digits.q8` (the same digits quantised with that network's input parameters, one
+//! int8 per pixel, so the firmware needs no float) and prints its lines: `int8 CLASS` and the 10
+//! int8 output codes.
 //! Run it with `CONSTNET_PORTABLE=1`: the firmware has no FMA, and with the same arithmetic the
 //! outputs are bit-identical, so the comparison is exact.
 use constnet::data::{load_mnist, Split};
@@ -52,6 +56,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("digit {class} p={:08x} label {label}", y[class].to_bits());
     }
     std::fs::write(dir.join("digits.bin"), &pixels)?;
+    let q8 = dir.join("mnist.q8");
+    if q8.exists() {
+        let q = MnistInt8::try_from_le_bytes(&std::fs::read(&q8)?)
+            .map_err(|e| format!("{}: {e}", q8.display()))?;
+        let mut quantised = Vec::with_capacity(pixels.len());
+        for digit in pixels.chunks_exact(784) {
+            // As the f32 firmware builds its input (byte / 255), then the network's quantisation.
+            let x: [f32; 784] = std::array::from_fn(|i| f32::from(digit[i]) / 255.0);
+            let xq = q.quantize_input(&x);
+            quantised.extend(xq.iter().map(|&v| v as u8));
+            let y = q.forward_int8(&xq);
+            let codes: Vec<String> = y.iter().map(i8::to_string).collect();
+            println!("int8 {} {}", q.predict_int8(&xq), codes.join(" "));
+        }
+        write_atomically(&dir.join("digits.q8"), &quantised)?;
+    }
     for digit in pixels.chunks_exact(784) {
         // As the firmware builds its input: byte / 255.
         let x: [f32; 784] = std::array::from_fn(|i| f32::from(digit[i]) / 255.0);
@@ -68,4 +88,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// `bytes` into `path` through a temporary file and a rename: a reader never sees half a file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }

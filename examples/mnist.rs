@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example mnist [-- --data DIR] [--epochs N] [--load PATH] [--save PATH] [--seed N]
+//! cargo run --release --example mnist --features plot -- --plot docs/mnist-history.svg
 //! ```
 //! `--load PATH` starts from weights in a `.safetensors` (a PyTorch state dict of a module with
 //! attributes `hidden` and `out`) or `.onnx` file instead of random ones; with `--epochs 0` it
@@ -11,6 +12,10 @@
 //! `--save PATH` writes the trained weights in the format its extension names: `.safetensors`
 //! (PyTorch's `load_state_dict`), `.onnx` (onnxruntime, Netron) or `.bin` (the raw little-endian
 //! weights that `Mnist::from_le_bytes` and the firmware in `examples/cortex-m` include).
+//! `--plot PATH.svg` also validates on the test digits after every epoch (as Keras' tutorials pass
+//! `validation_data`; training is unchanged) and draws loss and accuracy per epoch, training and
+//! validation, with `constnet::plot::history` (the README's picture). It needs the `plot` feature,
+//! which is off by default so that the first command above does not build plotters.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -33,6 +38,7 @@ struct Args {
     load: Option<PathBuf>,
     save: Option<PathBuf>,
     seed: u64,
+    plot: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -42,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
         load: None,
         save: None,
         seed: 1,
+        plot: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,9 +71,22 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--plot" => {
+                let path = PathBuf::from(value()?);
+                if !cfg!(feature = "plot") {
+                    return Err(format!(
+                        "--plot {}: charts need the `plot` feature: cargo run --release --example mnist --features plot -- --plot {0}",
+                        path.display()
+                    ));
+                }
+                if path.extension().and_then(|e| e.to_str()) != Some("svg") {
+                    return Err(format!("--plot {}: charts are SVG files (.svg)", path.display()));
+                }
+                args.plot = Some(path);
+            }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; use --data DIR, --epochs N, --load PATH, --save PATH, --seed N"
+                    "unknown argument `{other}`; use --data DIR, --epochs N, --load PATH, --save PATH, --seed N, --plot PATH.svg"
                 ))
             }
         }
@@ -129,6 +149,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // (94.60 % with `init = He` on `hidden`; lr 0.001 gave 94.3 % from a He start).
     let mut trainer = Trainer::boxed(Adam::new(0.002));
     let started = Instant::now();
+    // Validation only for the chart: it costs a pass over the test digits per epoch.
+    let validation = args.plot.as_ref().map(|_| &test);
     let history = Fit::<32>::epochs(args.epochs)
         .seed(args.seed)
         .verbose(Verbose::Lines)
@@ -137,7 +159,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             SparseCategoricalCrossEntropy,
             &mut trainer,
             &train,
-            None,
+            validation,
         )?;
     let elapsed = started.elapsed().as_secs_f64();
     let seen = history.epochs.len() * (train.len() / 32) * 32;
@@ -157,6 +179,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         result.loss,
         test.len()
     );
+    #[cfg(feature = "plot")]
+    if let Some(path) = &args.plot {
+        constnet::plot::history(&history, path)?;
+        println!("training history drawn in {}", path.display());
+    }
     if let Some(path) = args.save {
         save(&net, &path)?;
         println!(

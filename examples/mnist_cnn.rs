@@ -108,6 +108,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         result.loss,
         test.len()
     );
+    // Post-training int8 quantisation (TFLite's scheme) from 500 training digits.
+    let q = net.quantize(&train.features()[..500])?;
+    let correct = test
+        .features()
+        .iter()
+        .zip(test.labels())
+        .filter(|(x, &label)| q.predict(x) == label)
+        .count();
+    let int8 = correct as f32 / test.len() as f32;
+    println!(
+        "int8 twin: test accuracy {:.2} % ({:+.2} points), {} bytes of weights (f32: {})",
+        100.0 * int8,
+        100.0 * (int8 - result.accuracy),
+        CnnInt8::WEIGHT_BYTES,
+        Cnn::WEIGHT_BYTES
+    );
     if let Some(path) = args.save {
         std::fs::write(&path, net.to_le_bytes())?;
         println!(

@@ -108,6 +108,33 @@ pub use nn_io as io;
 #[cfg(feature = "plot")]
 pub mod plot;
 
+/// The training loop: [`nn_core::train`], with [`ModelCheckpoint`](train::ModelCheckpoint)
+/// writing safetensors when the `io` feature is on (constnet's raw format otherwise).
+#[cfg(feature = "std")]
+pub mod train {
+    pub use nn_core::train::*;
+
+    /// The checkpoint format of [`ModelCheckpoint`]: safetensors with the `io` feature.
+    #[cfg(feature = "io")]
+    pub type DefaultCheckpointFormat = nn_io::SafetensorsCheckpoint;
+    /// The checkpoint format of [`ModelCheckpoint`]: constnet's raw format without `io`.
+    #[cfg(not(feature = "io"))]
+    pub type DefaultCheckpointFormat = nn_core::train::RawCheckpoint;
+
+    /// Keras' `ModelCheckpoint` ([`nn_core::train::ModelCheckpoint`]) in the default format.
+    ///
+    /// ```
+    /// use constnet::train::ModelCheckpoint;
+    /// let every_epoch = ModelCheckpoint::new("run/epoch-{epoch:02}.safetensors");
+    /// assert_eq!(every_epoch.path_of(0), std::path::PathBuf::from("run/epoch-01.safetensors"));
+    /// ```
+    pub type ModelCheckpoint = nn_core::train::ModelCheckpoint<DefaultCheckpointFormat>;
+
+    /// [`ModelCheckpoint`] in the format of your choice, e.g.
+    /// `ModelCheckpointIn::with_format("run.ckpt", RawCheckpoint)`.
+    pub use nn_core::train::ModelCheckpoint as ModelCheckpointIn;
+}
+
 /// Everything a typical program needs: `use constnet::prelude::*;`.
 ///
 /// The layers, activations, losses and optimizers, `network!` and its traits; with `std` (on by
@@ -167,15 +194,15 @@ pub mod prelude {
     #[cfg(feature = "std")]
     pub use nn_core::{
         data::{
-            load_csv, load_idx, load_mnist, read_csv, read_idx, Csv, DataError, Dataset,
-            LabelColumn, Split,
+            load_csv, load_idx, load_mnist, read_csv, read_idx, split_last, Csv, DataError,
+            Dataset, LabelColumn, Source, Split,
         },
         metrics::{
             accuracy, binary_accuracy, top_k_accuracy, ConfusionMatrix, MetricsError, Report,
         },
         train::{
-            evaluate, predict_all, predict_outputs, Callback, EarlyStopping, Epoch, Evaluation,
-            Fit, FitError, History, Verbose,
+            evaluate, evaluate_stream, evaluate_with, predict_all, predict_outputs, predict_stream,
+            Callback, EarlyStopping, Epoch, Evaluation, Fit, FitError, History, Metrics, Verbose,
         },
     };
     pub use nn_core::{
@@ -187,7 +214,7 @@ pub mod prelude {
         SparseCategoricalCrossEntropy, Step, Tanh, Train, TrainBuffers, Trainer, Zeroed,
     };
     #[cfg(feature = "io")]
-    pub use nn_io::{ModelFile, WeightsError};
+    pub use nn_io::{ModelFile, QuantizedModelFile, WeightsError};
 }
 
 // The README's example is compiled and run as a doctest.

@@ -91,3 +91,44 @@ fn errors() {
     assert!(matches!(err, PlotError::Io { .. }), "{err}");
     assert!(std::error::Error::source(&err).is_some());
 }
+
+constnet::network! {
+    struct Mnist { hidden: constnet::Dense<784, 64, constnet::Relu>, out: constnet::Dense<64, 10, constnet::Softmax> }
+}
+
+/// The README's picture, docs/mnist-history.svg, is the history of the MNIST job as
+/// `examples/mnist.rs --plot` trains it (seed 1, Adam 0.002, batches of 32, 10 epochs, validated
+/// on the 2,000 held-out digits). Regenerate it with
+/// `cargo run --release --example mnist --features plot -- --plot docs/mnist-history.svg`.
+#[test]
+fn the_readme_picture_is_the_mnist_jobs_history() {
+    use constnet::data::{load_mnist, Split};
+    use constnet::train::{Fit, Verbose};
+    use constnet::{Adam, Network, SparseCategoricalCrossEntropy, Trainer};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist-10k");
+    let train = load_mnist::<784>(dir, Split::Train).unwrap();
+    let test = load_mnist::<784>(dir, Split::Test).unwrap();
+    let mut net = Mnist::new_boxed(1);
+    let h = Fit::<32>::epochs(10)
+        .seed(1)
+        .verbose(Verbose::Silent)
+        .run(
+            &mut *net,
+            SparseCategoricalCrossEntropy,
+            &mut Trainer::boxed(Adam::new(0.002)),
+            &train,
+            Some(&test),
+        )
+        .unwrap();
+    let picture = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/mnist-history.svg");
+    let checked_in = std::fs::read_to_string(picture).unwrap();
+    assert!(
+        history_svg(&h).unwrap() == checked_in,
+        "docs/mnist-history.svg is not this run's history; regenerate it (see the test's comment)"
+    );
+    // The final point is the README's 94.80 %.
+    assert_eq!(
+        format!("{:.2}", 100.0 * h.epochs[9].validation.unwrap().accuracy),
+        "94.80"
+    );
+}

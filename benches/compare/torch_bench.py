@@ -45,8 +45,8 @@ def train_case(hidden, batch, optimizer):
     return rate(step, batch)
 
 
-def infer_case(batch):
-    model = net([64])
+def infer_case(batch, hidden=(64,)):
+    model = net(list(hidden))
     x = torch.rand(batch, 784)
 
     def step():
@@ -64,8 +64,12 @@ for name, hidden, batch, opt in [
     ("784-64-10 train b128 sgd", [64], 128, "sgd"),
     ("784-64-64-10 train b32 adam", [64, 64], 32, "adam"),
     ("784-64-64-10 train b128 sgd", [64, 64], 128, "sgd"),
+    ("784-64-64-10 train b128 adam", [64, 64], 128, "adam"),
+    ("784-512-512-10 train b128 sgd", [512, 512], 128, "sgd"),
+    ("784-512-512-10 train b128 adam", [512, 512], 128, "adam"),
 ]:
     print(f"{name:32} {train_case(hidden, batch, opt) / 1e3:9.1f} k samples/s")
 b1 = infer_case(1)
 print(f"{'784-64-10 infer b1':32} {b1 / 1e3:9.1f} k samples/s ({1e6 / b1:.1f} us)")
 print(f"{'784-64-10 infer b128':32} {infer_case(128) / 1e3:9.1f} k samples/s")
+print(f"{'784-512-512-10 infer b128':32} {infer_case(128, (512, 512)) / 1e3:9.1f} k samples/s")

@@ -11,7 +11,7 @@ fn main() {
         // lm3s6965evb (Cortex-M3, no FPU)
         "MEMORY { FLASH : ORIGIN = 0x00000000, LENGTH = 256K\n RAM : ORIGIN = 0x20000000, LENGTH = 64K }\n"
     } else {
-        // micro:bit v1 (Cortex-M0): built, not run
+        // micro:bit v1 (nRF51, Cortex-M0): QEMU `-machine microbit`
         "MEMORY { FLASH : ORIGIN = 0x00000000, LENGTH = 256K\n RAM : ORIGIN = 0x20000000, LENGTH = 16K }\n"
     };
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -19,6 +19,20 @@ impl Rng {
         Rng(seed)
     }
 
+    /// The generator's state: [`Rng::new`] of it continues the same stream (what a training
+    /// checkpoint saves of the dropout generator).
+    ///
+    /// ```
+    /// use nn_core::Rng;
+    /// let mut a = Rng::new(7);
+    /// a.next_u64();
+    /// let mut b = Rng::new(a.state());
+    /// assert_eq!(a.next_u64(), b.next_u64());
+    /// ```
+    pub const fn state(&self) -> u64 {
+        self.0
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -6,16 +6,25 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::data::{split_point, Dataset, Target};
-use crate::loss::FromTarget;
+use crate::loss::{FromTarget, Weighted, WeightedTarget};
 use crate::optim::Schedule;
-use crate::{class_of, Loss, Network, Optimizer, Parameters, Rng, Train, Trainer};
+use crate::{class_of, Loss, Network, Optimizer, Rng, Train, Trainer};
 
 mod callbacks;
+mod checkpoint;
+mod scores;
+mod stream;
 
 pub use callbacks::{
     Callback, Control, EarlyStopping, LearningRateScheduler, Monitor, ReduceLROnPlateau,
     TrainerAccess,
 };
+pub use checkpoint::{
+    load_checkpoint, save_checkpoint, Checkpoint, CheckpointError, CheckpointFormat,
+    CheckpointTensor, Mode, ModelCheckpoint, RawCheckpoint,
+};
+pub use scores::{evaluate_with, Metrics, Scores};
+pub use stream::{evaluate_stream, predict_stream, EpochData, StreamError, StreamHistory};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
@@ -78,7 +87,7 @@ impl Verbose {
 /// assert_eq!(history.epochs.last().unwrap().accuracy, 1.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Fit<const B: usize> {
     /// Passes over the training data.
     pub epochs: usize,
@@ -91,6 +100,13 @@ pub struct Fit<const B: usize> {
     /// The fraction of the training data held out for validation: the last samples, before any
     /// shuffling, as Keras' `validation_split` (0: none).
     pub validation_split: f32,
+    /// Rows in the shuffle buffer of [`run_stream`](Fit::run_stream) (tf.data's `buffer_size`;
+    /// default 100,000): memory for that many rows, and the window rows are shuffled within.
+    pub shuffle_buffer: usize,
+    /// A weight per training sample, as Keras' `sample_weight` ([`Fit::sample_weight`]).
+    pub sample_weight: Option<Vec<f32>>,
+    /// A weight per class, as Keras' `class_weight` ([`Fit::class_weight`]).
+    pub class_weight: Option<Vec<(usize, f32)>>,
 }
 
 /// Loss and accuracy over a data set.
@@ -156,6 +172,8 @@ impl History {
 /// let e = FitError::TooFewSamples { samples: 2, batch: 4 };
 /// assert_eq!(e.to_string(), "2 training samples do not fill one batch of 4");
 /// ```
+// Keras' `TerminateOnNaN` is built in: `NonFiniteLoss` and `NonFiniteWeights` below.
+#[doc(alias = "TerminateOnNaN")]
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum FitError {
@@ -208,6 +226,52 @@ pub enum FitError {
         /// Samples in the training data.
         samples: usize,
     },
+    /// A metric of [`evaluate_with`] could not be computed.
+    #[error("{0}")]
+    Metrics(crate::metrics::MetricsError),
+    /// [`Fit::sample_weight`] and [`Fit::class_weight`] were both given.
+    #[error("class_weight and sample_weight cannot both be given (as in Keras): fold the class weights into the sample weights")]
+    BothWeights,
+    /// [`Fit::sample_weight`] has a length other than the training data's.
+    #[error("{weights} sample weights for {samples} training samples")]
+    SampleWeightLength {
+        /// Weights given.
+        weights: usize,
+        /// Samples in the training data (before any validation split).
+        samples: usize,
+    },
+    /// A sample weight is negative, NaN or infinite.
+    #[error("sample weight {index} is {value}: weights must be finite and ≥ 0")]
+    InvalidSampleWeight {
+        /// Index of the first such weight.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// A class weight is negative, NaN or infinite.
+    #[error("the weight of class {class} is {value}: weights must be finite and ≥ 0")]
+    InvalidClassWeight {
+        /// The class.
+        class: usize,
+        /// Its weight.
+        value: f32,
+    },
+    /// [`Fit::class_weight`] names a class the network cannot output.
+    #[error(
+        "class_weight names class {class}, but the network has {classes} classes (0..{classes})"
+    )]
+    ClassWeightOutOfRange {
+        /// The class.
+        class: usize,
+        /// Classes of the network's outputs (2 for a single sigmoid output).
+        classes: usize,
+    },
+    /// [`Fit::class_weight`] names a class twice.
+    #[error("class_weight names class {class} twice")]
+    DuplicateClassWeight {
+        /// The class.
+        class: usize,
+    },
     /// Training left a NaN or infinite weight (checked after every epoch).
     #[error("training stopped after epoch {epoch}: parameter {index} is {value}")]
     NonFiniteWeights {
@@ -220,6 +284,30 @@ pub enum FitError {
         /// The epochs completed, this one included.
         history: History,
     },
+    /// The training or validation source failed (a bad row, a broken file; for
+    /// [`evaluate_stream`] and [`predict_stream`] epoch 0). The network holds a partly trained
+    /// epoch: not a result to keep.
+    #[error("epoch {epoch}: {error}")]
+    Data {
+        /// 1-based epoch of this run in which it happened (0: not training).
+        epoch: usize,
+        /// The source's error, e.g. a [`DataError`](crate::data::DataError) naming file, line
+        /// and column.
+        error: StreamError,
+        /// The epochs completed before.
+        history: History,
+    },
+    /// [`predict_stream`] could not write its output.
+    #[error("cannot write the predictions: {0}")]
+    Write(StreamError),
+    /// [`Fit::validation_split`] with [`Fit::run_stream`]: a stream's row count is not known
+    /// before it is read.
+    #[error("validation_split needs the row count, which a stream only knows at its end: hold out rows with data::split_last or data::Rows and pass them as the validation source")]
+    StreamValidationSplit,
+    /// [`Fit::sample_weight`] or [`Fit::class_weight`] with [`Fit::run_stream`], which does not
+    /// weigh samples (yet): refused rather than ignored.
+    #[error("sample_weight and class_weight are not supported by run_stream: train from a Dataset with Fit::run to weigh samples")]
+    StreamWeights,
 }
 
 impl<const B: usize> Fit<B> {
@@ -231,6 +319,123 @@ impl<const B: usize> Fit<B> {
             shuffle: true,
             verbose: Verbose::Bar,
             validation_split: 0.0,
+            shuffle_buffer: 100_000,
+            sample_weight: None,
+            class_weight: None,
+        }
+    }
+
+    /// Weighs each training sample's loss, as Keras' `sample_weight`: sample `i` of the training
+    /// data (before any validation split) counts `weights[i]` times. Each sample's loss and
+    /// gradient are multiplied by its weight and the batch loss is divided by the batch size, not
+    /// by the weights' sum (Keras' `sum_over_batch_size`), so the reported loss is the weighted
+    /// one; accuracy is not weighted (Keras' `metrics`, not `weighted_metrics`). With
+    /// [`validation_split`](Fit::validation_split) the held-out samples keep their weights and the
+    /// validation loss is weighted the same way, as in Keras; validation data passed to
+    /// [`run`](Fit::run) has no weights. A length other than the data's, or a negative or
+    /// non-finite weight, is a [`FitError`] when training starts.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::data::Dataset;
+    /// use constnet::train::{Fit, Verbose};
+    /// network! { struct Line { Dense<1, 1> } }
+    /// let data = Dataset::from_vecs(vec![[1.0], [1.0]], vec![[0.0], [2.0]])?;
+    /// // Only the second sample counts: the line learns to output 2 at x = 1.
+    /// let mut net = Line::new(0);
+    /// Fit::<2>::epochs(200)
+    ///     .sample_weight(vec![0.0, 1.0])
+    ///     .verbose(Verbose::Silent)
+    ///     .run(&mut net, Mse, &mut Trainer::new(Sgd::new(0.5)), &data, None)?;
+    /// assert!((net.forward(&[1.0])[0] - 2.0).abs() < 1e-3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sample_weight(mut self, weights: impl Into<Vec<f32>>) -> Self {
+        self.sample_weight = Some(weights.into());
+        self
+    }
+
+    /// Weighs each sample by the weight of its class, as Keras' `class_weight` (a dict
+    /// `{class: weight}`): pairs `(class, weight)`, classes not listed weigh 1. The class of a
+    /// sample is its label, or [`Target::class`] of a float target (arg-max of one-hot, 0/1 of a
+    /// single value). Then as [`sample_weight`](Fit::sample_weight), which cannot be given too (as
+    /// in Keras); unlike sample weights, class weights are for training only (the validation loss
+    /// is not weighted, as in Keras). A class the network cannot output, a class listed twice, or a negative or
+    /// non-finite weight is a [`FitError`] when training starts.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::data::Dataset;
+    /// use constnet::train::{Fit, FitError, Verbose};
+    /// network! { struct Pick { Dense<2, 2, Softmax> } }
+    /// let data = Dataset::new(vec![[1.0, 0.0], [0.0, 1.0]], vec![0, 1], 2)?;
+    /// let fit = Fit::<2>::epochs(1).verbose(Verbose::Silent);
+    /// let mut trainer = Trainer::new(Adam::default());
+    /// // The rare class 1 counts five times.
+    /// fit.clone().class_weight([(1, 5.0)])
+    ///     .run(&mut Pick::new(0), SparseCategoricalCrossEntropy, &mut trainer, &data, None)?;
+    /// let err = fit.class_weight([(2, 1.0)])
+    ///     .run(&mut Pick::new(0), SparseCategoricalCrossEntropy, &mut trainer, &data, None)
+    ///     .unwrap_err();
+    /// assert_eq!(err, FitError::ClassWeightOutOfRange { class: 2, classes: 2 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn class_weight(mut self, weights: impl IntoIterator<Item = (usize, f32)>) -> Self {
+        self.class_weight = Some(weights.into_iter().collect());
+        self
+    }
+
+    /// The weight of every training sample, from [`sample_weight`](Fit::sample_weight) or
+    /// [`class_weight`](Fit::class_weight), checked; `None` without weights.
+    fn weights<const IN: usize, const OUT: usize, T: Target>(
+        &self,
+        train: &Dataset<IN, T>,
+    ) -> Result<Option<Vec<f32>>, FitError> {
+        match (&self.sample_weight, &self.class_weight) {
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Err(FitError::BothWeights),
+            (Some(w), None) => {
+                if w.len() != train.len() {
+                    return Err(FitError::SampleWeightLength {
+                        weights: w.len(),
+                        samples: train.len(),
+                    });
+                }
+                if let Some(index) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+                    return Err(FitError::InvalidSampleWeight {
+                        index,
+                        value: w[index],
+                    });
+                }
+                Ok(Some(w.clone()))
+            }
+            (None, Some(pairs)) => {
+                let classes = if OUT == 1 { 2 } else { OUT };
+                let mut per_class = vec![1.0f32; classes];
+                let mut seen = vec![false; classes];
+                for &(class, weight) in pairs {
+                    if class >= classes {
+                        return Err(FitError::ClassWeightOutOfRange { class, classes });
+                    }
+                    if !(weight.is_finite() && weight >= 0.0) {
+                        return Err(FitError::InvalidClassWeight {
+                            class,
+                            value: weight,
+                        });
+                    }
+                    if std::mem::replace(&mut seen[class], true) {
+                        return Err(FitError::DuplicateClassWeight { class });
+                    }
+                    per_class[class] = weight;
+                }
+                // Classes are checked against the outputs before this (`check_classes`).
+                let weights = train
+                    .targets()
+                    .iter()
+                    .map(|t| per_class.get(t.class()).copied().unwrap_or(1.0))
+                    .collect();
+                Ok(Some(weights))
+            }
         }
     }
 
@@ -345,9 +550,10 @@ impl<const B: usize> Fit<B> {
         if let Some(v) = validation {
             check_classes::<IN, OUT, T>(v)?;
         }
+        let weights = self.weights::<IN, OUT, T>(train)?;
         // Training uses the first `samples`; validation the given data or the held-out rest.
         let (samples, validation) = match validation {
-            Some(v) => (train.len(), Some((v.features(), v.targets()))),
+            Some(v) => (train.len(), Some((v.features(), v.targets(), None))),
             None if self.validation_split != 0.0 => {
                 let at = split_point(train.len(), self.validation_split);
                 if at == 0 || at == train.len() {
@@ -356,7 +562,13 @@ impl<const B: usize> Fit<B> {
                         samples: train.len(),
                     });
                 }
-                let held_out = (&train.features()[at..], &train.targets()[at..]);
+                // As Keras: the held-out samples keep their sample weights (checked above to be
+                // one per sample), not the class weights, which are for training only.
+                let held_out = (
+                    &train.features()[at..],
+                    &train.targets()[at..],
+                    self.sample_weight.as_deref().map(|w| &w[at..]),
+                );
                 (at, Some(held_out))
             }
             None => (train.len(), None),
@@ -367,7 +579,15 @@ impl<const B: usize> Fit<B> {
         // A trainer made in const evaluation reads its base rate now, before callbacks see it.
         trainer.prepare();
         notify(callbacks, net, trainer, |c, ctl| c.on_train_begin(ctl));
-        let result = self.epochs_loop(net, loss, trainer, train, samples, validation, callbacks);
+        let result = self.epochs_loop(
+            net,
+            loss,
+            trainer,
+            (train, weights.as_deref()),
+            samples,
+            validation,
+            callbacks,
+        );
         notify(callbacks, net, trainer, |c, ctl| c.on_train_end(ctl));
         result
     }
@@ -379,9 +599,9 @@ impl<const B: usize> Fit<B> {
         net: &mut N,
         loss: L,
         trainer: &mut Trainer<N, O, B, S>,
-        train: &Dataset<IN, T>,
+        (train, weights): (&Dataset<IN, T>, Option<&[f32]>),
         samples: usize,
-        validation: Option<(&[[f32; IN]], &[T])>,
+        validation: Option<Samples<'_, IN, T>>,
         callbacks: &mut [&mut dyn Callback<N>],
     ) -> Result<History, FitError>
     where
@@ -430,9 +650,18 @@ impl<const B: usize> Fit<B> {
                 for (row, &i) in x.iter_mut().zip(batch) {
                     *row = train.features()[i];
                 }
-                let target: [L::Target; B] =
-                    core::array::from_fn(|j| L::Target::from_target(&train.targets()[batch[j]]));
-                let batch_loss = trainer.step(net, loss, &x, &target);
+                let target = |j: usize| L::Target::from_target(&train.targets()[batch[j]]);
+                let batch_loss = match weights {
+                    None => trainer.step(net, loss, &x, &core::array::from_fn(target)),
+                    Some(w) => {
+                        let weighted: [WeightedTarget<L::Target>; B] =
+                            core::array::from_fn(|j| WeightedTarget {
+                                target: target(j),
+                                weight: w[batch[j]],
+                            });
+                        trainer.step(net, Weighted(loss), &x, &weighted)
+                    }
+                };
                 if !batch_loss.is_finite() {
                     if let Some(bar) = bar {
                         bar.abandon();
@@ -463,7 +692,7 @@ impl<const B: usize> Fit<B> {
                 }
             }
             trainer.epochs += 1;
-            let validation = validation.map(|(x, t)| evaluate_unchecked(&*net, loss, x, t));
+            let validation = validation.map(|(x, t, w)| evaluate_unchecked(&*net, loss, x, t, w));
             let result = Epoch {
                 loss: (loss_sum / batches as f64) as f32,
                 accuracy: hits as f32 / (batches * B) as f32,
@@ -508,14 +737,20 @@ impl<const B: usize> Fit<B> {
     }
 }
 
+/// Features, targets and (optionally) sample weights of a validation set.
+type Samples<'a, const IN: usize, T> = (&'a [[f32; IN]], &'a [T], Option<&'a [f32]>);
+
 /// Calls `f` on every callback with one [`Control`]; returns whether one asked to stop.
-fn notify<N: Parameters>(
+fn notify<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     callbacks: &mut [&mut dyn Callback<N>],
     net: &mut N,
     trainer: &mut dyn TrainerAccess,
     mut f: impl FnMut(&mut dyn Callback<N>, &mut Control<'_, N>),
 ) -> bool {
-    let mut ctl = Control::new(net, trainer);
+    if callbacks.is_empty() {
+        return false;
+    }
+    let mut ctl = Control::new(net, trainer).with_summary(N::summary());
     for callback in callbacks.iter_mut() {
         f(&mut **callback, &mut ctl);
     }
@@ -602,6 +837,7 @@ where
         loss,
         data.features(),
         data.targets(),
+        None,
     ))
 }
 
@@ -611,6 +847,7 @@ fn evaluate_unchecked<N, L, T, const IN: usize, const OUT: usize>(
     loss: L,
     features: &[[f32; IN]],
     targets: &[T],
+    weights: Option<&[f32]>,
 ) -> Evaluation
 where
     N: Network<IN, OUT>,
@@ -622,7 +859,9 @@ where
     let (mut loss_sum, mut hits) = (0.0f64, 0usize);
     for_outputs(net, features, |i, y| {
         let t = &targets[i];
-        loss_sum += f64::from(L::loss(y, &L::Target::from_target(t)));
+        let l = L::loss(y, &L::Target::from_target(t));
+        // Weighted as in training: w·l summed, divided by the number of samples.
+        loss_sum += f64::from(weights.map_or(l, |w| w[i] * l));
         hits += usize::from(class_of(y) == t.class());
     });
     let n = features.len().max(1) as f64;

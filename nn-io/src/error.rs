@@ -112,6 +112,22 @@ pub enum WeightsError {
     /// The ONNX graph's inputs, outputs or structure do not fit the network.
     #[error("ONNX graph: {0}")]
     GraphMismatch(String),
+    /// An int8 tensor of the wrong element type.
+    #[error("{name}: dtype {found}, expected {expected}")]
+    Int8Dtype {
+        /// The tensor's name.
+        name: String,
+        /// The type the int8 network stores there.
+        expected: &'static str,
+        /// The type in the file.
+        found: String,
+    },
+
+    /// Int8 parameters that TFLite's integer kernels cannot run (a weight of -128, a scale that
+    /// is not positive, a zero point outside int8).
+    #[error("invalid int8 parameters: {0}")]
+    Int8(nn_core::quant::QuantError),
+
     /// A layer or activation that has no export to the format.
     #[error("layer `{layer}`: {reason}")]
     Unsupported {

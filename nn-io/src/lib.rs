@@ -33,11 +33,15 @@ use std::path::Path;
 
 use nn_core::{LayerInfo, Network};
 
+mod checkpoint;
 mod error;
+mod int8;
 mod onnx;
 mod safetensors;
 
+pub use checkpoint::SafetensorsCheckpoint;
 pub use error::WeightsError;
+pub use int8::QuantizedModelFile;
 
 /// One parameter tensor of a network: its full name, shape and place in the flat parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -156,7 +156,7 @@ fn float(name: &str, dtype: Dtype) -> Result<Float, WeightsError> {
     }
 }
 
-fn format_error(e: SafeTensorError) -> WeightsError {
+pub(crate) fn format_error(e: SafeTensorError) -> WeightsError {
     use SafeTensorError as E;
     match e {
         E::HeaderTooSmall | E::MetadataIncompleteBuffer => WeightsError::Truncated(e.to_string()),
@@ -178,9 +178,9 @@ fn format_error(e: SafeTensorError) -> WeightsError {
 
 /// One tensor of the network, F32; its bytes are made when the crate writes it, so that saving
 /// holds at most one tensor's copy besides the network.
-struct F32Tensor<'a> {
-    shape: &'a [usize],
-    values: &'a [f32],
+pub(crate) struct F32Tensor<'a> {
+    pub(crate) shape: &'a [usize],
+    pub(crate) values: &'a [f32],
 }
 
 impl View for F32Tensor<'_> {

@@ -113,6 +113,10 @@ fn expand_net(plan: &Plan) -> TokenStream {
     let forward_batch = forward_batch(plan);
     let train = train(plan);
     let checks = assertions(plan);
+    let twin = match crate::twin::supported(plan) {
+        Some(qtypes) => crate::twin::twin(plan, &qtypes),
+        None => TokenStream::new(),
+    };
 
     quote! {
         #(#attrs)*
@@ -245,6 +249,8 @@ fn expand_net(plan: &Plan) -> TokenStream {
         }
 
         #train
+
+        #twin
     }
 }
 

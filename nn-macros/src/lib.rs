@@ -1,11 +1,12 @@
 //! The `network!` proc-macro of constnet. Use it through the `constnet` crate, which documents it.
 //!
 //! Parse (`ast`) → validate (`valid`) → lower (`lower`: layer types and shapes) → expand
-//! (`expand`), each in its own file.
+//! (`expand`; `twin`: the int8 twin type), each in its own file.
 
 mod ast;
 mod expand;
 mod lower;
+mod twin;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -727,7 +727,7 @@ fn check_channels(layer: &Layer, arriving: &Dim) -> Result<()> {
 }
 
 /// Stride (1 unless given) and whether the padding is 'same'.
-fn stride_padding(layer: &Layer) -> (Dim, bool) {
+pub(crate) fn stride_padding(layer: &Layer) -> (Dim, bool) {
     let stride = layer.option("stride").map_or(Dim::Lit(1), Dim::of);
     let same = matches!(layer.option("padding"), Some(Arg::Path(p)) if p.is_ident("Same"));
     (stride, same)

@@ -5,12 +5,16 @@
 
 mod csv;
 mod idx;
+mod stream;
+mod stream_csv;
 
 use std::path::PathBuf;
 use std::prelude::rust_2021::*;
 
 pub use self::csv::{load_csv, read_csv, Csv, LabelColumn, MAX_LINE};
-pub use idx::{load_idx, load_mnist, read_idx, Split};
+pub use idx::{load_idx, load_mnist, read_idx, IdxSource, Split};
+pub use stream::{count_rows, split_last, ByteProgress, DatasetSource, Rows, Source};
+pub use stream_csv::{CsvSource, CsvTarget, LabelRule};
 
 /// Samples of `N` features with a target each: a class label (`T = usize`, the default, as the
 /// file loaders give) or a vector of floats (`T = [f32; M]`: regression, XOR's 0/1 outputs, …).
@@ -59,6 +63,15 @@ pub trait Target: Clone + core::fmt::Debug + PartialEq {
     /// The number of classes of a set of targets: one more than the largest label, 0 for float
     /// targets (which have no classes to check against the outputs).
     fn classes(targets: &[Self]) -> usize;
+
+    /// A value to fill buffers with before rows are read into them (0, or zeros): streamed
+    /// sources ([`Source`]) write targets into buffers the caller made.
+    ///
+    /// ```
+    /// use nn_core::data::Target;
+    /// assert_eq!((usize::empty(), <[f32; 2]>::empty()), (0, [0.0; 2]));
+    /// ```
+    fn empty() -> Self;
 }
 
 impl Target for usize {
@@ -69,6 +82,10 @@ impl Target for usize {
     fn classes(targets: &[Self]) -> usize {
         targets.iter().max().map_or(0, |&l| l + 1)
     }
+
+    fn empty() -> Self {
+        0
+    }
 }
 
 impl<const M: usize> Target for [f32; M] {
@@ -78,6 +95,10 @@ impl<const M: usize> Target for [f32; M] {
 
     fn classes(_: &[Self]) -> usize {
         0
+    }
+
+    fn empty() -> Self {
+        [0.0; M]
     }
 }
 
@@ -396,6 +417,31 @@ pub enum DataError {
         path: PathBuf,
         /// 1-based line number.
         line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A row of a streamed file is invalid: where (file, 1-based line counting a header, and the
+    /// 1-based column of the file if one field is at fault) and what. Its text is
+    /// `file:line: column c: message`, as compilers print locations.
+    ///
+    /// ```
+    /// use nn_core::data::DataError;
+    /// let e = DataError::Row {
+    ///     path: "big.csv".into(),
+    ///     line: 123457,
+    ///     column: Some(2),
+    ///     message: "\"abc\" is not a number".into(),
+    /// };
+    /// assert_eq!(e.to_string(), "big.csv:123457: column 2: \"abc\" is not a number");
+    /// ```
+    #[error("{}:{line}: {}{message}", path.display(), column.map_or(String::new(), |c| format!("column {c}: ")))]
+    Row {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (a header counts), or row number for a binary file.
+        line: u64,
+        /// 1-based column of the file (the label's column counts), if one field is at fault.
+        column: Option<usize>,
         /// What is wrong.
         message: String,
     },

@@ -8,6 +8,7 @@ mod huber;
 mod mae;
 mod mse;
 mod sparse_cce;
+mod weighted;
 
 pub use bce::BinaryCrossEntropy;
 pub use cce::CategoricalCrossEntropy;
@@ -15,6 +16,7 @@ pub use huber::Huber;
 pub use mae::Mae;
 pub use mse::Mse;
 pub use sparse_cce::SparseCategoricalCrossEntropy;
+pub use weighted::{Weighted, WeightedTarget};
 
 use crate::Differentiable;
 

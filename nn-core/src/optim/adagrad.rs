@@ -48,6 +48,16 @@ impl<P: Parameters> Optimizer<P> for AdaGrad {
     /// Sum of squared gradients.
     type State = P;
 
+    fn state_blocks(&self, state: &P, f: &mut dyn FnMut(&'static str, &[f32])) -> bool {
+        f("accumulator", state.as_slice());
+        true
+    }
+
+    fn state_blocks_mut(&self, state: &mut P, f: &mut dyn FnMut(&'static str, &mut [f32])) -> bool {
+        f("accumulator", state.as_mut_slice());
+        true
+    }
+
     fn learning_rate(&self) -> f32 {
         self.lr
     }

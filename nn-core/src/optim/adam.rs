@@ -78,6 +78,30 @@ unsafe impl<P: Parameters> Zeroed for AdamState<P> {}
 impl<P: Parameters> Optimizer<P> for Adam {
     type State = AdamState<P>;
 
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.iterations = iterations;
+    }
+
+    fn state_blocks(&self, state: &AdamState<P>, f: &mut dyn FnMut(&'static str, &[f32])) -> bool {
+        f("m", state.m.as_slice());
+        f("v", state.v.as_slice());
+        true
+    }
+
+    fn state_blocks_mut(
+        &self,
+        state: &mut AdamState<P>,
+        f: &mut dyn FnMut(&'static str, &mut [f32]),
+    ) -> bool {
+        f("m", state.m.as_mut_slice());
+        f("v", state.v.as_mut_slice());
+        true
+    }
+
     fn learning_rate(&self) -> f32 {
         self.lr
     }

@@ -91,6 +91,50 @@ pub trait Optimizer<P: Parameters> {
 
     /// One update of `params` from `grads`.
     fn step(&mut self, params: &mut P, grads: &P, state: &mut Self::State);
+
+    /// The optimizer's own step counter, for those whose update depends on it (Adam's bias
+    /// correction, SGD's decay); 0 for the others. A checkpoint saves it.
+    fn iterations(&self) -> u64 {
+        0
+    }
+
+    /// Sets the step counter (when a checkpoint is restored); ignored by optimizers without one.
+    fn set_iterations(&mut self, iterations: u64) {
+        let _ = iterations;
+    }
+
+    /// Calls `f(name, block)` for every block of `state`, each `P::LEN` values in the order of
+    /// [`Parameters::as_slice`] (Adam: `m` then `v`), so that checkpoints can save the state
+    /// tensor by tensor with Keras' names; returns whether the optimizer describes its state.
+    ///
+    /// The default describes a state without bytes (plain SGD's `()`) and refuses any other: an
+    /// optimizer of your own with state must override this and
+    /// [`state_blocks_mut`](Optimizer::state_blocks_mut) to be checkpointed.
+    ///
+    /// ```
+    /// use nn_core::{Adam, Dense, Identity, Optimizer};
+    /// let adam = Adam::default();
+    /// let state = Optimizer::<Dense<2, 1, Identity>>::new_state(&adam);
+    /// let mut names = Vec::new();
+    /// assert!(Optimizer::<Dense<2, 1, Identity>>::state_blocks(&adam, &state, &mut |name, block| {
+    ///     names.push((name, block.len()))
+    /// }));
+    /// assert_eq!(names, [("m", 3), ("v", 3)]);
+    /// ```
+    fn state_blocks(&self, state: &Self::State, f: &mut dyn FnMut(&'static str, &[f32])) -> bool {
+        let _ = (state, f);
+        core::mem::size_of::<Self::State>() == 0
+    }
+
+    /// [`state_blocks`](Optimizer::state_blocks), mutably (to restore a checkpoint).
+    fn state_blocks_mut(
+        &self,
+        state: &mut Self::State,
+        f: &mut dyn FnMut(&'static str, &mut [f32]),
+    ) -> bool {
+        let _ = (state, f);
+        core::mem::size_of::<Self::State>() == 0
+    }
 }
 
 #[cfg(test)]

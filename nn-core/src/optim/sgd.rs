@@ -75,6 +75,14 @@ pub(crate) fn decayed(lr: f32, decay: f32, iterations: u64) -> f32 {
 impl<P: Parameters> Optimizer<P> for Sgd {
     type State = ();
 
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.iterations = iterations;
+    }
+
     fn learning_rate(&self) -> f32 {
         self.lr
     }
@@ -138,8 +146,26 @@ impl Momentum {
 }
 
 impl<P: Parameters> Optimizer<P> for Momentum {
-    /// The velocity.
+    /// The velocity (Keras' `momentum` variable).
     type State = P;
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.iterations = iterations;
+    }
+
+    fn state_blocks(&self, state: &P, f: &mut dyn FnMut(&'static str, &[f32])) -> bool {
+        f("momentum", state.as_slice());
+        true
+    }
+
+    fn state_blocks_mut(&self, state: &mut P, f: &mut dyn FnMut(&'static str, &mut [f32])) -> bool {
+        f("momentum", state.as_mut_slice());
+        true
+    }
 
     fn learning_rate(&self) -> f32 {
         self.lr

@@ -33,7 +33,7 @@ use crate::Dense;
 /// assert!((output.dequantize(y[0]) - 0.6).abs() < 0.01);
 /// assert_eq!(output.dequantize(y[1]), 0.0);
 ///
-/// assert_eq!(QDense::<784, 64>::WEIGHT_BYTES, 50_688);
+/// assert_eq!(QDense::<784, 64>::WEIGHT_BYTES, 50_696);
 /// assert_eq!(core::mem::size_of::<QDense<784, 64>>(), 51_776);
 /// ```
 #[repr(C, align(64))]
@@ -59,18 +59,19 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     pub const INPUTS: usize = I;
     /// Outputs per sample.
     pub const OUTPUTS: usize = O;
-    /// Bytes of the stored parameters: the int8 weights, the int32 biases and the f32 weight
-    /// scales (the multipliers, row sums and folded biases are derived from them). 784 × 64:
-    /// 50 688 bytes, against 200 960 in f32.
-    pub const WEIGHT_BYTES: usize = I * O + 8 * O;
+    /// Bytes of the stored parameters: the int8 weights, the int32 biases, the f32 weight
+    /// scales, and the output's scale and zero point (the multipliers, row sums and folded biases
+    /// are derived from them). 784 × 64: 50 696 bytes, against 200 960 in f32.
+    pub const WEIGHT_BYTES: usize = I * O + 8 * O + 8;
 
     /// A layer from TFLite's stored tensors: int8 weights (per output channel, symmetric, in
     /// `[-127, 127]`), int32 biases at scale `input.scale · weight_scale[o]`, the weight scales
     /// and the activations' parameters. A `const fn`, so that a quantised network can be built
     /// in a `static`; the multipliers, row sums and folded biases are derived here.
     ///
-    /// Panics if a weight is -128, a scale is not positive and finite, or a requantisation factor
-    /// `input.scale · weight_scale[o] / output.scale` exceeds 2^31.
+    /// Panics if a weight is -128, a scale is not positive and finite, a zero point is not an
+    /// int8, or a requantisation factor `input.scale · weight_scale[o] / output.scale` exceeds
+    /// 2^31 ([`try_from_parts`](Self::try_from_parts) returns these as errors).
     ///
     /// ```
     /// use nn_core::quant::{Fused, QDense, QuantParams};
@@ -88,18 +89,32 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         output: QuantParams,
         fused: Fused,
     ) -> Self {
-        assert!(
-            positive(input.scale) && positive(output.scale),
-            "activation scales must be positive and finite"
-        );
-        assert!(
-            input.zero_point >= -128 && input.zero_point <= 127,
-            "the input zero point must be an int8"
-        );
-        assert!(
-            output.zero_point >= -128 && output.zero_point <= 127,
-            "the output zero point must be an int8"
-        );
+        match Self::try_from_parts(weight, bias, weight_scale, input, output, fused) {
+            Ok(layer) => layer,
+            Err(e) => e.panic(),
+        }
+    }
+
+    /// [`from_parts`](Self::from_parts), with an error instead of a panic: for parameters read
+    /// from a file.
+    ///
+    /// ```
+    /// use nn_core::quant::{Fused, QDense, QuantError, QuantParams};
+    /// let p = QuantParams { scale: 0.5, zero_point: 0 };
+    /// let bad = QDense::<2, 1>::try_from_parts([[-128, 4]], [0], [0.25], p, p, Fused::None);
+    /// assert_eq!(bad.unwrap_err(), QuantError::Weight);
+    /// ```
+    pub const fn try_from_parts(
+        weight: [[i8; I]; O],
+        bias: [i32; O],
+        weight_scale: [f32; O],
+        input: QuantParams,
+        output: QuantParams,
+        fused: Fused,
+    ) -> Result<Self, QuantError> {
+        if !input.is_valid() || !output.is_valid() {
+            return Err(QuantError::Params);
+        }
         let mut multiplier = [QuantizedMultiplier {
             multiplier: 0,
             shift: 0,
@@ -108,25 +123,28 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         let mut offset = [0; O];
         let mut o = 0;
         while o < O {
-            assert!(
-                positive(weight_scale[o]),
-                "weight scales must be positive and finite"
-            );
+            if !positive(weight_scale[o]) {
+                return Err(QuantError::Scale);
+            }
             let mut i = 0;
             while i < I {
-                assert!(weight[o][i] != i8::MIN, "int8 weights are in [-127, 127]");
+                if weight[o][i] == i8::MIN {
+                    return Err(QuantError::Weight);
+                }
                 i += 1;
             }
             multiplier[o] = requantize_multiplier(input.scale, weight_scale[o], output.scale);
             // A shift above 31 (a factor beyond 2^31) would only ever saturate.
-            assert!(multiplier[o].shift <= 31, "requantisation factor too large");
+            if multiplier[o].shift > 31 {
+                return Err(QuantError::Multiplier);
+            }
             sums[o] = row_sum(&weight[o]);
             // Σ w·(x − zp) + b = Σ w·x + (b − zp · Σ w), exactly in wrapping i32.
             offset[o] = bias[o].wrapping_sub(input.zero_point.wrapping_mul(sums[o]));
             o += 1;
         }
         let (lo, hi) = output.activation_range(fused);
-        QDense {
+        Ok(QDense {
             weight,
             bias,
             weight_scale,
@@ -138,7 +156,83 @@ impl<const I: usize, const O: usize> QDense<I, O> {
             fused,
             lo,
             hi,
+        })
+    }
+
+    /// The layer from the bytes [`write_le`](Self::write_le) wrote, starting at `bytes[at]`:
+    /// `WEIGHT_BYTES` bytes (weights row by row, then biases, weight scales, and the output's
+    /// scale and zero point, all little-endian). The input's parameters are the previous layer's
+    /// output (or the network's input), so they are passed in. A `const fn`, for `static`s.
+    ///
+    /// ```
+    /// use nn_core::quant::{Fused, QDense, QuantParams};
+    /// let p = QuantParams { scale: 0.5, zero_point: 3 };
+    /// let layer = QDense::<2, 1>::from_parts([[2, -4]], [-8], [0.25], p, p, Fused::Relu);
+    /// let mut bytes = [0u8; QDense::<2, 1>::WEIGHT_BYTES];
+    /// layer.write_le(&mut bytes);
+    /// assert_eq!(QDense::<2, 1>::read_le(&bytes, 0, p, Fused::Relu), Ok(layer));
+    /// assert!(QDense::<2, 1>::read_le(&bytes[1..], 0, p, Fused::Relu).is_err()); // too short
+    /// ```
+    pub const fn read_le(
+        bytes: &[u8],
+        at: usize,
+        input: QuantParams,
+        fused: Fused,
+    ) -> Result<Self, QuantError> {
+        if bytes.len() < at || bytes.len() - at < Self::WEIGHT_BYTES {
+            return Err(QuantError::Length);
         }
+        let mut weight = [[0i8; I]; O];
+        let mut k = at;
+        let mut o = 0;
+        while o < O {
+            let mut i = 0;
+            while i < I {
+                weight[o][i] = bytes[k] as i8;
+                k += 1;
+                i += 1;
+            }
+            o += 1;
+        }
+        let mut bias = [0i32; O];
+        let mut o = 0;
+        while o < O {
+            bias[o] = i32::from_le_bytes(word(bytes, k));
+            k += 4;
+            o += 1;
+        }
+        let mut weight_scale = [0f32; O];
+        let mut o = 0;
+        while o < O {
+            weight_scale[o] = f32::from_le_bytes(word(bytes, k));
+            k += 4;
+            o += 1;
+        }
+        let output = QuantParams {
+            scale: f32::from_le_bytes(word(bytes, k)),
+            zero_point: i32::from_le_bytes(word(bytes, k + 4)),
+        };
+        Self::try_from_parts(weight, bias, weight_scale, input, output, fused)
+    }
+
+    /// Writes the stored parameters into `out[..WEIGHT_BYTES]` in the layout
+    /// [`read_le`](Self::read_le) reads. Panics if `out` is shorter.
+    pub fn write_le(&self, out: &mut [u8]) {
+        let out = &mut out[..Self::WEIGHT_BYTES];
+        let (w, rest) = out.split_at_mut(I * O);
+        for (dst, src) in w.iter_mut().zip(self.weight.as_flattened()) {
+            *dst = *src as u8;
+        }
+        let (b, rest) = rest.split_at_mut(4 * O);
+        for (dst, src) in b.chunks_exact_mut(4).zip(&self.bias) {
+            dst.copy_from_slice(&src.to_le_bytes());
+        }
+        let (s, rest) = rest.split_at_mut(4 * O);
+        for (dst, src) in s.chunks_exact_mut(4).zip(&self.weight_scale) {
+            dst.copy_from_slice(&src.to_le_bytes());
+        }
+        rest[..4].copy_from_slice(&self.output.scale.to_le_bytes());
+        rest[4..].copy_from_slice(&self.output.zero_point.to_le_bytes());
     }
 
     /// Post-training quantisation of a float layer, given the calibrated parameters of its input
@@ -220,7 +314,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
         self.requantize(acc.as_flattened(), y.as_flattened_mut());
     }
 
-    fn weights(&self) -> Weights<'_> {
+    pub(super) fn weights(&self) -> Weights<'_> {
         // I = 0 has no rows to multiply; `Weights` wants n > 0, and an empty product is 0.
         const { assert!(I > 0, "a quantised layer needs inputs") };
         Weights::new(self.weight.as_flattened(), &self.row_sum, I)
@@ -228,7 +322,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
 
     /// `clamp(zp_out + M_o · (acc + offset), lo, hi)`: TFLite's output stage, on every sample.
     #[inline(always)]
-    fn requantize(&self, acc: &[i32], y: &mut [i8]) {
+    pub(super) fn requantize(&self, acc: &[i32], y: &mut [i8]) {
         let stage = kernel::Requant {
             multiplier: &self.multiplier,
             offset: &self.offset,
@@ -271,6 +365,11 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     pub const fn output_range(&self) -> (i8, i8) {
         (self.lo, self.hi)
     }
+}
+
+/// Four bytes from `bytes[at..]`.
+const fn word(bytes: &[u8], at: usize) -> [u8; 4] {
+    [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]
 }
 
 const fn positive(s: f32) -> bool {

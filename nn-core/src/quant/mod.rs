@@ -18,14 +18,38 @@
 //! chosen at run time as the f32 kernels are: AVX-512 VNNI or AVX-VNNI (`vpdpbusd`), AVX2
 //! (`vpmaddubsw`), or portable Rust (no_std, other targets); all give identical integers.
 
+mod conv;
 mod dense;
 mod kernel;
+mod layer;
 
+pub use conv::{QAvgPool2d, QConv2d, QDepthwiseConv2d, QFlatten2d, QIdentity, QMaxPool2d};
 pub use dense::QDense;
+#[doc(hidden)]
+pub use kernel::matmul_against_portable;
+pub use layer::{
+    argmax_i8, fused_for, kernel_name, QLayer, QLayerInfo, QLayerShape, QOp, QSummary, Quantize,
+    QuantizedNetwork,
+};
 
 use core::fmt;
 
 use crate::activation::{Activation, Op};
+
+/// `libm::roundf(v) as i32` clamped to `±1e9` (and 0 for NaN), without the libm call or Rust's
+/// saturating cast, so that quantising a vector vectorises: the fraction `v − trunc(v)` is exact
+/// in f32, so comparing it with ±0.5 rounds half away from zero exactly. Measured on 784 inputs
+/// (Zen 5, one run): 0.29 µs, against 1.6 µs with the saturating `as`; `libm::roundf` was slower
+/// still.
+#[inline(always)]
+fn round_half_away(v: f32) -> i32 {
+    let v = if v.is_nan() { 0.0 } else { v.clamp(-1e9, 1e9) };
+    // SAFETY: `v` is finite and |v| ≤ 1e9 < 2^31 (the line above), so its truncation fits an
+    // i32, which is all `to_int_unchecked` requires.
+    let t: i32 = unsafe { v.to_int_unchecked() };
+    let frac = v - t as f32;
+    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
+}
 
 /// A real multiplier `m` as `multiplier · 2^shift / 2^31`, `multiplier` in `[2^30, 2^31)` (or 0):
 /// TFLite's `QuantizeMultiplier` (the default, double-rounding variant).
@@ -196,6 +220,22 @@ pub struct QuantParams {
 }
 
 impl QuantParams {
+    /// Whether these parameters can describe an int8 tensor: a positive, finite scale and a
+    /// zero point in `[-128, 127]`.
+    ///
+    /// ```
+    /// use nn_core::quant::QuantParams;
+    /// assert!(QuantParams { scale: 0.1, zero_point: -128 }.is_valid());
+    /// assert!(!QuantParams { scale: 0.0, zero_point: 0 }.is_valid());
+    /// assert!(!QuantParams { scale: 0.1, zero_point: 128 }.is_valid());
+    /// ```
+    pub const fn is_valid(&self) -> bool {
+        self.scale > 0.0
+            && self.scale.is_finite()
+            && self.zero_point >= -128
+            && self.zero_point <= 127
+    }
+
     /// TFLite's `GetAsymmetricQuantizationParams` for int8 (`[-128, 127]`), in its f32
     /// arithmetic: the range is widened to contain 0, `scale = (max − min) / 255`, and the zero
     /// point `−128 − min / scale`, rounded half away from zero and clamped to `[-128, 127]`.
@@ -244,8 +284,7 @@ impl QuantParams {
     /// from zero (a NaN becomes the zero point).
     #[inline]
     pub fn quantize(&self, x: f32) -> i8 {
-        // `as i32` saturates (and maps NaN to 0), so huge values clamp rather than wrap.
-        let q = (libm::roundf(x / self.scale) as i32).saturating_add(self.zero_point);
+        let q = round_half_away(x / self.scale).saturating_add(self.zero_point);
         q.clamp(-128, 127) as i8
     }
 
@@ -498,7 +537,7 @@ impl Fused {
     }
 }
 
-/// Why a layer cannot be quantised.
+/// Why a layer cannot be quantised, or its stored parameters are not a valid int8 layer.
 ///
 /// ```
 /// use nn_core::quant::Fused;
@@ -507,9 +546,43 @@ impl Fused {
 /// assert_eq!(err.to_string(), "activation `tanh` cannot be fused into an int8 layer");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum QuantError {
     /// The layer's activation (named) has no fused int8 form.
     Activation(&'static str),
+    /// No calibration samples were given.
+    NoCalibration,
+    /// A calibration sample holds a value that is not finite.
+    NonFinite,
+    /// An int8 weight is -128 (the symmetric scheme uses `[-127, 127]`).
+    Weight,
+    /// A weight scale is not positive and finite.
+    Scale,
+    /// An activation's scale is not positive and finite, or its zero point is not an int8.
+    Params,
+    /// A requantisation factor `input_scale · weight_scale / output_scale` exceeds 2^31.
+    Multiplier,
+    /// Fewer bytes than the layer's stored parameters.
+    Length,
+}
+
+impl QuantError {
+    /// Panics with the error's message, in `const` evaluation too (where formatting is not
+    /// available).
+    pub const fn panic(self) -> ! {
+        match self {
+            QuantError::Activation(_) => panic!("an activation cannot be fused into an int8 layer"),
+            QuantError::NoCalibration => panic!("no calibration samples"),
+            QuantError::NonFinite => panic!("a calibration sample is not finite"),
+            QuantError::Weight => panic!("int8 weights are in [-127, 127]"),
+            QuantError::Scale => panic!("weight scales must be positive and finite"),
+            QuantError::Params => {
+                panic!("activation scales must be positive and finite, and zero points int8")
+            }
+            QuantError::Multiplier => panic!("requantisation factor too large"),
+            QuantError::Length => panic!("too few bytes for an int8 layer"),
+        }
+    }
 }
 
 impl fmt::Display for QuantError {
@@ -518,6 +591,17 @@ impl fmt::Display for QuantError {
             QuantError::Activation(name) => {
                 write!(f, "activation `{name}` cannot be fused into an int8 layer")
             }
+            QuantError::NoCalibration => f.write_str("quantisation needs calibration samples, got none"),
+            QuantError::NonFinite => f.write_str("a calibration sample holds a NaN or an infinity"),
+            QuantError::Weight => f.write_str("an int8 weight is -128; weights are in [-127, 127]"),
+            QuantError::Scale => f.write_str("a weight scale is not positive and finite"),
+            QuantError::Params => f.write_str(
+                "an activation scale is not positive and finite, or a zero point is not in [-128, 127]",
+            ),
+            QuantError::Multiplier => {
+                f.write_str("a requantisation factor input_scale · weight_scale / output_scale exceeds 2^31")
+            }
+            QuantError::Length => f.write_str("fewer bytes than the int8 layer's parameters"),
         }
     }
 }
@@ -799,6 +883,31 @@ mod tests {
                 zero_point: -128
             }
         );
+    }
+
+    #[test]
+    fn fast_rounding_is_libm_roundf() {
+        let mut rng = crate::Rng::new(3);
+        let edges = [
+            0.5f32,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999997,
+            -0.49999997,
+            8388607.5,
+            -8388607.5,
+        ];
+        let random = (0..100_000).map(|_| rng.uniform(-300.0, 300.0));
+        let halves = (0..1000).map(|i| i as f32 * 0.5 - 250.0);
+        let big = [1e9f32, -1e9, 0.0, -0.0, 16777216.0, 123456789.0];
+        for v in edges.into_iter().chain(random).chain(halves).chain(big) {
+            assert_eq!(round_half_away(v), libm::roundf(v) as i32, "{v}");
+        }
+        assert_eq!(round_half_away(f32::NAN), 0);
+        assert_eq!(round_half_away(f32::INFINITY), 1_000_000_000);
+        assert_eq!(round_half_away(-3e38), -1_000_000_000);
     }
 
     #[test]

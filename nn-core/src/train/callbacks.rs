@@ -10,8 +10,9 @@
 
 use std::prelude::rust_2021::*;
 
+use super::checkpoint::{Checkpoint, CheckpointError};
 use super::Epoch;
-use crate::{Optimizer, Parameters, TrainBuffers, Trainer};
+use crate::{Optimizer, Parameters, Summary, TrainBuffers, Trainer};
 
 /// What a callback can see and change of the [`Trainer`], whatever its optimizer, batch size and
 /// schedule (so that [`Callback`] stays object-safe).
@@ -39,6 +40,31 @@ pub trait TrainerAccess {
 
     /// Epochs completed by `Fit` with this trainer, over all runs.
     fn epochs(&self) -> u64;
+
+    /// The optimizer's type name without its path (`Adam`), which checkpoints record.
+    fn optimizer_name(&self) -> &'static str;
+
+    /// The optimizer's own step counter ([`Optimizer::iterations`]).
+    fn optimizer_iterations(&self) -> u64;
+
+    /// Sets the optimizer's step counter.
+    fn set_optimizer_iterations(&mut self, iterations: u64);
+
+    /// Calls `f(name, block)` for every block of the optimizer's state
+    /// ([`Optimizer::state_blocks`]); returns whether the optimizer describes its state.
+    fn optimizer_state(&self, f: &mut dyn FnMut(&'static str, &[f32])) -> bool;
+
+    /// [`optimizer_state`](TrainerAccess::optimizer_state), mutably.
+    fn optimizer_state_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) -> bool;
+
+    /// Sets the step and epoch counters (restoring a checkpoint).
+    fn set_counters(&mut self, steps: u64, epochs: u64);
+
+    /// The state of the dropout generator ([`Rng::state`](crate::Rng::state)).
+    fn rng_state(&self) -> u64;
+
+    /// Continues the dropout generator from `state`.
+    fn set_rng_state(&mut self, state: u64);
 }
 
 impl<N, O, const B: usize, S> TrainerAccess for Trainer<N, O, B, S>
@@ -60,6 +86,38 @@ where
 
     fn epochs(&self) -> u64 {
         self.epochs
+    }
+
+    fn optimizer_name(&self) -> &'static str {
+        Self::optimizer_type_name()
+    }
+
+    fn optimizer_iterations(&self) -> u64 {
+        self.optimizer.iterations()
+    }
+
+    fn set_optimizer_iterations(&mut self, iterations: u64) {
+        self.optimizer.set_iterations(iterations);
+    }
+
+    fn optimizer_state(&self, f: &mut dyn FnMut(&'static str, &[f32])) -> bool {
+        self.optimizer.state_blocks(&self.state, f)
+    }
+
+    fn optimizer_state_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) -> bool {
+        self.optimizer.state_blocks_mut(&mut self.state, f)
+    }
+
+    fn set_counters(&mut self, steps: u64, epochs: u64) {
+        self.restore_counters(steps, epochs);
+    }
+
+    fn rng_state(&self) -> u64 {
+        Trainer::rng_state(self)
+    }
+
+    fn set_rng_state(&mut self, state: u64) {
+        Trainer::set_rng_state(self, state);
     }
 }
 
@@ -83,6 +141,7 @@ where
 pub struct Control<'a, N> {
     net: &'a mut N,
     trainer: &'a mut dyn TrainerAccess,
+    summary: Option<Summary<'static>>,
     stop: bool,
 }
 
@@ -92,8 +151,40 @@ impl<'a, N: Parameters> Control<'a, N> {
         Control {
             net,
             trainer,
+            summary: None,
             stop: false,
         }
+    }
+
+    /// The same handle knowing the network's layers, so that [`checkpoint`](Control::checkpoint)
+    /// names tensors by layer (`Fit` does this).
+    pub fn with_summary(mut self, summary: Summary<'static>) -> Self {
+        self.summary = Some(summary);
+        self
+    }
+
+    /// The network's weights and the trainer's state as a [`Checkpoint`]: tensors named by layer
+    /// when the handle has the network's summary ([`with_summary`](Control::with_summary)), one
+    /// `parameters` block otherwise.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::train::Control;
+    /// network! { struct Line { out: Dense<1, 1> } }
+    /// let (mut net, mut trainer) = (Line::new(0), Trainer::<Line, _, 1>::new(Adam::default()));
+    /// let ctl = Control::new(&mut net, &mut trainer).with_summary(Line::summary());
+    /// let names: Vec<_> = ctl.checkpoint()?.tensors.into_iter().map(|t| t.name).collect();
+    /// assert_eq!(names, ["out.weight", "out.bias", "optimizer.m.out.weight", "optimizer.m.out.bias",
+    ///                    "optimizer.v.out.weight", "optimizer.v.out.bias"]);
+    /// # Ok::<(), constnet::train::CheckpointError>(())
+    /// ```
+    pub fn checkpoint(&self) -> Result<Checkpoint, CheckpointError> {
+        let unnamed = Summary {
+            name: "",
+            layers: &[],
+        };
+        let summary = self.summary.as_ref().unwrap_or(&unnamed);
+        Checkpoint::from_parts(summary, self.net.as_slice(), &*self.trainer)
     }
 
     /// The network.
@@ -255,7 +346,7 @@ impl Monitor {
     }
 
     /// The value of `e`, warning once (as Keras does) when it is missing.
-    fn read(self, e: &Epoch, warned: &mut bool, who: &str) -> Option<f32> {
+    pub(super) fn read(self, e: &Epoch, warned: &mut bool, who: &str) -> Option<f32> {
         let value = self.value(e);
         if value.is_none() && !*warned {
             *warned = true;

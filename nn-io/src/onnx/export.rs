@@ -66,14 +66,14 @@ pub(crate) fn export<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     Ok(model.encode_to_vec())
 }
 
-struct Graph {
-    nodes: Vec<NodeProto>,
-    initializers: Vec<TensorProto>,
+pub(super) struct Graph {
+    pub(super) nodes: Vec<NodeProto>,
+    pub(super) initializers: Vec<TensorProto>,
 }
 
 impl Graph {
     /// Appends a node computing `output` and returns that name.
-    fn node(
+    pub(super) fn node(
         &mut self,
         op: &str,
         output: &str,
@@ -206,7 +206,7 @@ impl Graph {
     }
 }
 
-fn float_tensor(name: &str, shape: &[usize], values: &[f32]) -> TensorProto {
+pub(super) fn float_tensor(name: &str, shape: &[usize], values: &[f32]) -> TensorProto {
     TensorProto {
         name: name.into(),
         dims: shape.iter().map(|&d| d as i64).collect(),
@@ -217,7 +217,7 @@ fn float_tensor(name: &str, shape: &[usize], values: &[f32]) -> TensorProto {
 }
 
 /// A float tensor value with a symbolic batch dimension before `shape`.
-fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
+pub(super) fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
     use tensor_shape_proto::{dimension::Value, Dimension};
     let batch = Dimension {
         value: Some(Value::DimParam("batch".into())),
@@ -242,7 +242,7 @@ fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
     }
 }
 
-fn int(name: &str, i: i64) -> AttributeProto {
+pub(super) fn int(name: &str, i: i64) -> AttributeProto {
     AttributeProto {
         name: name.into(),
         r#type: AttributeType::Int.into(),

@@ -4,6 +4,7 @@ mod export;
 mod import;
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
 mod proto;
+pub(crate) mod qdq;
 mod stream;
 
 pub(crate) use export::export;
