@@ -47,7 +47,10 @@
 //!     `SIZE`, which must divide the input (a compile error says so otherwise);
 //!   - `GlobalAvgPool`, `Flatten`, `Dropout<PERCENT>` (training only, seeded; the identity at
 //!     inference), `BatchNorm` (per channel, or per feature after a `Flatten`/`Dense`; running
-//!     statistics are state, not trained).
+//!     statistics are state, not trained), `Normalization<N>` (Keras' `Normalization` of a vector's
+//!     `N` features: mean and variance from [`Normalization::adapt`], state, not trained);
+//!   - weights start Glorot-uniform whatever the activation, as in Keras; the option `init = He`
+//!     on a `Dense` or convolution draws He-uniform (`Dense<784, 64, Relu, init = He>`).
 //! - Sizes are integer literals, `usize` consts (also by path, `cfg::H`), or braced const
 //!   expressions (`{ 2 * H }`). Literal sizes are computed and compared by the macro; named ones in
 //!   const evaluation. Either way a mismatch is a compile error at the offending layer.
@@ -206,9 +209,9 @@ pub mod prelude {
         Activation, AdaGrad, Adam, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormDense,
         BinaryCrossEntropy, CategoricalCrossEntropy, Conv1d, Conv2d, Dense, DepthwiseConv2d,
         Dropout, Flatten1d, Flatten2d, GlobalAvgPool1d, GlobalAvgPool2d, Huber, Identity,
-        InputLength, LeakyRelu, Loss, Mae, MaxPool1d, MaxPool2d, Momentum, Mse, Network, Optimizer,
-        Parameters, Relu, RmsProp, Sgd, Sigmoid, Softmax, SparseCategoricalCrossEntropy, Step,
-        Tanh, Train, TrainBuffers, Trainer, Zeroed,
+        InputLength, LeakyRelu, Loss, Mae, MaxPool1d, MaxPool2d, Momentum, Mse, Network,
+        Normalization, Optimizer, Parameters, Relu, RmsProp, Sgd, Sigmoid, Softmax,
+        SparseCategoricalCrossEntropy, Step, Tanh, Train, TrainBuffers, Trainer, Zeroed,
     };
     #[cfg(feature = "io")]
     pub use nn_io::{ModelFile, QuantizedModelFile, WeightsError};

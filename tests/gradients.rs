@@ -34,7 +34,20 @@ fn check<N, L, const IN: usize, const OUT: usize, const B: usize>(
     };
     let mut worst = 0.0f32;
     let mut kinks = 0;
-    for k in 0..N::LEN {
+    // State that training does not follow by gradient (normalisation's mean and variance, batch
+    // norm's running statistics) has gradient zero, whatever the loss does when it changes.
+    let trainable: Vec<bool> = N::summary()
+        .layers
+        .iter()
+        .flat_map(|l| l.tensors)
+        .flat_map(|t| std::iter::repeat_n(t.trainable, t.len()))
+        .collect();
+    assert_eq!(trainable.len(), N::LEN);
+    for (k, &trainable) in trainable.iter().enumerate() {
+        if !trainable {
+            assert_eq!(grads.as_slice()[k], 0.0, "state {k} has a gradient");
+            continue;
+        }
         // Where the loss is smooth, central differences at H and H/2 agree to O(H²). A ReLU-like
         // kink within reach of the step makes them disagree; a difference across a kink means
         // nothing, so such parameters are counted (and bounded below), not checked.
@@ -212,6 +225,13 @@ network! {
         out: Dense<2, 2>,
     }
 
+    /// Normalisation between two layers: its input gradient reaches the first layer's weights.
+    struct SmallNormalized {
+        a: Dense<5, 6, Tanh>,
+        norm: Normalization<6>,
+        out: Dense<6, 3, Softmax>,
+    }
+
     #[input(3, 4, 4)]
     struct SmallGlobal {
         c: Conv2d<4, 2, Relu, stride = 2>,
@@ -260,6 +280,24 @@ fn strided_conv_network() {
             SmallGlobal::new(seed),
             &x,
             &labels::<[f32; 3], 4>(3),
+        );
+    }
+}
+
+#[test]
+fn normalization_network() {
+    for seed in 1..4 {
+        let x = inputs::<5, 4>(6000 + seed);
+        let mut net = SmallNormalized::new(seed);
+        // Means and spreads that differ per feature, so that a missing or misplaced division shows.
+        net.norm = Normalization::new(
+            [0.1, -0.2, 0.05, 0.3, -0.1, 0.0],
+            [0.25, 0.04, 1.0, 0.5, 0.09, 2.25],
+        );
+        check::<SmallNormalized, SparseCategoricalCrossEntropy, 5, 3, 4>(
+            net,
+            &x,
+            &labels::<usize, 4>(3),
         );
     }
 }

@@ -177,6 +177,15 @@ network! {
     }
 }
 
+network! {
+    /// Keras' normalisation first, as a tabular model has it.
+    struct Normed {
+        norm: Normalization<6>,
+        hidden: Dense<6, 4, Tanh>,
+        out: Dense<4, 2, Softmax>,
+    }
+}
+
 /// Weights whose every value differs, running statistics included (variances positive).
 fn scrambled<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(net: &mut N) {
     let values = net.as_mut_slice();
@@ -184,7 +193,7 @@ fn scrambled<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(net: &mut N
         *v = ((i * 7919 % 1013) as f32 / 1013.0 - 0.3) * 1.5 + 0.01;
     }
     for t in constnet::io::tensors::<N, IN, OUT>(&[]) {
-        if t.name.ends_with("running_var") {
+        if t.name.ends_with("running_var") || t.name.ends_with(".variance") {
             values[t.offset..t.offset + t.len]
                 .iter_mut()
                 .for_each(|v| *v = v.abs() + 0.1);
@@ -221,6 +230,13 @@ fn round_trips_are_bit_identical_for_every_layer_kind() {
     assert_eq!(back.as_slice(), flat.as_slice());
     let back = FlatOneD::from_onnx_bytes(&flat.to_onnx_bytes().unwrap()).unwrap();
     assert_eq!(back.as_slice(), flat.as_slice());
+
+    let mut normed = Normed::new(7);
+    scrambled(&mut normed);
+    let back = Normed::from_safetensors_bytes(&normed.to_safetensors_bytes()).unwrap();
+    assert_eq!(back.as_slice(), normed.as_slice());
+    let back = Normed::from_onnx_bytes(&normed.to_onnx_bytes().unwrap()).unwrap();
+    assert_eq!(back.as_slice(), normed.as_slice());
 }
 
 #[test]
@@ -470,6 +486,15 @@ fn exports_for_the_python_check() {
     scrambled(&mut flat);
     flat.save_onnx(&dir.join("flat1d.onnx")).unwrap();
     write_outputs(&dir, "flat1d", &[2, 8], &inputs(50 * 16), &flat);
+    let mut normed = Normed::new(9);
+    scrambled(&mut normed);
+    // A constant feature (variance 0): the graph floors its deviation at ε as the layer does.
+    normed.norm.variance[2] = 0.0;
+    normed.norm.mean[2] = 0.5;
+    normed.save_onnx(&dir.join("norm.onnx")).unwrap();
+    let mut x = inputs(50 * 6);
+    x[2] = 0.5; // the constant feature at its mean, in one sample: 0 / ε
+    write_outputs(&dir, "norm", &[6], &x, &normed);
     // A step's outputs are 0 or 1: inputs far from the threshold, so rounding cannot flip them.
     network! { struct Steps { l: Dense<2, 3, Step> } }
     let steps = Steps {

@@ -22,7 +22,6 @@ pub struct Relu6;
 
 impl Activation for Relu6 {
     const NAME: &'static str = "relu6";
-    const INIT: constnet::activation::Init = constnet::activation::Init::He;
     fn forward(z: &mut [f32]) {
         z.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0));
     }

@@ -81,16 +81,41 @@ fn activations_match_closed_forms() {
 fn new_is_deterministic_and_seed_dependent() {
     assert_eq!(Tiny::new(3), Tiny::new(3));
     assert_ne!(Tiny::new(3), Tiny::new(4));
-    // Biases start at zero and weights within the Glorot/He limits.
+    // Biases start at zero and weights within Glorot's limit √(6 / (2 + 2)) ≈ 1.22, which a ReLU
+    // layer uses too (Keras' default); He's would be √(6 / 2) ≈ 1.73.
     let net = Tiny::new(5);
     assert_eq!(net.hidden.bias, [0.0; 2]);
-    let he = (6.0f32 / 2.0).sqrt();
+    let glorot = (6.0f32 / 4.0).sqrt();
     assert!(net
         .hidden
         .weight
         .as_flattened()
         .iter()
-        .all(|w| w.abs() <= he));
+        .all(|w| w.abs() <= glorot));
+}
+
+/// `init = He` draws that layer He-uniform (Keras' `he_uniform`), the others stay Glorot-uniform.
+/// With 100 inputs and 300 outputs the limits are √(6/100) ≈ 0.245 (He) and √(6/400) ≈ 0.122
+/// (Glorot): 30,000 draws reach beyond 0.2 only from He's range.
+#[test]
+fn init_he_is_an_explicit_option() {
+    network! {
+        struct Mixed {
+            he: Dense<100, 300, Relu, init = He>,
+            glorot: Dense<300, 100, Relu>,
+            c: Dense<100, 2, Softmax, init = Glorot>,
+        }
+    }
+    let net = Mixed::new(7);
+    let largest = |w: &[f32]| w.iter().fold(0f32, |m, w| m.max(w.abs()));
+    let he = largest(net.he.weight.as_flattened());
+    assert!(he > 0.2 && he <= (6.0f32 / 100.0).sqrt(), "{he}");
+    let glorot = largest(net.glorot.weight.as_flattened());
+    assert!(
+        glorot > 0.12 && glorot <= (6.0f32 / 400.0).sqrt(),
+        "{glorot}"
+    );
+    assert_eq!(net.he.bias, [0.0; 300]);
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub use activation::{
 pub use layer::{
     AvgPool1d, AvgPool2d, Backprop, BatchNorm1d, BatchNorm2d, BatchNormDense, Conv1d, Conv2d,
     Dense, DepthwiseConv2d, Dropout, Flatten1d, Flatten2d, GlobalAvgPool1d, GlobalAvgPool2d, Layer,
-    MaxPool1d, MaxPool2d, Tensor,
+    MaxPool1d, MaxPool2d, Normalization, Tensor,
 };
 pub use loss::{
     BinaryCrossEntropy, CategoricalCrossEntropy, Huber, Loss, Mae, Mse,

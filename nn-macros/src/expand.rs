@@ -109,6 +109,7 @@ fn expand_net(plan: &Plan) -> TokenStream {
         .iter()
         .map(|t| quote!(<#t as ::constnet::Parameters>::LEN))
         .collect());
+    let inits = layers.iter().map(init_layer);
     let forward_batch = forward_batch(plan);
     let train = train(plan);
     let checks = assertions(plan);
@@ -190,8 +191,8 @@ fn expand_net(plan: &Plan) -> TokenStream {
                 ::constnet::params_from_le_bytes(bytes, 0)
             }
 
-            /// A network with weights drawn from `seed` (He for ReLU-like layers, Glorot
-            /// otherwise) and zero biases. Equal seeds give equal networks.
+            /// A network with weights drawn from `seed` (Glorot uniform, as Keras, or He uniform for
+            /// layers declared with `init = He`) and zero biases. Equal seeds give equal networks.
             ///
             /// Returned by value, so it passes through the stack: for networks of more than a few
             /// megabytes use `Network::new_boxed` (built in place on the heap).
@@ -234,7 +235,7 @@ fn expand_net(plan: &Plan) -> TokenStream {
 
             fn init(&mut self, seed: u64) {
                 let mut __rng = ::constnet::Rng::new(seed);
-                #( ::constnet::layer::Layer::init(&mut self.#names, &mut __rng); )*
+                #( #inits )*
             }
 
             #forward_batch
@@ -250,6 +251,17 @@ fn expand_net(plan: &Plan) -> TokenStream {
         #train
 
         #twin
+    }
+}
+
+/// Draws one layer's initial values: Keras' defaults, or the weights `init = He` asks for.
+fn init_layer(layer: &Planned) -> TokenStream {
+    let name = &layer.layer.name;
+    match layer.layer.option("init") {
+        Some(Arg::Path(init)) if init.is_ident("He") => quote! {
+            ::constnet::layer::Layer::init_with(&mut self.#name, ::constnet::layer::Init::He, &mut __rng);
+        },
+        _ => quote!(::constnet::layer::Layer::init(&mut self.#name, &mut __rng);),
     }
 }
 
@@ -500,7 +512,7 @@ fn assertions(plan: &Plan) -> TokenStream {
                 layer
                     .options
                     .iter()
-                    .filter(|(n, _)| n != "padding")
+                    .filter(|(n, _)| n != "padding" && n != "init")
                     .map(|(_, a)| (a, "option")),
             );
         for (arg, which) in widths {
@@ -555,7 +567,7 @@ fn fallback(net: &Net) -> TokenStream {
         None => net
             .layers
             .first()
-            .filter(|l| l.kind == "Dense")
+            .filter(|l| l.kind == "Dense" || l.kind == "Normalization")
             .and_then(|l| lit(l.args.first())),
     };
     let outputs = net

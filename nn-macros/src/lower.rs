@@ -354,10 +354,10 @@ fn zero_dim(arg: &Arg) -> Error {
     )
 }
 
-/// Without `#[input]`, a first `Dense` says the input width itself.
+/// Without `#[input]`, a first `Dense` or `Normalization` says the input width itself.
 fn first_input(net: &Net) -> Result<Shape> {
     let first = &net.layers[0];
-    if first.kind == "Dense" {
+    if first.kind == "Dense" || first.kind == "Normalization" {
         return Ok(Shape::Flat(Dim::of(&first.args[0])));
     }
     Err(Error::new(
@@ -598,6 +598,29 @@ fn lower_layer<'a>(
                 }
             };
             Ok(planned(ty, input.clone()))
+        }
+        "Normalization" => {
+            let Shape::Flat(arriving) = input else {
+                return Err(Error::new(
+                    span,
+                    format!(
+                        "{} is `Normalization`, which normalises the features of a vector, but {} produces \
+                         {}; declare a vector input (`#[input(N)]`) or put it after `Flatten` (which makes {} \
+                         values)",
+                        layer.describe(),
+                        source(prev),
+                        input.describe(),
+                        input.len().text()
+                    ),
+                ));
+            };
+            let declared = Dim::of(&layer.args[0]);
+            let check = compare_width(net, layer, prev, &declared, arriving, input)?;
+            let (n, ty) = (dim_arg(&layer.args[0]), path("Normalization"));
+            Ok(Planned {
+                check,
+                ..planned(quote!(#ty<#n>), Shape::Flat(declared))
+            })
         }
         _ => unreachable!("valid.rs checked the kind"),
     }

@@ -29,7 +29,7 @@ pub struct Kind {
     pub syntax: &'static str,
 }
 
-const CONV_OPTIONS: &[&str] = &["stride", "padding", "in_channels"];
+const CONV_OPTIONS: &[&str] = &["stride", "padding", "in_channels", "init"];
 
 /// Layer kinds the macro knows.
 pub const KINDS: &[Kind] = &[
@@ -37,29 +37,30 @@ pub const KINDS: &[Kind] = &[
         name: "Dense",
         params: &[Param::Width("input"), Param::Width("output")],
         activation: true,
-        options: &[],
-        syntax: "`Dense<INPUTS, OUTPUTS, Activation>` (without an activation the layer is linear)",
+        options: &["init"],
+        syntax: "`Dense<INPUTS, OUTPUTS, Activation, init = Glorot>` (without an activation the layer is linear; \
+                 `init = He` draws He-uniform weights)",
     },
     Kind {
         name: "Conv2d",
         params: &[Param::Width("filters"), Param::Width("kernel")],
         activation: true,
         options: CONV_OPTIONS,
-        syntax: "`Conv2d<FILTERS, KERNEL, Activation, stride = 1, padding = Valid>`",
+        syntax: "`Conv2d<FILTERS, KERNEL, Activation, stride = 1, padding = Valid, init = Glorot>`",
     },
     Kind {
         name: "Conv1d",
         params: &[Param::Width("filters"), Param::Width("kernel")],
         activation: true,
         options: CONV_OPTIONS,
-        syntax: "`Conv1d<FILTERS, KERNEL, Activation, stride = 1, padding = Valid>`",
+        syntax: "`Conv1d<FILTERS, KERNEL, Activation, stride = 1, padding = Valid, init = Glorot>`",
     },
     Kind {
         name: "DepthwiseConv2d",
         params: &[Param::Width("kernel")],
         activation: true,
-        options: &["stride", "padding"],
-        syntax: "`DepthwiseConv2d<KERNEL, Activation, stride = 1, padding = Valid>`",
+        options: &["stride", "padding", "init"],
+        syntax: "`DepthwiseConv2d<KERNEL, Activation, stride = 1, padding = Valid, init = Glorot>`",
     },
     Kind {
         name: "MaxPool2d",
@@ -116,6 +117,13 @@ pub const KINDS: &[Kind] = &[
         activation: false,
         options: &[],
         syntax: "`BatchNorm`",
+    },
+    Kind {
+        name: "Normalization",
+        params: &[Param::Width("input")],
+        activation: false,
+        options: &[],
+        syntax: "`Normalization<FEATURES>` (Keras' `Normalization`: mean and variance from `adapt`)",
     },
 ];
 
@@ -426,6 +434,18 @@ fn check_options(layer: &Layer, kind: &Kind) -> Result<()> {
                         arg.span(),
                         format!(
                             "{}: padding is `Valid` (no padding) or `Same` (as Keras)",
+                            layer.describe()
+                        ),
+                    ));
+                }
+            }
+            "init" => {
+                let ok = matches!(arg, Arg::Path(p) if p.is_ident("Glorot") || p.is_ident("He"));
+                if !ok {
+                    return Err(Error::new(
+                        arg.span(),
+                        format!(
+                            "{}: init is `Glorot` (uniform, Keras' default) or `He` (uniform, for ReLU)",
                             layer.describe()
                         ),
                     ));

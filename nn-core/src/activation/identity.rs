@@ -1,4 +1,4 @@
-use super::{Activation, Differentiable, Init};
+use super::{Activation, Differentiable};
 
 /// `f(z) = z`: a linear layer (what `Dense<IN, OUT>` means without an activation, as in Keras).
 ///
@@ -14,7 +14,6 @@ pub struct Identity;
 impl Activation for Identity {
     const NAME: &'static str = "linear";
     const OP: super::Op = super::Op::Identity;
-    const INIT: Init = Init::Glorot;
     #[inline]
     fn forward(_z: &mut [f32]) {}
 }

@@ -1,4 +1,4 @@
-use super::{Activation, Differentiable, Init};
+use super::{Activation, Differentiable};
 
 /// `f(z) = z` for `z > 0`, else `0.01 · z` (PyTorch's default slope).
 ///
@@ -22,7 +22,6 @@ impl LeakyRelu {
 impl Activation for LeakyRelu {
     const NAME: &'static str = "leaky_relu";
     const OP: super::Op = super::Op::LeakyRelu { slope: Self::SLOPE };
-    const INIT: Init = Init::He;
     #[inline]
     fn forward(z: &mut [f32]) {
         z.iter_mut()

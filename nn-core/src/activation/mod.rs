@@ -19,21 +19,6 @@ pub use softmax::Softmax;
 pub use step::Step;
 pub use tanh::Tanh;
 
-/// How a layer's weights are drawn at initialisation (biases start at zero, as in Keras).
-///
-/// ```
-/// use nn_core::activation::{Activation, Init};
-/// assert_eq!(nn_core::Relu::INIT, Init::He);
-/// assert_eq!(nn_core::Tanh::INIT, Init::Glorot);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Init {
-    /// Glorot/Xavier uniform: `U(±√(6 / (fan_in + fan_out)))`, for saturating activations.
-    Glorot,
-    /// He uniform: `U(±√(6 / fan_in))`, for ReLU-like activations.
-    He,
-}
-
 /// The loss whose gradient through this activation simplifies to `y − t` (its canonical link).
 ///
 /// Losses use this to fuse the output activation's gradient with their own, which is both cheaper
@@ -88,12 +73,11 @@ pub enum Op {
 /// An activation function `y = f(z)`, applied to a layer's whole output vector.
 ///
 /// ```
-/// use nn_core::activation::{Activation, Init};
+/// use nn_core::activation::Activation;
 /// /// Squares its input (a toy; not useful for learning).
 /// struct Square;
 /// impl Activation for Square {
 ///     const NAME: &'static str = "square";
-///     const INIT: Init = Init::Glorot;
 ///     fn forward(z: &mut [f32]) {
 ///         z.iter_mut().for_each(|v| *v *= *v);
 ///     }
@@ -105,8 +89,6 @@ pub enum Op {
 pub trait Activation {
     /// Name shown by `summary()`.
     const NAME: &'static str;
-    /// Weight initialisation that suits this activation.
-    const INIT: Init;
     /// Canonical-link loss, if any (see [`Link`]).
     const LINK: Link = Link::None;
     /// What the function is, for exporters (ONNX); [`Op::Other`] for a function they do not know.

@@ -1,4 +1,4 @@
-use super::{Activation, Differentiable, Init};
+use super::{Activation, Differentiable};
 
 /// `f(z) = max(z, 0)`.
 ///
@@ -14,7 +14,6 @@ pub struct Relu;
 impl Activation for Relu {
     const NAME: &'static str = "relu";
     const OP: super::Op = super::Op::Relu;
-    const INIT: Init = Init::He;
     #[inline]
     fn forward(z: &mut [f32]) {
         z.iter_mut().for_each(|v| *v = v.max(0.0));

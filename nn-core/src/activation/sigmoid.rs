@@ -1,4 +1,4 @@
-use super::{Activation, Differentiable, Init, Link};
+use super::{Activation, Differentiable, Link};
 
 /// `f(z) = 1 / (1 + e^(−z))`.
 ///
@@ -14,7 +14,6 @@ pub struct Sigmoid;
 impl Activation for Sigmoid {
     const NAME: &'static str = "sigmoid";
     const OP: super::Op = super::Op::Sigmoid;
-    const INIT: Init = Init::Glorot;
     const LINK: Link = Link::Logistic;
     #[inline]
     fn forward(z: &mut [f32]) {

@@ -1,4 +1,4 @@
-use super::{Activation, Differentiable, Init, Link};
+use super::{Activation, Differentiable, Link};
 
 /// `f(z)ᵢ = e^(zᵢ) / Σⱼ e^(zⱼ)`, computed after subtracting `max z` so that no logit overflows.
 ///
@@ -14,7 +14,6 @@ pub struct Softmax;
 impl Activation for Softmax {
     const NAME: &'static str = "softmax";
     const OP: super::Op = super::Op::Softmax;
-    const INIT: Init = Init::Glorot;
     const LINK: Link = Link::Softmax;
     #[inline]
     fn forward(z: &mut [f32]) {

@@ -1,4 +1,4 @@
-use super::{Activation, Init};
+use super::Activation;
 
 /// Heaviside step: `f(z) = 1` for `z ≥ 0`, else `0` — the perceptron's activation.
 ///
@@ -18,7 +18,6 @@ pub struct Step;
 impl Activation for Step {
     const NAME: &'static str = "step";
     const OP: super::Op = super::Op::Step;
-    const INIT: Init = Init::Glorot;
     #[inline]
     fn forward(z: &mut [f32]) {
         z.iter_mut()

@@ -1,4 +1,4 @@
-use super::{Activation, Differentiable, Init};
+use super::{Activation, Differentiable};
 
 /// `f(z) = tanh(z)`.
 ///
@@ -14,7 +14,6 @@ pub struct Tanh;
 impl Activation for Tanh {
     const NAME: &'static str = "tanh";
     const OP: super::Op = super::Op::Tanh;
-    const INIT: Init = Init::Glorot;
     #[inline]
     fn forward(z: &mut [f32]) {
         z.iter_mut().for_each(|v| *v = libm::tanhf(*v));

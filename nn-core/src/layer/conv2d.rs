@@ -1,8 +1,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::{Backprop, ConvOp, Layer, Op, ParamTensor};
-use crate::activation::{Activation, Differentiable, Identity, Init};
+use super::{Backprop, ConvOp, Init, Layer, Op, ParamTensor};
+use crate::activation::{Activation, Differentiable, Identity};
 use crate::kernel::conv::{out_len, pad_after, pad_before, ConvBackward, ConvForward, Geometry};
 use crate::{kernel, Parameters, Rng};
 
@@ -196,10 +196,16 @@ impl<
         },
     ];
 
-    /// Draws the weights from `rng` (He or Glorot uniform, as the activation asks, with Keras'
-    /// fans: `C·K·K` in, `F·K·K` out) and zeroes the biases.
+    /// Draws the weights from `rng` Glorot-uniform, whatever the activation (Keras' default),
+    /// and zeroes the biases.
     fn init(&mut self, rng: &mut Rng) {
-        let limit = init_limit::<A>(C * K * K, F * K * K);
+        self.init_with(Init::Glorot, rng);
+    }
+
+    /// Draws the weights from `rng` as `init` says (Keras' fans: the kernel's positions times
+    /// its input and output channels) and zeroes the biases.
+    fn init_with(&mut self, init: Init, rng: &mut Rng) {
+        let limit = init.limit(C * K * K, F * K * K);
         for w in self
             .weight
             .as_flattened_mut()
@@ -264,15 +270,6 @@ impl<A: Differentiable> kernel::Kernel for ActivateBackward<'_, A> {
             A::backward(y, dy);
         }
     }
-}
-
-/// Limit of the uniform initialisation: He `√(6 / fan_in)` or Glorot `√(6 / (fan_in + fan_out))`.
-pub(super) fn init_limit<A: Activation>(fan_in: usize, fan_out: usize) -> f32 {
-    let fan = match A::INIT {
-        Init::He => fan_in as f32 / 2.0,
-        Init::Glorot => (fan_in + fan_out) as f32 / 2.0,
-    };
-    libm::sqrtf(3.0 / fan)
 }
 
 impl<

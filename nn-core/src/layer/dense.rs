@@ -1,8 +1,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::{Backprop, Layer, Op, ParamTensor};
-use crate::activation::{Activation, Differentiable, Identity, Init};
+use super::{Backprop, Init, Layer, Op, ParamTensor};
+use crate::activation::{Activation, Differentiable, Identity};
 use crate::{kernel, Parameters, Rng};
 
 /// A fully connected layer: `y = A(W·x + b)` with `W: [[f32; I]; O]` and `b: [f32; O]`.
@@ -71,15 +71,15 @@ impl<const I: usize, const O: usize, A: Activation> Layer for Dense<I, O, A> {
         },
     ];
 
-    /// Draws the weights from `rng` (He or Glorot uniform, as the activation asks) and zeroes the
-    /// biases.
+    /// Draws the weights from `rng` Glorot-uniform, whatever the activation (Keras' default),
+    /// and zeroes the biases.
     fn init(&mut self, rng: &mut Rng) {
-        let fan = match A::INIT {
-            Init::He => I as f32 / 2.0,
-            Init::Glorot => (I + O) as f32 / 2.0,
-        };
-        // He: √(6 / fan_in); Glorot: √(6 / (fan_in + fan_out)).
-        let limit = libm::sqrtf(3.0 / fan);
+        self.init_with(Init::Glorot, rng);
+    }
+
+    /// Draws the weights from `rng` as `init` says (fans: `I` in, `O` out) and zeroes the biases.
+    fn init_with(&mut self, init: Init, rng: &mut Rng) {
+        let limit = init.limit(I, O);
         for w in self.weight.as_flattened_mut() {
             *w = rng.uniform(-limit, limit);
         }

@@ -1,8 +1,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::conv2d::init_limit;
-use super::{Backprop, ConvOp, Layer, Op, ParamTensor};
+use super::{Backprop, ConvOp, Init, Layer, Op, ParamTensor};
 use crate::activation::{Activation, Differentiable, Identity};
 use crate::kernel::conv::{out_len, pad_after, pad_before, ConvBackward, ConvForward, Geometry};
 use crate::{kernel, Parameters, Rng};
@@ -186,10 +185,16 @@ impl<
         },
     ];
 
-    /// Draws the weights from `rng` (He or Glorot uniform, as the activation asks, with fans
-    /// `K·K` in and out) and zeroes the biases.
+    /// Draws the weights from `rng` Glorot-uniform, whatever the activation (Keras' default),
+    /// and zeroes the biases.
     fn init(&mut self, rng: &mut Rng) {
-        let limit = init_limit::<A>(K * K, K * K);
+        self.init_with(Init::Glorot, rng);
+    }
+
+    /// Draws the weights from `rng` as `init` says (Keras' fans: the kernel's positions times
+    /// its input and output channels) and zeroes the biases.
+    fn init_with(&mut self, init: Init, rng: &mut Rng) {
+        let limit = init.limit(K * K, K * K);
         for w in self.weight.as_flattened_mut().as_flattened_mut() {
             *w = rng.uniform(-limit, limit);
         }

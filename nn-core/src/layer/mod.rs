@@ -15,6 +15,7 @@ mod depthwise;
 mod dropout;
 mod flatten;
 mod fold;
+mod normalization;
 mod pool;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -27,6 +28,7 @@ pub use depthwise::DepthwiseConv2d;
 pub use dropout::Dropout;
 pub use flatten::{Flatten1d, Flatten2d};
 pub use fold::{FoldBatchNorm, ScaleChannels};
+pub use normalization::{AdaptError, Normalization};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
 
 use crate::activation::{Activation, Differentiable};
@@ -274,6 +276,12 @@ pub enum Op {
         /// Added to the variance.
         epsilon: f32,
     },
+    /// Keras' `Normalization`: `(x − mean) / max(√variance, epsilon)` per feature, with the
+    /// layer's `mean` and `variance` tensors.
+    Normalization {
+        /// The floor of the standard deviation.
+        epsilon: f32,
+    },
     /// A layer exporters do not know (a user's own layer kind).
     Other,
 }
@@ -298,6 +306,51 @@ pub struct PoolOp {
     pub kernel: &'static [usize],
     /// Stride per spatial axis.
     pub strides: &'static [usize],
+}
+
+/// How a layer's weights are drawn at initialisation (biases start at zero, as in Keras).
+///
+/// Every layer with weights draws them Glorot-uniform by default, whatever its activation, as
+/// Keras' `Dense` and `Conv*` layers do (`kernel_initializer="glorot_uniform"`). `network!` takes
+/// `init = He` on a `Dense` or convolution to draw that layer He-uniform instead (Keras'
+/// `kernel_initializer="he_uniform"`), the usual choice before a ReLU.
+///
+/// ```
+/// use nn_core::layer::{Init, Layer};
+/// use nn_core::{Dense, Relu, Rng};
+/// // 600 inputs, 200 outputs: Glorot's limit is √(6/800) ≈ 0.087, He's √(6/600) = 0.1.
+/// let (mut glorot, mut he) = (Dense::<600, 200, Relu>::default(), Dense::<600, 200, Relu>::default());
+/// glorot.init(&mut Rng::new(1));
+/// he.init_with(Init::He, &mut Rng::new(1));
+/// let largest = |d: &Dense<600, 200, Relu>| d.weight.as_flattened().iter().fold(0f32, |m, w| m.max(w.abs()));
+/// assert!(largest(&glorot) <= 0.0867 && largest(&glorot) > 0.086);
+/// assert!(largest(&he) <= 0.1 && largest(&he) > 0.099);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// Glorot/Xavier uniform: `U(±√(6 / (fan_in + fan_out)))`, Keras' default.
+    #[default]
+    Glorot,
+    /// He uniform: `U(±√(6 / fan_in))`, Keras' `he_uniform`.
+    He,
+}
+
+impl Init {
+    /// The bound of the uniform distribution for a layer with these fans (Keras' fans: inputs and
+    /// outputs of one output unit, times the kernel's positions for a convolution).
+    ///
+    /// ```
+    /// use nn_core::layer::Init;
+    /// assert_eq!(Init::He.limit(6, 100), 1.0);
+    /// assert_eq!(Init::Glorot.limit(2, 4), 1.0);
+    /// ```
+    pub fn limit(self, fan_in: usize, fan_out: usize) -> f32 {
+        let fan = match self {
+            Init::He => fan_in as f32 / 2.0,
+            Init::Glorot => (fan_in + fan_out) as f32 / 2.0,
+        };
+        libm::sqrtf(3.0 / fan)
+    }
 }
 
 /// The contract every layer kind implements: shapes, parameters, initialisation and the batched
@@ -333,8 +386,16 @@ pub trait Layer: Parameters {
     /// What the layer computes, for exporters; [`Op::Other`] for a kind they do not know.
     const OP: Op = Op::Other;
 
-    /// Draws initial parameters from `rng` (zero-sized layers draw nothing).
+    /// Draws initial parameters from `rng` with Keras' defaults: weights Glorot-uniform, biases
+    /// zero (zero-sized layers draw nothing; batch norm takes its fixed initial state).
     fn init(&mut self, rng: &mut Rng);
+
+    /// As [`init`](Layer::init), with the weights drawn as `init` says (`network!`'s `init = He`).
+    /// Layers without weights ignore `init`.
+    fn init_with(&mut self, init: Init, rng: &mut Rng) {
+        let _ = init;
+        self.init(rng);
+    }
 
     /// Inference on a batch of `B` samples, activation included.
     fn forward<const B: usize>(&self, x: &[Self::Input; B], y: &mut [Self::Output; B]);

@@ -146,6 +146,18 @@ impl Graph {
                 &[x, &w, &b, &param("running_mean"), &param("running_var")],
                 vec![float("epsilon", epsilon)],
             ),
+            Op::Normalization { epsilon } => {
+                // (x − mean) / max(√variance, ε) node for node as Keras computes it, so that
+                // onnxruntime gives the same bits and the file keeps mean and variance as they are.
+                let eps = format!("{name}.epsilon");
+                self.initializers.push(float_tensor(&eps, &[], &[epsilon]));
+                let centred = format!("{name}.centred");
+                let centred = self.node("Sub", &centred, &[x, &param("mean")], vec![]);
+                let std = format!("{name}.std");
+                let std = self.node("Sqrt", &std, &[&param("variance")], vec![]);
+                let scale = self.node("Max", &format!("{name}.scale"), &[&std, &eps], vec![]);
+                self.node("Div", name, &[&centred, &scale], vec![])
+            }
             _ => {
                 return Err(WeightsError::Unsupported {
                     layer: name.into(),

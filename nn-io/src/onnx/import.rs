@@ -62,6 +62,7 @@ where
         .map(|(t, &deferred)| (t.name.as_str(), Constant::Proto(t, deferred)))
         .collect();
     let mut chain = Vec::new();
+    let mut derived: HashMap<&str, (usize, &NodeProto)> = HashMap::new();
     for (i, node) in graph.node.iter().enumerate() {
         if !(node.domain.is_empty() || node.domain == "ai.onnx") {
             return Err(unsupported(
@@ -98,6 +99,18 @@ where
                 continue;
             }
         }
+        // The scale of a normalisation, computed from its variance: `Max(Sqrt(variance), ε)`.
+        let from_constants = node
+            .input
+            .iter()
+            .all(|s| constants.contains_key(s.as_str()) || derived.contains_key(s.as_str()));
+        if matches!(node.op_type.as_str(), "Sqrt" | "Max")
+            && from_constants
+            && node.output.len() == 1
+        {
+            derived.insert(&node.output[0], (i, node));
+            continue;
+        }
         chain.push((i, node));
     }
 
@@ -126,6 +139,7 @@ where
         pos: 0,
         current: input.name.clone(),
         constants: &constants,
+        derived: &derived,
         opset,
         fetch,
     };
@@ -439,6 +453,8 @@ struct Reader<'a> {
     /// The value the next layer reads.
     current: String,
     constants: &'a HashMap<&'a str, Constant<'a>>,
+    /// Nodes that compute only from constants (`Sqrt`, `Max`), by output name.
+    derived: &'a HashMap<&'a str, (usize, &'a NodeProto)>,
     opset: i64,
     fetch: &'a dyn Fetch,
 }
@@ -724,6 +740,43 @@ impl<'a> Reader<'a> {
                 for (k, entry) in own.iter().enumerate() {
                     self.weight(node, k + 1, entry, false, values)?;
                 }
+            }
+            Op::Normalization { epsilon } => {
+                // Sub(x, mean), then Div by Max(Sqrt(variance), ε), as the export writes it.
+                let sub = self.expect(&["Sub"], &what("Sub"))?;
+                self.weight(sub, 1, own[0], false, values)?;
+                let (i, div) = self.expect(&["Div"], &what("Div"))?;
+                let wrong = || {
+                    unsupported(
+                        div,
+                        i,
+                        format!(
+                            "layer `{}` divides by Max(Sqrt(variance), {epsilon})",
+                            layer.name
+                        ),
+                    )
+                };
+                let node = |name: Option<&String>, op: &str| {
+                    name.and_then(|n| self.derived.get(n.as_str()))
+                        .filter(|(_, n)| n.op_type == op)
+                        .copied()
+                };
+                let (_, max) = node(div.input.get(1), "Max").ok_or_else(wrong)?;
+                let [a, b] = &max.input[..] else {
+                    return Err(wrong());
+                };
+                let (sqrt, eps) = match node(Some(a), "Sqrt") {
+                    Some(sqrt) => (sqrt, b),
+                    None => (node(Some(b), "Sqrt").ok_or_else(wrong)?, a),
+                };
+                let is_eps = self.constants.get(eps.as_str()).is_some_and(|c| {
+                    c.decode(div, i, self.fetch)
+                        .is_ok_and(|v| v.data == [epsilon])
+                });
+                if !is_eps {
+                    return Err(wrong());
+                }
+                self.weight(sqrt, 0, own[1], false, values)?;
             }
             _ => {
                 return Err(WeightsError::Unsupported {
