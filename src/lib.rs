@@ -165,7 +165,7 @@ pub mod prelude {
     pub use nn_core::{
         data::{
             load_csv, load_idx, load_mnist, read_csv, read_idx, Csv, DataError, Dataset,
-            LabelColumn, Split,
+            LabelColumn, Source, Split,
         },
         metrics::{
             accuracy, binary_accuracy, top_k_accuracy, ConfusionMatrix, MetricsError, Report,

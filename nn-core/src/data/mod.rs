@@ -5,12 +5,14 @@
 
 mod csv;
 mod idx;
+mod stream;
 
 use std::path::PathBuf;
 use std::prelude::rust_2021::*;
 
 pub use self::csv::{load_csv, read_csv, Csv, LabelColumn, MAX_LINE};
 pub use idx::{load_idx, load_mnist, read_idx, Split};
+pub use stream::{ByteProgress, DatasetSource, Source};
 
 /// Samples of `N` features with a target each: a class label (`T = usize`, the default, as the
 /// file loaders give) or a vector of floats (`T = [f32; M]`: regression, XOR's 0/1 outputs, …).
@@ -396,6 +398,31 @@ pub enum DataError {
         path: PathBuf,
         /// 1-based line number.
         line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A row of a streamed file is invalid: where (file, 1-based line counting a header, and the
+    /// 1-based column of the file if one field is at fault) and what. Its text is
+    /// `file:line: column c: message`, as compilers print locations.
+    ///
+    /// ```
+    /// use nn_core::data::DataError;
+    /// let e = DataError::Row {
+    ///     path: "big.csv".into(),
+    ///     line: 123457,
+    ///     column: Some(2),
+    ///     message: "\"abc\" is not a number".into(),
+    /// };
+    /// assert_eq!(e.to_string(), "big.csv:123457: column 2: \"abc\" is not a number");
+    /// ```
+    #[error("{}:{line}: {}{message}", path.display(), column.map_or(String::new(), |c| format!("column {c}: ")))]
+    Row {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (a header counts), or row number for a binary file.
+        line: u64,
+        /// 1-based column of the file (the label's column counts), if one field is at fault.
+        column: Option<usize>,
         /// What is wrong.
         message: String,
     },
