@@ -11,11 +11,13 @@ use crate::optim::Schedule;
 use crate::{class_of, Loss, Network, Optimizer, Parameters, Rng, Train, Trainer};
 
 mod callbacks;
+mod stream;
 
 pub use callbacks::{
     Callback, Control, EarlyStopping, LearningRateScheduler, Monitor, ReduceLROnPlateau,
     TrainerAccess,
 };
+pub use stream::{evaluate_stream, predict_stream, EpochData, StreamError, StreamHistory};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///
@@ -91,6 +93,9 @@ pub struct Fit<const B: usize> {
     /// The fraction of the training data held out for validation: the last samples, before any
     /// shuffling, as Keras' `validation_split` (0: none).
     pub validation_split: f32,
+    /// Rows in the shuffle buffer of [`run_stream`](Fit::run_stream) (tf.data's `buffer_size`;
+    /// default 100,000): memory for that many rows, and the window rows are shuffled within.
+    pub shuffle_buffer: usize,
 }
 
 /// Loss and accuracy over a data set.
@@ -220,6 +225,22 @@ pub enum FitError {
         /// The epochs completed, this one included.
         history: History,
     },
+    /// The training or validation source failed (a bad row, a broken file; for
+    /// [`evaluate_stream`] and [`predict_stream`] epoch 0). The network holds a partly trained
+    /// epoch: not a result to keep.
+    #[error("epoch {epoch}: {error}")]
+    Data {
+        /// 1-based epoch of this run in which it happened (0: not training).
+        epoch: usize,
+        /// The source's error, e.g. a [`DataError`](crate::data::DataError) naming file, line
+        /// and column.
+        error: StreamError,
+        /// The epochs completed before.
+        history: History,
+    },
+    /// [`predict_stream`] could not write its output.
+    #[error("cannot write the predictions: {0}")]
+    Write(StreamError),
 }
 
 impl<const B: usize> Fit<B> {
@@ -231,6 +252,7 @@ impl<const B: usize> Fit<B> {
             shuffle: true,
             verbose: Verbose::Bar,
             validation_split: 0.0,
+            shuffle_buffer: 100_000,
         }
     }
 

@@ -1,10 +1,8 @@
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::Path;
 use std::prelude::rust_2021::*;
-use std::rc::Rc;
 
 use super::{DataError, Dataset};
 
@@ -104,7 +102,7 @@ impl From<usize> for LabelColumn {
 
 /// How label values become class indices.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-enum Classes {
+pub(super) enum Classes {
     /// Integer labels give `max + 1` classes; any other label makes every label a class name.
     #[default]
     Infer,
@@ -161,9 +159,11 @@ enum Classes {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Csv {
-    label: LabelColumn,
-    header: Option<bool>,
-    classes: Classes,
+    pub(super) label: LabelColumn,
+    pub(super) header: Option<bool>,
+    pub(super) classes: Classes,
+    /// Streamed sources skip invalid rows (and count them) instead of failing.
+    pub(super) skip_bad_rows: bool,
 }
 
 impl Csv {
@@ -256,15 +256,16 @@ impl Csv {
         input: impl Read,
         path: &Path,
     ) -> Result<Dataset<N>, DataError> {
-        let limit = LineLimit::new(input);
-        let record_start = Rc::clone(&limit.record_start);
-        let breaks = Rc::clone(&limit.breaks);
+        let limit = LineLimit::new(input, CSV_BUFFER);
         // The line a record's text starts on, from the reader's position of it.
-        let line_of = |p: &::csv::Position| breaks.borrow().line_at(p.byte(), p.line());
+        let line_of = |reader: &::csv::Reader<LineLimit<_>>, p: &::csv::Position| {
+            reader.get_ref().breaks.line_at(p.byte(), p.line())
+        };
         // Where the next record starts, for the record length limit.
-        let mark = |reader: &::csv::Reader<_>| {
-            let p = reader.position();
-            record_start.set((p.byte(), line_of(p)));
+        let mark = |reader: &mut ::csv::Reader<LineLimit<_>>| {
+            let p = reader.position().clone();
+            let line = line_of(reader, &p);
+            reader.get_mut().record_start = (p.byte(), line);
         };
         let mut reader = ::csv::ReaderBuilder::new()
             // The first record is read as data and then taken as the header or not.
@@ -273,16 +274,19 @@ impl Csv {
             .trim(::csv::Trim::All)
             .buffer_capacity(CSV_BUFFER)
             .from_reader(limit);
-        let csv_err = |e: ::csv::Error| csv_error(path, &e, line_of);
+        let csv_err =
+            |r: &::csv::Reader<_>, e: ::csv::Error| csv_error(path, &e, |p| line_of(r, p));
         let error = |line: u64, message: String| DataError::Csv {
             path: path.into(),
             line,
             message,
         };
         let mut record = ::csv::StringRecord::new();
-        let mut have = reader.read_record(&mut record).map_err(csv_err)?;
-        let first_line = record.position().map_or(1, line_of);
-        mark(&reader);
+        let mut have = reader
+            .read_record(&mut record)
+            .map_err(|e| csv_err(&reader, e))?;
+        let first_line = record.position().map_or(1, |p| line_of(&reader, p));
+        mark(&mut reader);
 
         let named = matches!(self.label, LabelColumn::Name(_));
         let is_header = match self.header {
@@ -314,8 +318,10 @@ impl Csv {
                 ));
             }
             columns = Some(record.iter().map(String::from).collect());
-            have = reader.read_record(&mut record).map_err(csv_err)?;
-            mark(&reader);
+            have = reader
+                .read_record(&mut record)
+                .map_err(|e| csv_err(&reader, e))?;
+            mark(&mut reader);
         }
         let label_at = match &self.label {
             LabelColumn::Name(name) => {
@@ -357,7 +363,7 @@ impl Csv {
         let mut table = LabelTable::default();
         let mut first_row = !is_header;
         while have {
-            let line = record.position().map_or(0, line_of);
+            let line = record.position().map_or(0, |p| line_of(&reader, p));
             if record.len() != N + 1 {
                 let message = if first_row {
                     shape_mismatch(record.len(), N)
@@ -405,8 +411,10 @@ impl Csv {
             features.push(row);
             labels.push(label);
             first_row = false;
-            have = reader.read_record(&mut record).map_err(csv_err)?;
-            mark(&reader);
+            have = reader
+                .read_record(&mut record)
+                .map_err(|e| csv_err(&reader, e))?;
+            mark(&mut reader);
         }
         if features.is_empty() {
             return Err(error(0, "no data rows".into()));
@@ -472,7 +480,7 @@ fn looks_like_header(record: &::csv::StringRecord, label_at: usize) -> bool {
 }
 
 /// What a row of `fields` fields is, against the `n` features expected, in the user's terms.
-fn shape_mismatch(fields: usize, n: usize) -> String {
+pub(super) fn shape_mismatch(fields: usize, n: usize) -> String {
     let expected = format!("{n} features are expected (N, the network's inputs)");
     match fields {
         0 => format!("the file has no columns, where a label and {expected}"),
@@ -486,7 +494,7 @@ fn shape_mismatch(fields: usize, n: usize) -> String {
 }
 
 /// `` `a`, `b`, `c` ``, at most ten of them.
-fn list(names: &[String]) -> String {
+pub(super) fn list(names: &[String]) -> String {
     let mut s: Vec<String> = names.iter().take(10).map(|n| format!("`{n}`")).collect();
     if names.len() > 10 {
         s.push(format!("… ({} in all)", names.len()));
@@ -552,19 +560,24 @@ const CSV_BUFFER: usize = 8 << 10;
 /// Passes bytes through, failing once a line grows beyond [`MAX_LINE`], or a record does (a quoted
 /// field can span lines, so that an unclosed quote makes one record of the rest of the input): the
 /// CSV reader buffers a whole record, so an endless one would otherwise take memory without bound.
-struct LineLimit<R> {
-    inner: R,
+pub(super) struct LineLimit<R> {
+    pub(super) inner: R,
     line: u64,
     length: usize,
     /// Bytes passed through.
-    read: u64,
+    pub(super) read: u64,
+    /// The CSV reader's buffer: how far it reads ahead of a record.
+    buffer: usize,
     /// Byte offset and line where the record being read starts, set by the reader's user after
     /// each record.
-    record_start: Rc<Cell<(u64, u64)>>,
+    pub(super) record_start: (u64, u64),
     /// The runs of line breaks read ahead of that record, to number the records.
-    breaks: Rc<RefCell<Breaks>>,
-    /// Offset of the first byte of the run of line breaks being read, if one is.
-    run_start: Option<u64>,
+    pub(super) breaks: Breaks,
+    /// Offset of the first byte of the run of line breaks being read, if one is, and the `\n`
+    /// and `\r` in it so far.
+    run_start: Option<(u64, u32, u32)>,
+    /// The last byte passed through (a file should end with a line break).
+    pub(super) last: Option<u8>,
 }
 
 /// Runs of line breaks (`\n`, `\r`, blank lines) with the line that follows each: the CSV reader
@@ -572,9 +585,11 @@ struct LineLimit<R> {
 /// a record at the `\r`) or after a blank line (rust-csv issues 208 and 395), so a record is
 /// numbered by the line after the run its position falls in.
 #[derive(Default)]
-struct Breaks {
+pub(super) struct Breaks {
     /// Offset of a run's first byte, of the byte after it, and that byte's line.
     runs: VecDeque<(u64, u64, u64)>,
+    /// The line of the first empty line in each run of `runs` that has one (two `\n` or two `\r`).
+    blank: VecDeque<Option<u64>>,
 }
 
 impl Breaks {
@@ -583,24 +598,36 @@ impl Breaks {
     const MAX_RUNS: usize = 1 << 16;
 
     /// The line of the first character at or after `byte`, where the reader says `line`.
-    fn line_at(&self, byte: u64, line: u64) -> u64 {
+    pub(super) fn line_at(&self, byte: u64, line: u64) -> u64 {
         self.runs
             .iter()
             .find(|&&(start, end, _)| start <= byte && byte < end)
             .map_or(line, |&(_, _, line)| line)
     }
+
+    /// The line of a record that starts at `byte` (where the reader says `line`), and the line of
+    /// an empty line in the run of line breaks before it, if there is one.
+    pub(super) fn line_and_blank_at(&self, byte: u64, line: u64) -> (u64, Option<u64>) {
+        self.runs
+            .iter()
+            .zip(&self.blank)
+            .find(|&(&(start, end, _), _)| start <= byte && byte < end)
+            .map_or((line, None), |(&(_, _, line), &blank)| (line, blank))
+    }
 }
 
 impl<R> LineLimit<R> {
-    fn new(inner: R) -> Self {
+    pub(super) fn new(inner: R, buffer: usize) -> Self {
         LineLimit {
             inner,
             line: 1,
             length: 0,
             read: 0,
-            record_start: Rc::new(Cell::new((0, 1))),
-            breaks: Rc::default(),
+            buffer,
+            record_start: (0, 1),
+            breaks: Breaks::default(),
             run_start: None,
+            last: None,
         }
     }
 }
@@ -608,20 +635,35 @@ impl<R> LineLimit<R> {
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut breaks = self.breaks.borrow_mut();
+        let breaks = &mut self.breaks;
         // Runs that end at or before the record being read cannot hold a later record's start.
-        let (start, _) = self.record_start.get();
+        let (start, _) = self.record_start;
         while breaks.runs.front().is_some_and(|&(_, end, _)| end <= start) {
             breaks.runs.pop_front();
+            breaks.blank.pop_front();
+        }
+        if let Some(&b) = buf[..n].last() {
+            self.last = Some(b);
         }
         for (offset, &b) in (self.read..).zip(&buf[..n]) {
             if b == b'\n' || b == b'\r' {
-                self.run_start.get_or_insert(offset);
-            } else if let Some(run) = self.run_start.take() {
+                let run = self.run_start.get_or_insert((offset, 0, 0));
+                if b == b'\n' {
+                    run.1 += 1;
+                } else {
+                    run.2 += 1;
+                }
+            } else if let Some((run, newlines, returns)) = self.run_start.take() {
                 if breaks.runs.len() == Breaks::MAX_RUNS {
                     breaks.runs.pop_front();
+                    breaks.blank.pop_front();
                 }
                 breaks.runs.push_back((run, offset, self.line));
+                // "\n\n" (or "\r\n\r\n", "\r\r") holds an empty line: the one after the run's
+                // first line break.
+                let blank = (newlines >= 2 || returns >= 2)
+                    .then(|| self.line - u64::from(newlines.max(1)) + 1);
+                breaks.blank.push_back(blank);
             }
             if b == b'\n' {
                 self.line += 1;
@@ -642,8 +684,8 @@ impl<R: Read> Read for LineLimit<R> {
         }
         self.read += n as u64;
         // The reader holds at most its buffer beyond the record it parses.
-        let (start, line) = self.record_start.get();
-        if self.read - start > (MAX_LINE + CSV_BUFFER) as u64 {
+        let (start, line) = self.record_start;
+        if self.read - start > (MAX_LINE + self.buffer) as u64 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
@@ -655,7 +697,7 @@ impl<R: Read> Read for LineLimit<R> {
     }
 }
 
-fn csv_error(
+pub(super) fn csv_error(
     path: &Path,
     e: &::csv::Error,
     line_of: impl Fn(&::csv::Position) -> u64,

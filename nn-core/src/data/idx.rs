@@ -337,3 +337,230 @@ fn parse(
     bytes.drain(..header);
     Ok((dims, bytes))
 }
+
+/// An IDX image file and its label file as a streamed [`Source`](super::Source), memory-mapped
+/// (`memmap2`): nothing is read into memory up front, the pages the rows are on are read as the
+/// rows are, and the operating system may drop them again, so memory does not grow with the file.
+/// Pixels are scaled to `[0, 1]` as by [`load_idx`].
+///
+/// [`open`](IdxSource::open) checks both headers against the files' lengths before any row is
+/// read: a file shorter (or longer) than its header says is an error, not a panic; so is a
+/// gzip-compressed file, which cannot be mapped (decompress it, or [`load_idx`] it). A label
+/// `≥ classes` is a [`DataError::LabelOutOfRange`] when its row is read. Skipping rows
+/// ([`Source::skip_rows`](super::Source::skip_rows)) costs nothing.
+///
+/// **A file changed while it is mapped**: the mapping shows the file as it is on disk, so rows
+/// rewritten in place are read as rewritten; a file truncated while mapped makes reading beyond
+/// its new end fail with a bus error (SIGBUS), which no check here can catch: don't truncate a
+/// file that is being trained on (replacing it by a rename is safe: the mapping keeps the old one).
+///
+/// ```
+/// use nn_core::data::{IdxSource, Source};
+/// # let dir = std::env::temp_dir().join(format!("nn-core-idxsource-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// std::fs::write(dir.join("img"), [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255, 255, 0])?;
+/// std::fs::write(dir.join("lab"), [0, 0, 8, 1, 0, 0, 0, 2, 1, 0])?;
+/// let mut rows = IdxSource::<2>::open(dir.join("img"), dir.join("lab"), 2)?;
+/// assert_eq!(rows.rows_hint(), Some(2));
+/// let (mut x, mut t) = ([[0.0; 2]; 4], [0; 4]);
+/// assert_eq!(rows.read(&mut x, &mut t)?, 2);
+/// assert_eq!((&x[..2], &t[..2]), (&[[0.0, 1.0], [1.0, 0.0]][..], &[1, 0][..]));
+/// // Cut short by one byte: refused when opened.
+/// std::fs::write(dir.join("img"), [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255, 255])?;
+/// assert!(IdxSource::<2>::open(dir.join("img"), dir.join("lab"), 2).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct IdxSource<const N: usize> {
+    images: memmap2::Mmap,
+    labels: memmap2::Mmap,
+    labels_path: std::path::PathBuf,
+    count: usize,
+    classes: usize,
+    next: usize,
+}
+
+/// Bytes before the data: the magic number and one 4-byte size per dimension.
+const IMAGES_HEADER: usize = 4 + 4 * 3;
+const LABELS_HEADER: usize = 4 + 4;
+
+impl<const N: usize> IdxSource<N> {
+    /// Maps an IDX image file and its label file (plain, not gzip), with `classes` classes, and
+    /// checks their headers and lengths.
+    pub fn open(
+        images: impl AsRef<Path>,
+        labels: impl AsRef<Path>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        let (images, labels) = (images.as_ref(), labels.as_ref());
+        let image_map = map(images)?;
+        let image_dims = mapped_header(&image_map, images, "images", IMAGES_MAGIC, 3)?;
+        let per_image = image_dims[1].saturating_mul(image_dims[2]);
+        if per_image != N {
+            return Err(DataError::FeatureMismatch {
+                path: images.into(),
+                expected: N,
+                found: per_image,
+            });
+        }
+        let count = image_dims[0];
+        check_length(&image_map, images, IMAGES_HEADER, count.checked_mul(N))?;
+        let label_map = map(labels)?;
+        let label_dims = mapped_header(&label_map, labels, "labels", LABELS_MAGIC, 1)?;
+        if label_dims[0] != count {
+            return Err(DataError::CountMismatch {
+                samples: count,
+                labels: label_dims[0],
+            });
+        }
+        check_length(&label_map, labels, LABELS_HEADER, Some(count))?;
+        Ok(IdxSource {
+            images: image_map,
+            labels: label_map,
+            labels_path: labels.into(),
+            count,
+            classes,
+            next: 0,
+        })
+    }
+}
+
+/// Maps `path` read-only; a gzip file is refused (it cannot be read in place).
+fn map(path: &Path) -> Result<memmap2::Mmap, DataError> {
+    let io = |source| DataError::Io {
+        path: path.into(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    // SAFETY: the map is read-only and only read through `&[u8]`; memmap2's `map` is `unsafe`
+    // because another process may change the file while it is mapped. Bytes changed in place are
+    // still plain bytes (any value is a valid `u8`); a truncation while mapped ends in SIGBUS,
+    // which `IdxSource`'s documentation states. Streaming a file bigger than memory needs the map.
+    let mapped = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    if mapped.starts_with(&[0x1f, 0x8b]) {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a gzip-compressed IDX file cannot be memory-mapped: decompress it (or use load_idx)",
+        )));
+    }
+    Ok(mapped)
+}
+
+/// The dimensions of a mapped IDX file, checked before use: length, magic number.
+fn mapped_header(
+    bytes: &[u8],
+    path: &Path,
+    kind: &'static str,
+    magic: u32,
+    ndims: usize,
+) -> Result<Vec<usize>, DataError> {
+    let header = 4 + 4 * ndims;
+    let word = |at: usize| {
+        u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
+    };
+    if bytes.len() < 4 {
+        return Err(DataError::Truncated {
+            path: path.into(),
+            expected: header,
+            found: bytes.len(),
+        });
+    }
+    let found = word(0) as u32;
+    if found != magic {
+        return Err(DataError::BadMagic {
+            path: path.into(),
+            kind,
+            found,
+            expected: magic,
+        });
+    }
+    if bytes.len() < header {
+        return Err(DataError::Truncated {
+            path: path.into(),
+            expected: header,
+            found: bytes.len(),
+        });
+    }
+    Ok((0..ndims).map(|d| word(4 + 4 * d)).collect())
+}
+
+/// The file must be exactly the header and `body` bytes (`None`: more than a `usize` counts).
+fn check_length(
+    bytes: &[u8],
+    path: &Path,
+    header: usize,
+    body: Option<usize>,
+) -> Result<(), DataError> {
+    let expected = body
+        .and_then(|b| b.checked_add(header))
+        .unwrap_or(usize::MAX);
+    match bytes.len() {
+        found if found < expected => Err(DataError::Truncated {
+            path: path.into(),
+            expected,
+            found,
+        }),
+        found if found > expected => Err(DataError::TrailingData {
+            path: path.into(),
+            expected,
+            extra: found - expected,
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl<const N: usize> super::Source<N> for IdxSource<N> {
+    type Target = usize;
+    type Error = DataError;
+
+    fn read(
+        &mut self,
+        features: &mut [[f32; N]],
+        targets: &mut [usize],
+    ) -> Result<usize, DataError> {
+        let n = (self.count - self.next)
+            .min(features.len())
+            .min(targets.len());
+        for (i, (x, t)) in features[..n].iter_mut().zip(&mut targets[..n]).enumerate() {
+            let row = self.next + i;
+            // In bounds: `open` checked the lengths against the count.
+            let label = usize::from(self.labels[LABELS_HEADER + row]);
+            if label >= self.classes {
+                if i > 0 {
+                    // Return the good rows; the next read starts at this one and fails.
+                    self.next = row;
+                    return Ok(i);
+                }
+                self.next = self.count; // the pass ends with the error
+                return Err(DataError::LabelOutOfRange {
+                    path: self.labels_path.clone(),
+                    index: row,
+                    label,
+                    classes: self.classes,
+                });
+            }
+            let pixels = &self.images[IMAGES_HEADER + row * N..IMAGES_HEADER + (row + 1) * N];
+            for (v, &p) in x.iter_mut().zip(pixels) {
+                *v = f32::from(p) / 255.0;
+            }
+            *t = label;
+        }
+        self.next += n;
+        Ok(n)
+    }
+
+    fn rewind(&mut self) -> Result<(), DataError> {
+        self.next = 0;
+        Ok(())
+    }
+
+    fn rows_hint(&self) -> Option<u64> {
+        Some(self.count as u64)
+    }
+
+    fn skip_rows(&mut self, n: u64) -> Result<u64, DataError> {
+        let n = n.min((self.count - self.next) as u64);
+        self.next += n as usize;
+        Ok(n)
+    }
+}

@@ -6,13 +6,15 @@
 mod csv;
 mod idx;
 mod stream;
+mod stream_csv;
 
 use std::path::PathBuf;
 use std::prelude::rust_2021::*;
 
 pub use self::csv::{load_csv, read_csv, Csv, LabelColumn, MAX_LINE};
-pub use idx::{load_idx, load_mnist, read_idx, Split};
-pub use stream::{ByteProgress, DatasetSource, Source};
+pub use idx::{load_idx, load_mnist, read_idx, IdxSource, Split};
+pub use stream::{count_rows, split_last, ByteProgress, DatasetSource, Rows, Source};
+pub use stream_csv::{CsvSource, CsvTarget, LabelRule};
 
 /// Samples of `N` features with a target each: a class label (`T = usize`, the default, as the
 /// file loaders give) or a vector of floats (`T = [f32; M]`: regression, XOR's 0/1 outputs, …).
@@ -61,6 +63,15 @@ pub trait Target: Clone + core::fmt::Debug + PartialEq {
     /// The number of classes of a set of targets: one more than the largest label, 0 for float
     /// targets (which have no classes to check against the outputs).
     fn classes(targets: &[Self]) -> usize;
+
+    /// A value to fill buffers with before rows are read into them (0, or zeros): streamed
+    /// sources ([`Source`]) write targets into buffers the caller made.
+    ///
+    /// ```
+    /// use nn_core::data::Target;
+    /// assert_eq!((usize::empty(), <[f32; 2]>::empty()), (0, [0.0; 2]));
+    /// ```
+    fn empty() -> Self;
 }
 
 impl Target for usize {
@@ -71,6 +82,10 @@ impl Target for usize {
     fn classes(targets: &[Self]) -> usize {
         targets.iter().max().map_or(0, |&l| l + 1)
     }
+
+    fn empty() -> Self {
+        0
+    }
 }
 
 impl<const M: usize> Target for [f32; M] {
@@ -80,6 +95,10 @@ impl<const M: usize> Target for [f32; M] {
 
     fn classes(_: &[Self]) -> usize {
         0
+    }
+
+    fn empty() -> Self {
+        [0.0; M]
     }
 }
 

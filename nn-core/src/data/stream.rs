@@ -83,6 +83,181 @@ pub trait Source<const N: usize> {
     fn skipped(&self) -> u64 {
         0
     }
+
+    /// Passes over the next `n` rows without returning them; returns how many there were (fewer
+    /// than `n` only at the end of the pass). The default reads them through a small buffer (a
+    /// CSV file must be parsed to find its rows); a source that can seek (a mapped IDX file, a
+    /// Parquet file's row groups) skips without reading.
+    ///
+    /// ```
+    /// use nn_core::data::{Dataset, Source};
+    /// let data = Dataset::from_vecs((0..5).map(|i| [i as f32]).collect(), vec![0; 5])?;
+    /// let mut rows = data.source();
+    /// assert_eq!(rows.skip_rows(3)?, 3);
+    /// let (mut x, mut t) = ([[0.0]; 4], [0; 4]);
+    /// assert_eq!(rows.read(&mut x, &mut t)?, 2);
+    /// assert_eq!(x[0], [3.0]);
+    /// assert_eq!(rows.skip_rows(1)?, 0); // the end
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn skip_rows(&mut self, n: u64) -> Result<u64, Self::Error> {
+        const SCRATCH: usize = 256;
+        // On the heap: 256 rows of a wide `N` (an image) would be a large stack frame.
+        #[allow(clippy::useless_vec)]
+        let mut x = vec![[0.0f32; N]; SCRATCH];
+        let mut t = vec![Self::Target::empty(); SCRATCH];
+        let mut done = 0u64;
+        while done < n {
+            let want = (n - done).min(SCRATCH as u64) as usize;
+            match self.read(&mut x[..want], &mut t[..want])? {
+                0 => break,
+                got => done += got as u64,
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// The number of rows in a pass of `source`: [`Source::rows_hint`] if it knows, else by reading
+/// a whole pass (and rewinding before and after), which for a CSV file costs a parse of it.
+///
+/// ```
+/// use nn_core::data::{count_rows, Dataset};
+/// let data = Dataset::from_vecs(vec![[0.0f32]; 7], vec![1; 7])?;
+/// assert_eq!(count_rows(&mut data.source())?, 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn count_rows<const N: usize, S: Source<N>>(source: &mut S) -> Result<u64, S::Error> {
+    if let Some(rows) = source.rows_hint() {
+        return Ok(rows);
+    }
+    source.rewind()?;
+    let rows = source.skip_rows(u64::MAX)?;
+    source.rewind()?;
+    Ok(rows)
+}
+
+/// A window of another source's rows: [`skip`](Rows::skip) the first ones,
+/// [`take`](Rows::take) at most so many of the rest. Used to hold out rows by position (HIGGS'
+/// test set is its last 500,000 rows: [`split_last`]) without loading either part.
+///
+/// ```
+/// use nn_core::data::{Dataset, Rows, Source};
+/// let data = Dataset::from_vecs((0..10).map(|i| [i as f32]).collect(), vec![0; 10])?;
+/// let mut middle = Rows::new(data.source()).skip(2).take(3);
+/// let (mut x, mut t) = ([[0.0]; 8], [0; 8]);
+/// assert_eq!(middle.read(&mut x, &mut t)?, 3);
+/// assert_eq!(x[..3], [[2.0], [3.0], [4.0]]);
+/// assert_eq!(middle.read(&mut x, &mut t)?, 0);
+/// assert_eq!(middle.rows_hint(), Some(3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Rows<S> {
+    source: S,
+    skip: u64,
+    take: u64,
+    /// Rows returned in this pass, and whether the first `skip` have been passed over.
+    given: u64,
+    skipped_head: bool,
+}
+
+impl<S> Rows<S> {
+    /// All the rows of `source`.
+    pub fn new(source: S) -> Self {
+        Rows {
+            source,
+            skip: 0,
+            take: u64::MAX,
+            given: 0,
+            skipped_head: false,
+        }
+    }
+
+    /// Leaves out the first `n` rows (of the rows this window would give).
+    pub fn skip(mut self, n: u64) -> Self {
+        self.skip = self.skip.saturating_add(n);
+        self
+    }
+
+    /// Gives at most `n` rows.
+    pub fn take(mut self, n: u64) -> Self {
+        self.take = self.take.min(n);
+        self
+    }
+
+    /// The source inside.
+    pub fn into_inner(self) -> S {
+        self.source
+    }
+}
+
+impl<const N: usize, S: Source<N>> Source<N> for Rows<S> {
+    type Target = S::Target;
+    type Error = S::Error;
+
+    fn read(
+        &mut self,
+        features: &mut [[f32; N]],
+        targets: &mut [Self::Target],
+    ) -> Result<usize, Self::Error> {
+        if !self.skipped_head {
+            self.source.skip_rows(self.skip)?;
+            self.skipped_head = true;
+        }
+        let left = usize::try_from(self.take - self.given).unwrap_or(usize::MAX);
+        let n = features.len().min(targets.len()).min(left);
+        if n == 0 {
+            return Ok(0);
+        }
+        let got = self.source.read(&mut features[..n], &mut targets[..n])?;
+        self.given += got as u64;
+        Ok(got)
+    }
+
+    fn rewind(&mut self) -> Result<(), Self::Error> {
+        (self.given, self.skipped_head) = (0, false);
+        self.source.rewind()
+    }
+
+    fn rows_hint(&self) -> Option<u64> {
+        let rows = self.source.rows_hint()?;
+        Some(rows.saturating_sub(self.skip).min(self.take))
+    }
+
+    fn bytes_hint(&self) -> Option<ByteProgress> {
+        self.source.bytes_hint()
+    }
+
+    fn skipped(&self) -> u64 {
+        self.source.skipped()
+    }
+}
+
+/// Splits a file into its first rows and its last `n`, as HIGGS' convention (the last 500,000
+/// rows are the test set), from two sources on the same file (opened twice: each part is read
+/// on its own, neither is loaded). The row count comes from [`count_rows`]: for a CSV file, one
+/// pass of parsing now. If `n` is more than the rows there are, the first part is empty (and
+/// training says it has too few rows).
+///
+/// ```
+/// use nn_core::data::{split_last, Dataset, Source};
+/// let data = Dataset::from_vecs((0..10).map(|i| [i as f32]).collect(), vec![0; 10])?;
+/// let (mut train, mut test) = split_last(data.source(), data.source(), 4)?;
+/// assert_eq!((train.rows_hint(), test.rows_hint()), (Some(6), Some(4)));
+/// let (mut x, mut t) = ([[0.0]; 8], [0; 8]);
+/// assert_eq!(test.read(&mut x, &mut t)?, 4);
+/// assert_eq!(x[0], [6.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn split_last<const N: usize, S: Source<N>>(
+    mut first: S,
+    last: S,
+    n: u64,
+) -> Result<(Rows<S>, Rows<S>), S::Error> {
+    let total = count_rows(&mut first)?;
+    let at = total.saturating_sub(n);
+    Ok((Rows::new(first).take(at), Rows::new(last).skip(at)))
 }
 
 /// How many of a file's bytes a pass has read: [`Source::bytes_hint`].
@@ -201,5 +376,12 @@ impl<const N: usize, T: Target> Source<N> for DatasetSource<'_, N, T> {
 
     fn rows_hint(&self) -> Option<u64> {
         Some(self.data.len() as u64)
+    }
+
+    fn skip_rows(&mut self, n: u64) -> Result<u64, Self::Error> {
+        let rest = (self.data.len() - self.next) as u64;
+        let n = n.min(rest);
+        self.next += n as usize;
+        Ok(n)
     }
 }
