@@ -4,7 +4,10 @@ use constnet::metrics::{roc_auc, AucError, MetricsError};
 
 fn check(scores: &[f32], labels: &[usize], sklearn: f64) {
     let auc = roc_auc(scores, labels).unwrap();
-    assert!((auc - sklearn).abs() < 1e-12, "{auc} vs scikit-learn {sklearn}");
+    assert!(
+        (auc - sklearn).abs() < 1e-12,
+        "{auc} vs scikit-learn {sklearn}"
+    );
 }
 
 #[test]
@@ -62,14 +65,27 @@ fn order_of_samples_does_not_matter() {
 fn bad_input_is_a_typed_error() {
     assert_eq!(
         roc_auc(&[0.5], &[0, 1]),
-        Err(AucError::Metrics(MetricsError::LengthMismatch { predictions: 1, labels: 2 }))
+        Err(AucError::Metrics(MetricsError::LengthMismatch {
+            predictions: 1,
+            labels: 2
+        }))
     );
     assert_eq!(
         roc_auc(&[0.5, 0.2], &[0, 2]),
-        Err(AucError::Metrics(MetricsError::LabelOutOfRange { index: 1, label: 2, classes: 2 }))
+        Err(AucError::Metrics(MetricsError::LabelOutOfRange {
+            index: 1,
+            label: 2,
+            classes: 2
+        }))
     );
-    assert_eq!(roc_auc(&[0.5, f32::NAN], &[0, 1]), Err(AucError::NaN { index: 1 }));
-    assert_eq!(roc_auc(&[0.5, 0.7], &[0, 0]), Err(AucError::OneClass { class: 0 }));
+    assert_eq!(
+        roc_auc(&[0.5, f32::NAN], &[0, 1]),
+        Err(AucError::NaN { index: 1 })
+    );
+    assert_eq!(
+        roc_auc(&[0.5, 0.7], &[0, 0]),
+        Err(AucError::OneClass { class: 0 })
+    );
     assert_eq!(roc_auc(&[], &[]), Err(AucError::OneClass { class: 0 }));
     assert_eq!(
         roc_auc(&[0.5, 0.7], &[0, 0]).unwrap_err().to_string(),
