@@ -357,7 +357,8 @@ impl Rng {
 /// Writes `rows` HIGGS-shaped rows: the label first, then 28 features (21 "low-level" normals and
 /// 7 "high-level" ones computed from them, as HIGGS' are), CSV (no header; `.gz` compressed) or
 /// Parquet by the file's extension. The label is drawn from a fixed random nonlinear rule plus
-/// noise, so a network can learn it to ~75-80 % but not 100 %.
+/// noise, so a network learns it well but not perfectly (28-64-64-1: ~88 % after two epochs
+/// on 250,000 rows).
 fn make_synthetic(path: &Path, rows: u64, seed: u64) -> Result<(), BoxError> {
     // The rule: a fixed 28-16-1 tanh network (weights from seed 14, not from `seed`, so that
     // every file follows the same rule) and a logistic draw of the label around it.
