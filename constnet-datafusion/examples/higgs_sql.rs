@@ -108,7 +108,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
 
     // The same inside DataFusion, every core.
-    let ctx = SessionContext::new();
+    // `enable_url_table`: a file's path in quotes is a table, as in DataFusion's CLI.
+    let ctx = SessionContext::new().enable_url_table();
     ctx.register_udf(predict_udf::<Higgs, _, _>("higgs", net.clone()));
     let args = features().join(", ");
     let sql = format!(
