@@ -137,5 +137,8 @@ fn the_readme_picture_is_the_mnist_jobs_history() {
     );
     let accuracy = 100.0 * h.epochs[9].validation.unwrap().accuracy;
     // The README's 94.55 % (AVX-512 path), within what another kernel's rounding moves it.
-    assert!((accuracy - 94.55).abs() < 0.5, "final accuracy {accuracy:.2} %");
+    assert!(
+        (accuracy - 94.55).abs() < 0.5,
+        "final accuracy {accuracy:.2} %"
+    );
 }
