@@ -9,6 +9,56 @@ use crate::kernel::conv::{pad_after, pad_before};
 use crate::layer::{Layer, Tensor};
 use crate::{AvgPool2d, Conv2d, Dense, DepthwiseConv2d, Dropout, Flatten2d, Identity, MaxPool2d};
 
+/// TensorFlow's padding of a `H×W` input for a `K×K` kernel with stride `S` and output `OH×OW`:
+/// `[top, left, bottom, right]`.
+const fn pads(
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    oh: usize,
+    ow: usize,
+    same: bool,
+) -> [usize; 4] {
+    [
+        pad_before(h, k, s, oh, same),
+        pad_before(w, k, s, ow, same),
+        pad_after(h, k, s, oh, same),
+        pad_after(w, k, s, ow, same),
+    ]
+}
+
+/// The input value at row `iy`, column `ix` of `plane`, or `pad` where the kernel overhangs it
+/// (positions that wrapped below zero and those past the end both fail `get`).
+#[inline(always)]
+fn padded<const H: usize, const W: usize>(
+    plane: &[[i8; W]; H],
+    iy: usize,
+    ix: usize,
+    pad: i8,
+) -> i8 {
+    plane
+        .get(iy)
+        .and_then(|r| r.get(ix))
+        .copied()
+        .unwrap_or(pad)
+}
+
+/// Pixel-major outputs (`[oy][ox][channel]`, as the output stage writes them) to channel-major.
+#[inline(always)]
+fn channels_first<const C: usize, const OH: usize, const OW: usize>(
+    pixels: &[[[i8; C]; OW]; OH],
+    y: &mut [[[i8; OW]; OH]; C],
+) {
+    for (c, plane) in y.iter_mut().enumerate() {
+        for (oy, row) in plane.iter_mut().enumerate() {
+            for (ox, v) in row.iter_mut().enumerate() {
+                *v = pixels[oy][ox][c];
+            }
+        }
+    }
+}
+
 /// A 2-D convolution in TFLite's int8 scheme (`Conv2D`, per-filter weight scales): each output
 /// pixel is a [`QDense`] row product over the `N = C·K·K` input values under the kernel, padding
 /// being the input's zero point (the code of 0.0). Integer arithmetic only, on the int8 kernel
@@ -120,8 +170,7 @@ impl<
                         let iy = (oy * S + kh).wrapping_sub(pt);
                         for kw in 0..K {
                             let ix = (ox * S + kw).wrapping_sub(pl);
-                            // Wrapped (negative) and past-the-end positions both fail `get`.
-                            patch[i] = plane.get(iy).and_then(|r| r.get(ix)).copied().unwrap_or(zp);
+                            patch[i] = padded(plane, iy, ix, zp);
                             i += 1;
                         }
                     }
@@ -153,12 +202,7 @@ impl<
         kernel: K,
         stride: S,
         output: [OH, OW],
-        pads: [
-            pad_before(H, K, S, OH, SAME),
-            pad_before(W, K, S, OW, SAME),
-            pad_after(H, K, S, OH, SAME),
-            pad_after(W, K, S, OW, SAME),
-        ],
+        pads: pads(H, W, K, S, OH, OW, SAME),
     };
     const INPUTS: usize = C * H * W;
     const OUTPUTS: usize = F * OH * OW;
@@ -196,13 +240,7 @@ impl<
                 acc.as_flattened().as_flattened(),
                 pixels.as_flattened_mut().as_flattened_mut(),
             );
-            for (f, plane) in y.iter_mut().enumerate() {
-                for (oy, row) in plane.iter_mut().enumerate() {
-                    for (ox, v) in row.iter_mut().enumerate() {
-                        *v = pixels[oy][ox][f];
-                    }
-                }
-            }
+            channels_first(&pixels, y);
         }
     }
 
@@ -360,12 +398,7 @@ impl<
         kernel: K,
         stride: S,
         output: [OH, OW],
-        pads: [
-            pad_before(H, K, S, OH, SAME),
-            pad_before(W, K, S, OW, SAME),
-            pad_after(H, K, S, OH, SAME),
-            pad_after(W, K, S, OW, SAME),
-        ],
+        pads: pads(H, W, K, S, OH, OW, SAME),
     };
     const INPUTS: usize = C * H * W;
     const OUTPUTS: usize = C * OH * OW;
@@ -387,7 +420,7 @@ impl<
         y: &mut [[[[i8; OW]; OH]; C]; B],
     ) {
         let () = Self::CHECK;
-        let zp = self.matrix.input().zero_point.clamp(-128, 127);
+        let zp = self.matrix.input().zero_point.clamp(-128, 127) as i8;
         let (pt, pl) = (pad_before(H, K, S, OH, SAME), pad_before(W, K, S, OW, SAME));
         let weights = self.matrix.weight();
         let mut acc = [[[0i32; C]; OW]; OH];
@@ -401,10 +434,7 @@ impl<
                             let iy = (oy * S + kh).wrapping_sub(pt);
                             for kw in 0..K {
                                 let ix = (ox * S + kw).wrapping_sub(pl);
-                                let v = x[c]
-                                    .get(iy)
-                                    .and_then(|r| r.get(ix))
-                                    .map_or(zp, |&v| i32::from(v));
+                                let v = i32::from(padded(&x[c], iy, ix, zp));
                                 s = s.wrapping_add(i32::from(weights[c][kh * K + kw]) * v);
                             }
                         }
@@ -416,13 +446,7 @@ impl<
                 acc.as_flattened().as_flattened(),
                 pixels.as_flattened_mut().as_flattened_mut(),
             );
-            for (c, plane) in y.iter_mut().enumerate() {
-                for (oy, row) in plane.iter_mut().enumerate() {
-                    for (ox, v) in row.iter_mut().enumerate() {
-                        *v = pixels[oy][ox][c];
-                    }
-                }
-            }
+            channels_first(&pixels, y);
         }
     }
 
