@@ -1,5 +1,8 @@
 //! `nn_core::metrics::roc_auc` against scikit-learn's `roc_auc_score`: the literals below are the
 //! output of `scripts/reference/roc_auc.py` (scikit-learn 1.9.1, kept in roc_auc.out).
+// The scores are f32 values as the script prints them (f64 digits), kept verbatim so the file
+// can be checked against roc_auc.out; each rounds to the f32 the script scored.
+#![allow(clippy::excessive_precision)]
 use constnet::metrics::{roc_auc, AucError, MetricsError};
 
 fn check(scores: &[f32], labels: &[usize], sklearn: f64) {
