@@ -683,51 +683,67 @@ mod files {
 
     #[test]
     fn int8_exports_for_the_python_check() {
-        // Writes what `scripts/interop/check_int8.py` reads (CI runs onnxruntime on it): the
-        // quantised MNIST network as ONNX (QDQ) and safetensors, 200 test digits, and constnet's
-        // dequantised int8 outputs and probabilities on them.
+        // Writes what `scripts/interop/check_int8.py` reads (CI runs onnxruntime on it): three
+        // quantised networks as ONNX (QDQ) and safetensors, inputs, and constnet's dequantised
+        // int8 outputs and probabilities on them.
         let Some(dir) = std::env::var_os("CONSTNET_EXPORT_DIR") else {
             return;
         };
-        use safetensors::{tensor::TensorView, Dtype};
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
+
+        // `NAME.onnx`, `NAME.safetensors`, and `NAME_io.safetensors` with the samples (each of
+        // `shape`), the dequantised int8 outputs `logits`, the probabilities `output` and the
+        // output's scale. A macro: the twins share these methods' names, not a trait.
+        macro_rules! export {
+            ($name:literal, $q:expr, $samples:expr, $shape:expr) => {{
+                use safetensors::{tensor::TensorView, Dtype};
+                let (q, samples) = (&$q, $samples);
+                q.save_onnx(&dir.join(concat!($name, ".onnx"))).unwrap();
+                q.save_safetensors(&dir.join(concat!($name, ".safetensors")))
+                    .unwrap();
+                let p = q.output_params();
+                let f32s = |v: &mut dyn Iterator<Item = f32>| {
+                    v.flat_map(f32::to_le_bytes).collect::<Vec<u8>>()
+                };
+                let input = f32s(&mut samples.iter().flatten().copied());
+                let logits = f32s(&mut samples.iter().flat_map(|x| {
+                    q.forward_int8(&q.quantize_input(x))
+                        .map(|c| p.dequantize(c))
+                }));
+                let output = f32s(&mut samples.iter().flat_map(|x| q.forward(x)));
+                let (n, outputs) = (samples.len(), output.len() / 4 / samples.len());
+                let scale = p.scale.to_le_bytes();
+                let shape: Vec<usize> = std::iter::once(n).chain($shape).collect();
+                let tensors = [
+                    ("input", TensorView::new(Dtype::F32, shape, &input).unwrap()),
+                    (
+                        "logits",
+                        TensorView::new(Dtype::F32, vec![n, outputs], &logits).unwrap(),
+                    ),
+                    (
+                        "output",
+                        TensorView::new(Dtype::F32, vec![n, outputs], &output).unwrap(),
+                    ),
+                    (
+                        "output_scale",
+                        TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
+                    ),
+                ];
+                let io = dir.join(concat!($name, "_io.safetensors"));
+                safetensors::serialize_to_file(tensors, None, &io).unwrap();
+            }};
+        }
+
+        // The bundled MLP, trained as the example trains it; 200 test digits.
         let (net, train, test) = trained();
-        let q = net.quantize(&train.features()[..500]).unwrap();
-        q.save_onnx(&dir.join("mnist_int8.onnx")).unwrap();
-        q.save_safetensors(&dir.join("mnist_int8.safetensors"))
-            .unwrap();
-        let x = &test.features()[..200];
-        let p = q.output_params();
-        let f32s =
-            |v: &mut dyn Iterator<Item = f32>| v.flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
-        let input = f32s(&mut x.iter().flatten().copied());
-        let logits = f32s(&mut x.iter().flat_map(|x| {
-            let codes = q.forward_int8(&q.quantize_input(x));
-            codes.map(|c| p.dequantize(c))
-        }));
-        let output = f32s(&mut x.iter().flat_map(|x| q.forward(x)));
-        let scale = p.scale.to_le_bytes();
-        let tensors = [
-            (
-                "input",
-                TensorView::new(Dtype::F32, vec![200, 784], &input).unwrap(),
-            ),
-            (
-                "logits",
-                TensorView::new(Dtype::F32, vec![200, 10], &logits).unwrap(),
-            ),
-            (
-                "output",
-                TensorView::new(Dtype::F32, vec![200, 10], &output).unwrap(),
-            ),
-            (
-                "output_scale",
-                TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
-            ),
-        ];
-        safetensors::serialize_to_file(tensors, None, &dir.join("mnist_int8_io.safetensors"))
-            .unwrap();
+        let digits = &test.features()[..200];
+        export!(
+            "mnist_int8",
+            net.quantize(&train.features()[..500]).unwrap(),
+            digits,
+            [784]
+        );
 
         // The CNN: convolutions, pools, flatten and dropout in QDQ form.
         let mut cnn = Cnn::new_boxed(1);
@@ -744,73 +760,18 @@ mod files {
             )
             .unwrap();
         let q = cnn.quantize(&train.features()[..500]).unwrap();
-        q.save_onnx(&dir.join("cnn_int8.onnx")).unwrap();
-        q.save_safetensors(&dir.join("cnn_int8.safetensors"))
-            .unwrap();
-        let p = q.output_params();
-        let logits = f32s(&mut x.iter().flat_map(|x| {
-            let codes = q.forward_int8(&q.quantize_input(x));
-            codes.map(|c| p.dequantize(c))
-        }));
-        let output = f32s(&mut x.iter().flat_map(|x| q.forward(x)));
-        let scale = p.scale.to_le_bytes();
-        let tensors = [
-            (
-                "input",
-                TensorView::new(Dtype::F32, vec![200, 1, 28, 28], &input).unwrap(),
-            ),
-            (
-                "logits",
-                TensorView::new(Dtype::F32, vec![200, 10], &logits).unwrap(),
-            ),
-            (
-                "output",
-                TensorView::new(Dtype::F32, vec![200, 10], &output).unwrap(),
-            ),
-            (
-                "output_scale",
-                TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
-            ),
-        ];
-        safetensors::serialize_to_file(tensors, None, &dir.join("cnn_int8_io.safetensors"))
-            .unwrap();
+        export!("cnn_int8", q, digits, [1, 28, 28]);
 
         // Depthwise convolution and average pooling, on random inputs.
         let mut rng = constnet::Rng::new(8);
         let samples: Vec<[f32; 192]> = (0..200)
             .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
             .collect();
-        let q = Mobile::new(3).quantize(&samples).unwrap();
-        q.save_onnx(&dir.join("mobile_int8.onnx")).unwrap();
-        q.save_safetensors(&dir.join("mobile_int8.safetensors"))
-            .unwrap();
-        let p = q.output_params();
-        let input = f32s(&mut samples.iter().flatten().copied());
-        let logits = f32s(&mut samples.iter().flat_map(|x| {
-            let codes = q.forward_int8(&q.quantize_input(x));
-            codes.map(|c| p.dequantize(c))
-        }));
-        let output = f32s(&mut samples.iter().flat_map(|x| q.forward(x)));
-        let scale = p.scale.to_le_bytes();
-        let tensors = [
-            (
-                "input",
-                TensorView::new(Dtype::F32, vec![200, 3, 8, 8], &input).unwrap(),
-            ),
-            (
-                "logits",
-                TensorView::new(Dtype::F32, vec![200, 3], &logits).unwrap(),
-            ),
-            (
-                "output",
-                TensorView::new(Dtype::F32, vec![200, 3], &output).unwrap(),
-            ),
-            (
-                "output_scale",
-                TensorView::new(Dtype::F32, vec![], &scale).unwrap(),
-            ),
-        ];
-        safetensors::serialize_to_file(tensors, None, &dir.join("mobile_int8_io.safetensors"))
-            .unwrap();
+        export!(
+            "mobile_int8",
+            Mobile::new(3).quantize(&samples).unwrap(),
+            &samples[..],
+            [3, 8, 8]
+        );
     }
 }
