@@ -31,7 +31,7 @@ use std::boxed::Box;
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use nn_core::{LayerInfo, Network};
+use nn_core::{LayerInfo, Network, Summary};
 
 mod checkpoint;
 mod error;
@@ -68,7 +68,16 @@ pub struct TensorEntry {
 pub fn tensors<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     rename: &[(&str, &str)],
 ) -> Vec<TensorEntry> {
-    let summary = N::summary();
+    let out = tensors_of(&N::summary(), rename);
+    // Every value of the network belongs to exactly one tensor (checked by every layer's tests).
+    debug_assert_eq!(out.last().map_or(0, |t| t.offset + t.len), N::LEN);
+    out
+}
+
+/// [`tensors`] from the summary alone. Not generic, so compiled once here rather than again in
+/// every crate and for every width (a user's rebuild after a width change codegens only the thin
+/// generic shims).
+fn tensors_of(summary: &Summary<'_>, rename: &[(&str, &str)]) -> Vec<TensorEntry> {
     let mut offset = 0;
     let mut out = Vec::new();
     for layer in summary.layers {
@@ -83,10 +92,35 @@ pub fn tensors<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
             offset += t.len();
         }
     }
-    // Every value of the network belongs to exactly one tensor (checked by every layer's tests).
-    debug_assert_eq!(offset, N::LEN);
     out
 }
+
+/// What the file formats need to know of a network type, without its type: they are written
+/// once, non-generic, behind the generic [`ModelFile`] methods.
+pub(crate) struct Shape<'a> {
+    pub(crate) summary: Summary<'a>,
+    pub(crate) entries: Vec<TensorEntry>,
+    pub(crate) input: usize,
+    pub(crate) output: usize,
+}
+
+impl Shape<'static> {
+    fn of<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(rename: &[(&str, &str)]) -> Self {
+        Shape {
+            summary: N::summary(),
+            entries: tensors::<N, IN, OUT>(rename),
+            input: IN,
+            output: OUT,
+        }
+    }
+}
+
+/// A seekable byte source, as a trait object: one reader type for the non-generic readers.
+pub(crate) trait ReadSeek: std::io::Read + std::io::Seek {}
+impl<T: std::io::Read + std::io::Seek> ReadSeek for T {}
+
+/// Turns a read error into the caller's error (naming the file).
+pub(crate) type IoError = Box<dyn Fn(std::io::Error) -> WeightsError>;
 
 fn prefix<'a>(layer: &'a LayerInfo, rename: &[(&'a str, &'a str)]) -> &'a str {
     rename
@@ -131,14 +165,11 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
         path: &Path,
         rename: &[(&str, &str)],
     ) -> Result<Box<Self>, WeightsError> {
-        let (file, len) = open_bounded(path, safetensors::max_file_len(Self::LEN))?;
+        let (mut file, len) = open_bounded(path, safetensors::max_file_len(Self::LEN))?;
         let mut net = Self::boxed_zeroed();
-        let io = |source| WeightsError::Io {
-            path: path.into(),
-            source,
-        };
         let entries = tensors::<Self, IN, OUT>(rename);
-        safetensors::read(file, len, &entries, net.as_mut_slice(), io)?;
+        let io = io_error(path);
+        safetensors::read(&mut file, len, &entries, net.as_mut_slice(), &io)?;
         Ok(net)
     }
 
@@ -166,8 +197,14 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
         let entries = tensors::<Self, IN, OUT>(rename);
         let len = bytes.len() as u64;
         // The length is known, so reading can only fail where the data ends early.
-        let io = |e: std::io::Error| WeightsError::Truncated(e.to_string());
-        safetensors::read(Cursor::new(bytes), len, &entries, net.as_mut_slice(), io)?;
+        let io = truncated();
+        safetensors::read(
+            &mut Cursor::new(bytes),
+            len,
+            &entries,
+            net.as_mut_slice(),
+            &io,
+        )?;
         Ok(net)
     }
 
@@ -205,7 +242,7 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
 
     /// [`save_onnx`](ModelFile::save_onnx) to bytes in memory.
     fn to_onnx_bytes(&self) -> Result<Vec<u8>, WeightsError> {
-        onnx::export::<Self, IN, OUT>(self)
+        onnx::export(&Shape::of::<Self, IN, OUT>(&[]), self.as_slice())
     }
 
     /// Reads an ONNX model of this architecture, as exported by `torch.onnx.export`, tf2onnx or
@@ -221,15 +258,11 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
     /// [`load_onnx`](ModelFile::load_onnx), on the heap.
     fn load_onnx_boxed(path: &Path) -> Result<Box<Self>, WeightsError> {
         let (file, len) = open_bounded(path, onnx::max_file_len(Self::LEN))?;
-        let path = path.to_path_buf();
-        let io = move |source| WeightsError::Io {
-            path: path.clone(),
-            source,
-        };
         let mut net = Self::boxed_zeroed();
         // Buffered: the walk reads a model's small fields a few bytes at a time.
-        let source = std::io::BufReader::new(file);
-        onnx::import_from::<Self, _, IN, OUT>(source, len, io, net.as_mut_slice())?;
+        let mut source = std::io::BufReader::new(file);
+        let shape = Shape::of::<Self, IN, OUT>(&[]);
+        onnx::import_from(&mut source, len, io_error(path), &shape, net.as_mut_slice())?;
         Ok(net)
     }
 
@@ -241,14 +274,35 @@ pub trait ModelFile<const IN: usize, const OUT: usize>: Network<IN, OUT> {
     /// [`from_onnx_bytes`](ModelFile::from_onnx_bytes), on the heap.
     fn from_onnx_bytes_boxed(bytes: &[u8]) -> Result<Box<Self>, WeightsError> {
         let mut net = Self::boxed_zeroed();
-        let io = |e: std::io::Error| WeightsError::Truncated(e.to_string());
         let len = bytes.len() as u64;
-        onnx::import_from::<Self, _, IN, OUT>(Cursor::new(bytes), len, io, net.as_mut_slice())?;
+        let shape = Shape::of::<Self, IN, OUT>(&[]);
+        onnx::import_from(
+            &mut Cursor::new(bytes),
+            len,
+            truncated(),
+            &shape,
+            net.as_mut_slice(),
+        )?;
         Ok(net)
     }
 }
 
 impl<N: Network<IN, OUT>, const IN: usize, const OUT: usize> ModelFile<IN, OUT> for N {}
+
+/// Read errors of the file at `path`.
+fn io_error(path: &Path) -> IoError {
+    let path = path.to_path_buf();
+    Box::new(move |source| WeightsError::Io {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// Read errors of bytes in memory: their length is known, so reading can only fail where the
+/// data ends early.
+fn truncated() -> IoError {
+    Box::new(|e| WeightsError::Truncated(e.to_string()))
+}
 
 /// Opens a file with its length, refusing it if it is larger than `limit` bytes.
 fn open_bounded(path: &Path, limit: u64) -> Result<(std::fs::File, u64), WeightsError> {

@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 
 use std::borrow::Cow;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::SeekFrom;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, Metadata, SafeTensorError, TensorInfo, View};
 use serde::Deserialize;
 
-use crate::{check_finite, Float, TensorEntry, WeightsError};
+use crate::{check_finite, Float, ReadSeek, TensorEntry, WeightsError};
 
 /// The largest header read. The format allows 100 MB, but a state dict's header is a few hundred
 /// bytes per tensor: 16 MiB keeps what parsing a hostile header's JSON costs far below 100 MB.
@@ -25,12 +25,12 @@ pub(crate) fn max_file_len(values: usize) -> u64 {
 /// against `entries`. Only the header (at most [`MAX_HEADER`]) and one chunk of data are held at a
 /// time: the values go straight from the file into `values`, so reading a 200 MB network takes
 /// 200 MB plus the header, not twice that. `io` names the source in an I/O error.
-pub(crate) fn read<R: Read + Seek>(
-    mut src: R,
+pub(crate) fn read(
+    src: &mut dyn ReadSeek,
     len: u64,
     entries: &[TensorEntry],
     values: &mut [f32],
-    io: impl Fn(std::io::Error) -> WeightsError,
+    io: &dyn Fn(std::io::Error) -> WeightsError,
 ) -> Result<(), WeightsError> {
     // The length prefix is checked here (not only by the crate) to say exactly what is wrong.
     let Some(available) = len.checked_sub(8) else {

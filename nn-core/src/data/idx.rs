@@ -144,26 +144,34 @@ fn idx_dataset<const N: usize, L: Read>(
     classes: usize,
 ) -> Result<Dataset<N>, DataError> {
     // The image size is checked from the header, before any pixel is read.
-    let (dims, pixels) = read_stream(images, images_name, "images", IMAGES_MAGIC, 3, |dims| {
-        let per_image = dims[1].saturating_mul(dims[2]);
-        if per_image != N {
-            return Err(DataError::FeatureMismatch {
-                path: images_name.into(),
-                expected: N,
-                found: per_image,
-            });
-        }
-        Ok(())
-    })?;
+    let mut images = images;
+    let (dims, pixels) = read_stream(
+        &mut images,
+        images_name,
+        "images",
+        IMAGES_MAGIC,
+        3,
+        &|dims| {
+            let per_image = dims[1].saturating_mul(dims[2]);
+            if per_image != N {
+                return Err(DataError::FeatureMismatch {
+                    path: images_name.into(),
+                    expected: N,
+                    found: per_image,
+                });
+            }
+            Ok(())
+        },
+    )?;
     let count = dims[0];
     // So is the label count.
     let (_, label_data) = read_stream(
-        labels()?,
+        &mut labels()?,
         labels_name,
         "labels",
         LABELS_MAGIC,
         1,
-        |label_dims| {
+        &|label_dims| {
             if label_dims[0] != count {
                 return Err(DataError::CountMismatch {
                     samples: count,
@@ -203,28 +211,31 @@ fn idx_dataset<const N: usize, L: Read>(
 ///
 /// Concatenated gzip members (`cat a.gz b.gz`, `pigz`) are one stream, as `gunzip` reads them;
 /// bytes after the last member that are not a gzip member are an error.
+///
+/// Not generic (a reader and a check as trait objects): compiled once in this crate, not again
+/// for every user crate and feature width.
 fn read_stream(
-    mut reader: impl Read,
+    reader: &mut dyn Read,
     name: &Path,
     kind: &'static str,
     magic: u32,
     ndims: usize,
-    check: impl Fn(&[usize]) -> Result<(), DataError>,
+    check: &dyn Fn(&[usize]) -> Result<(), DataError>,
 ) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let io = |source| DataError::Io {
         path: name.into(),
         source,
     };
     let mut sniff = Vec::with_capacity(2);
-    (&mut reader).take(2).read_to_end(&mut sniff).map_err(io)?;
+    reader.take(2).read_to_end(&mut sniff).map_err(io)?;
     if sniff != [0x1f, 0x8b] {
         return parse(
-            sniff.as_slice().chain(reader),
+            &mut sniff.as_slice().chain(reader),
             name,
             kind,
             magic,
             ndims,
-            &check,
+            check,
             Pass::Plain,
         );
     }
@@ -233,8 +244,24 @@ fn read_stream(
     let inflate = || flate2::read::MultiGzDecoder::new(compressed.as_slice());
     // First pass: every check, keeping nothing; only a stream that is exactly what its header
     // describes is inflated again, into memory.
-    parse(inflate(), name, kind, magic, ndims, &check, Pass::GzipCheck)?;
-    parse(inflate(), name, kind, magic, ndims, &check, Pass::GzipKeep)
+    parse(
+        &mut inflate(),
+        name,
+        kind,
+        magic,
+        ndims,
+        check,
+        Pass::GzipCheck,
+    )?;
+    parse(
+        &mut inflate(),
+        name,
+        kind,
+        magic,
+        ndims,
+        check,
+        Pass::GzipKeep,
+    )
 }
 
 /// What [`parse`] reads.
@@ -256,12 +283,12 @@ enum Pass {
 /// of a plain stream are counted to its end (without being kept); a gzip stream reports the first
 /// one.
 fn parse(
-    mut reader: impl Read,
+    reader: &mut dyn Read,
     path: &Path,
     kind: &'static str,
     magic: u32,
     ndims: usize,
-    check: impl Fn(&[usize]) -> Result<(), DataError>,
+    check: &dyn Fn(&[usize]) -> Result<(), DataError>,
     pass: Pass,
 ) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let io = |source| DataError::Io {
@@ -270,7 +297,7 @@ fn parse(
     };
     let header = 4 + 4 * ndims;
     let mut bytes = Vec::with_capacity(header);
-    (&mut reader)
+    reader
         .take(header as u64)
         .read_to_end(&mut bytes)
         .map_err(io)?;
@@ -307,7 +334,7 @@ fn parse(
         .and_then(|n| n.checked_add(header))
         .unwrap_or(usize::MAX);
     let limit = body.map_or(u64::MAX, |n| (n as u64).saturating_add(1));
-    let mut body_reader = (&mut reader).take(limit);
+    let mut body_reader = reader.take(limit);
     let read = match pass {
         Pass::Plain | Pass::GzipKeep => body_reader.read_to_end(&mut bytes).map_err(io)? as u64,
         Pass::GzipCheck => std::io::copy(&mut body_reader, &mut std::io::sink()).map_err(io)?,
@@ -324,7 +351,7 @@ fn parse(
         // The one extra byte read; a plain stream's others are counted (inflating all of a gzip
         // bomb would only take time).
         let more = match pass {
-            Pass::Plain => std::io::copy(&mut reader, &mut std::io::sink()).map_err(io)?,
+            Pass::Plain => std::io::copy(reader, &mut std::io::sink()).map_err(io)?,
             Pass::GzipCheck | Pass::GzipKeep => 0,
         };
         let extra = (found - expected as u64).saturating_add(more);

@@ -1,6 +1,6 @@
 use nn_core::activation::Op as Act;
 use nn_core::layer::Op;
-use nn_core::{LayerInfo, Network};
+use nn_core::LayerInfo;
 use prost::Message;
 
 use super::dtype;
@@ -9,19 +9,17 @@ use super::proto::{
     ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
     ValueInfoProto,
 };
-use crate::{tensors, WeightsError};
+use crate::{Shape, WeightsError};
 
 /// The opset the graph is written against: Softmax over the last axis is opset 13's meaning.
 const OPSET: i64 = 13;
 /// ONNX IR version 7 is what opset 13 came with; every runtime that runs opset 13 reads it.
 const IR_VERSION: i64 = 7;
 
-pub(crate) fn export<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-) -> Result<Vec<u8>, WeightsError> {
-    let summary = N::summary();
-    let entries = tensors::<N, IN, OUT>(&[]);
-    let values = net.as_slice();
+/// The network described by `shape`, with parameters `values`, as an ONNX model.
+pub(crate) fn export(shape: &Shape<'_>, values: &[f32]) -> Result<Vec<u8>, WeightsError> {
+    let (summary, entries) = (&shape.summary, &shape.entries);
+    let (input, output) = (shape.input, shape.output);
     let mut graph = Graph {
         nodes: Vec::new(),
         initializers: entries
@@ -30,7 +28,8 @@ pub(crate) fn export<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
             .collect(),
     };
 
-    let input_shape = summary.layers.first().map_or(&[IN][..], |l| l.input_shape);
+    let flat = [input];
+    let input_shape = summary.layers.first().map_or(&flat[..], |l| l.input_shape);
     let mut current = "input".to_string();
     for (i, layer) in summary.layers.iter().enumerate() {
         current = graph.layer(layer, &current)?;
@@ -58,7 +57,7 @@ pub(crate) fn export<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
             node: graph.nodes,
             initializer: graph.initializers,
             input: vec![value_info("input", input_shape)],
-            output: vec![value_info("output", &[OUT])],
+            output: vec![value_info("output", &[output])],
             ..Default::default()
         }),
         ..Default::default()

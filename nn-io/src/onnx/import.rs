@@ -2,8 +2,9 @@ use std::collections::HashMap;
 
 use nn_core::activation::Op as Act;
 use nn_core::layer::Op;
-use nn_core::{LayerInfo, Network};
-use std::io::{Read, Seek};
+use nn_core::LayerInfo;
+#[cfg(test)]
+use nn_core::Network;
 
 use super::dtype;
 use super::proto::{
@@ -11,7 +12,7 @@ use super::proto::{
     AttributeProto, NodeProto, TensorProto, ValueInfoProto,
 };
 use super::stream::{self, Deferred, Fetch, Field};
-use crate::{check_finite, tensors, Float, TensorEntry, WeightsError};
+use crate::{check_finite, Float, IoError, ReadSeek, Shape, TensorEntry, WeightsError};
 
 /// Reads an ONNX model of the network's architecture into `values` (the network's flat
 /// parameters): node by node, each matched against the layer (and activation) at its place.
@@ -20,23 +21,27 @@ pub(crate) fn import<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     bytes: &[u8],
     values: &mut [f32],
 ) -> Result<(), WeightsError> {
-    let io = |e: std::io::Error| WeightsError::Truncated(e.to_string());
-    import_from::<N, _, IN, OUT>(std::io::Cursor::new(bytes), bytes.len() as u64, io, values)
+    let io: IoError = Box::new(|e| WeightsError::Truncated(e.to_string()));
+    let shape = Shape::of::<N, IN, OUT>(&[]);
+    import_from(
+        &mut std::io::Cursor::new(bytes),
+        bytes.len() as u64,
+        io,
+        &shape,
+        values,
+    )
 }
 
 /// [`import`] from `len` bytes of a seekable source, read as [`stream::Model`] does: the weights
 /// go from the source into `values` without the file or the message holding them too. `io` turns
 /// a read error into the caller's error (naming the file).
-pub(crate) fn import_from<N, R, const IN: usize, const OUT: usize>(
-    source: R,
+pub(crate) fn import_from(
+    source: &mut dyn ReadSeek,
     len: u64,
-    io: impl Fn(std::io::Error) -> WeightsError + 'static,
+    io: IoError,
+    shape: &Shape<'_>,
     values: &mut [f32],
-) -> Result<(), WeightsError>
-where
-    N: Network<IN, OUT>,
-    R: Read + Seek,
-{
+) -> Result<(), WeightsError> {
     // Every length is bounded by the bytes that remain, and prost bounds nesting depth by 100.
     let stream = stream::Model::read(source, len, io)?;
     let model = &stream.model;
@@ -52,8 +57,7 @@ where
         .map(|o| o.version)
         .ok_or_else(|| WeightsError::GraphMismatch("no opset for the default domain".into()))?;
 
-    let summary = N::summary();
-    let entries = tensors::<N, IN, OUT>(&[]);
+    let (summary, entries) = (&shape.summary, &shape.entries);
 
     let mut constants: HashMap<&str, Constant> = graph
         .initializer
@@ -125,14 +129,14 @@ where
             data_inputs.iter().map(|v| &v.name).collect::<Vec<_>>()
         )));
     };
-    check_value(input, "input", IN)?;
+    check_value(input, "input", shape.input)?;
     let [output] = &graph.output[..] else {
         return Err(WeightsError::GraphMismatch(format!(
             "expected one output, found {}",
             graph.output.len()
         )));
     };
-    check_value(output, "output", OUT)?;
+    check_value(output, "output", shape.output)?;
 
     let mut reader = Reader {
         chain: &chain,
@@ -165,7 +169,7 @@ where
             reader.current, output.name
         )));
     }
-    check_finite(&entries, values)
+    check_finite(entries, values)
 }
 
 /// A graph value's type: float, a batch dimension, then `len` values per sample in any shape.

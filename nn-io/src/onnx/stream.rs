@@ -15,7 +15,7 @@ use prost::encoding::{self, WireType};
 use prost::Message;
 
 use super::proto::{GraphProto, ModelProto, TensorProto};
-use crate::{Float, WeightsError};
+use crate::{Float, IoError, WeightsError};
 
 /// Tensor data of at most this many bytes stays in the message (shapes for `Reshape`, tiny
 /// biases): deferring it would save nothing.
@@ -57,17 +57,13 @@ pub(crate) struct Model<R> {
     pub model: ModelProto,
     pub deferred: Vec<Option<Deferred>>,
     source: RefCell<R>,
-    io: Box<dyn Fn(std::io::Error) -> WeightsError>,
+    io: IoError,
 }
 
 impl<R: Read + Seek> Model<R> {
     /// Reads `len` bytes of `source` as an ONNX model. `io` turns a read error into the caller's
     /// error (naming the file).
-    pub fn read(
-        mut source: R,
-        len: u64,
-        io: impl Fn(std::io::Error) -> WeightsError + 'static,
-    ) -> Result<Self, WeightsError> {
+    pub fn read(mut source: R, len: u64, io: IoError) -> Result<Self, WeightsError> {
         let mut walk = Walk {
             src: &mut source,
             pos: 0,
@@ -98,7 +94,7 @@ impl<R: Read + Seek> Model<R> {
             model,
             deferred,
             source: RefCell::new(source),
-            io: Box::new(io),
+            io,
         })
     }
 }

@@ -7,7 +7,7 @@ use super::proto::{
     tensor_proto::DataLocation, AttributeProto, ModelProto, NodeProto, TensorProto,
 };
 use super::{dtype, export, import};
-use crate::WeightsError;
+use crate::{Shape, WeightsError};
 
 network! { struct Net { hidden: Dense<4, 3, Relu>, out: Dense<3, 2, Softmax> } }
 network! { #[input(1, 6, 6)] struct Cnn { conv: Conv2d<2, 3, Relu, stride = 1>, f: Flatten, out: Dense<32, 2> } }
@@ -15,7 +15,7 @@ network! { #[input(1, 6, 6)] struct Cnn { conv: Conv2d<2, 3, Relu, stride = 1>, 
 fn model() -> ModelProto {
     let mut net = Net::new(1);
     net.hidden.bias = [0.5, -0.5, 0.25];
-    ModelProto::decode(&export::<Net, 4, 2>(&net).unwrap()[..]).unwrap()
+    ModelProto::decode(&export(&Shape::of::<Net, 4, 2>(&[]), net.as_slice()).unwrap()[..]).unwrap()
 }
 
 fn load(model: &ModelProto) -> Result<Box<Net>, WeightsError> {
@@ -176,7 +176,7 @@ fn inputs_and_outputs_must_fit_the_network() {
 
 #[test]
 fn convolution_attributes_are_checked() {
-    let bytes = export::<Cnn, 36, 2>(&Cnn::new(2)).unwrap();
+    let bytes = export(&Shape::of::<Cnn, 36, 2>(&[]), Cnn::new(2).as_slice()).unwrap();
     let mut m = ModelProto::decode(&bytes[..]).unwrap();
     let conv = &mut m.graph.as_mut().unwrap().node[0];
     let strides = conv
@@ -202,7 +202,7 @@ network! { struct Wide { hidden: Dense<64, 32, Relu>, out: Dense<32, 2> } }
 
 fn wide() -> (Wide, Vec<u8>) {
     let net = Wide::new(7);
-    let bytes = export::<Wide, 64, 2>(&net).unwrap();
+    let bytes = export(&Shape::of::<Wide, 64, 2>(&[]), net.as_slice()).unwrap();
     (net, bytes)
 }
 
