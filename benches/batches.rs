@@ -2,7 +2,7 @@
 //! from 1 to 256, SGD and Adam, in one run (interleaved rounds, the best of each): no batch size
 //! should be slower per sample than a smaller one.
 //!
-//! `cargo bench --bench batches`
+//! `cargo bench --bench batches` (`BATCH=128 OPT=sgd ROUNDS=50` run one case longer, for a profiler).
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -42,6 +42,20 @@ macro_rules! sizes {
 }
 
 fn main() {
+    let only_batch: Option<usize> = std::env::var("BATCH").ok().and_then(|v| v.parse().ok());
+    let only_opt = std::env::var("OPT").ok();
+    if std::env::var_os("FTZ").is_some() {
+        // Experiment only: flush-to-zero and denormals-are-zero for this thread.
+        #[allow(deprecated)]
+        unsafe {
+            use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+            _mm_setcsr(_mm_getcsr() | 0x8040)
+        };
+    }
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     for (name, mut cases) in [
         (
             "SGD (lr 0.01)",
@@ -49,8 +63,15 @@ fn main() {
         ),
         ("Adam", sizes!(Adam::default(); 1 2 4 8 16 32 64 128 256)),
     ] {
+        if only_opt
+            .as_ref()
+            .is_some_and(|o| !name.to_lowercase().starts_with(o.as_str()))
+        {
+            continue;
+        }
+        cases.retain(|(b, _)| only_batch.is_none_or(|o| o == *b));
         let mut best = vec![f64::INFINITY; cases.len()];
-        for _round in 0..5 {
+        for _round in 0..rounds {
             for ((b, run), best) in cases.iter_mut().zip(best.iter_mut()) {
                 // About 20 k samples per measurement.
                 let reps = (20_000 / *b) as u32;
@@ -58,7 +79,7 @@ fn main() {
             }
         }
         println!(
-            "CPU: {}; 784-64-10 training, {name}, one thread, best of 5 interleaved rounds",
+            "CPU: {}; 784-64-10 training, {name}, one thread, best of {rounds} interleaved rounds",
             cpu::name()
         );
         let mut prev = 0.0;

@@ -13,7 +13,7 @@
 
 use core::arch::x86_64::*;
 
-use super::gemm::{LANES, STRIP};
+use super::gemm::{Pass, LANES, STRIP};
 use super::{CoefTile, Kernel, Math, Simd, SrcTile};
 
 /// Runs `kernel` with AVX-512 or AVX2 + FMA arithmetic, the best this CPU has (and the environment
@@ -118,13 +118,14 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
         out: &mut [[f32; N]; R],
         r0: usize,
         col: usize,
+        pass: &Pass,
     ) {
         if ZMM {
             // SAFETY: as for `dot_tile16` above; `combine_tile16` checks its own bounds.
-            unsafe { combine_tile16::<RR, N, K, R>(rows, coef, out, r0, col) }
+            unsafe { combine_tile16::<RR, N, K, R>(rows, coef, out, r0, col, pass) }
         } else {
             // SAFETY: as above; `combine_tile` checks its own bounds.
-            unsafe { combine_tile::<RR, N, K, R>(rows, coef, out, r0, col) }
+            unsafe { combine_tile::<RR, N, K, R>(rows, coef, out, r0, col, pass) }
         }
     }
 }
@@ -187,10 +188,22 @@ unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R:
     out: &mut [[f32; N]; R],
     r0: usize,
     col: usize,
+    pass: &Pass,
 ) {
     assert!(col + STRIP <= N, "column strip out of bounds");
     let mut acc = [[_mm256_setzero_ps(); 2]; RR];
-    for (k, row) in rows.iter().enumerate() {
+    if pass.add {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let src = &out[r0 + r];
+            // SAFETY: col + 16 ≤ N (asserted above), so both 8-float loads stay inside `src`.
+            unsafe {
+                acc[0] = _mm256_loadu_ps(src.as_ptr().add(col));
+                acc[1] = _mm256_loadu_ps(src.as_ptr().add(col + LANES));
+            }
+        }
+    }
+    for k in pass.ks.clone() {
+        let row = &rows[k];
         // SAFETY: col + 16 ≤ N (asserted above), so both 8-float loads stay inside `row`.
         let v = unsafe {
             [
@@ -498,11 +511,19 @@ unsafe fn combine_tile16<const RR: usize, const N: usize, const K: usize, const 
     out: &mut [[f32; N]; R],
     r0: usize,
     col: usize,
+    pass: &Pass,
 ) {
     const { assert!(STRIP == LANES16) };
     assert!(col + STRIP <= N, "column strip out of bounds");
     let mut acc = [_mm512_setzero_ps(); RR];
-    for (k, row) in rows.iter().enumerate() {
+    if pass.add {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: col + 16 ≤ N (asserted above), so the load stays inside `out[r0 + r]`.
+            *acc = unsafe { _mm512_loadu_ps(out[r0 + r].as_ptr().add(col)) };
+        }
+    }
+    for k in pass.ks.clone() {
+        let row = &rows[k];
         // SAFETY: col + 16 ≤ N (asserted above), so the load stays inside `row`.
         let v = unsafe { _mm512_loadu_ps(row.as_ptr().add(col)) };
         for (r, acc) in acc.iter_mut().enumerate() {
@@ -728,5 +749,56 @@ mod tests {
         dense_case::<250, 13, 20>(6);
         dense_case::<784, 64, 4>(7);
         dense_case::<64, 10, 128>(8);
+        dense_case::<37, 5, 130>(9);
+    }
+
+    /// `dW` over a batch of more than `K_PASS` samples, taken in passes, is exactly one chain of
+    /// multiply-adds in sample order per weight, on every path (fused on AVX2/AVX-512, `a·b + c`
+    /// portable): the passes change no bit.
+    #[test]
+    fn weight_gradient_in_passes_is_one_chain() {
+        fn case<const I: usize, const O: usize, const B: usize>(seed: u64) {
+            let mut rng = Rng::new(seed);
+            let weight: Box<[[f32; I]; O]> = Box::new([[0.5; I]; O]);
+            let x: Box<[[f32; I]; B]> = Box::new(core::array::from_fn(|_| {
+                core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
+            }));
+            let dz: Box<[[f32; O]; B]> = Box::new(core::array::from_fn(|_| {
+                core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
+            }));
+            for path in paths() {
+                let mut dw = Box::new([[0.0f32; I]; O]);
+                let mut db = [0.0f32; O];
+                let bwd = AffineBackward {
+                    weight: &weight,
+                    x: &x,
+                    dz: &dz,
+                    d_weight: &mut dw,
+                    d_bias: &mut db,
+                    dx: None,
+                };
+                run_on(path, bwd);
+                for o in 0..O {
+                    for i in 0..I {
+                        let chain = (0..B).fold(0.0f32, |acc, b| {
+                            if path == 0 {
+                                dz[b][o] * x[b][i] + acc
+                            } else {
+                                dz[b][o].mul_add(x[b][i], acc)
+                            }
+                        });
+                        assert_eq!(
+                            dw[o][i].to_bits(),
+                            chain.to_bits(),
+                            "{} B={B} dW[{o}][{i}]",
+                            NAMES[path]
+                        );
+                    }
+                }
+            }
+        }
+        case::<37, 5, 130>(1);
+        case::<64, 3, 200>(2);
+        case::<784, 2, 64>(3);
     }
 }

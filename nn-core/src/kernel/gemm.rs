@@ -159,6 +159,13 @@ pub(super) const STRIP: usize = 2 * LANES;
 /// (measured against 4, 16 and 32 KB on batch 1, 64 and 128).
 const L1_BUDGET: usize = 8 * 1024;
 
+/// Most rows of the inner dimension one pass of [`combine_rows`] takes. Every output tile reads
+/// `coef` for all of a pass's rows (for `dW`, the batch's `dz`: 32 KB at batch 128, 64 KB at 256,
+/// beside the input block): with more than 64 they no longer stay in a 48 KB L1, and batch 128
+/// ran slower per sample than batch 64. Passes continue each sum where the last one stored it, in
+/// the same order, so the results are bit-for-bit those of one pass.
+const K_PASS: usize = 64;
+
 /// `out[r] = Σ_k coef(k, r) · rows[k]` for every output row `r`: a product whose inner dimension is
 /// `K`, vectorised along the rows' length `N`.
 ///
@@ -166,37 +173,65 @@ const L1_BUDGET: usize = 8 * 1024;
 /// outer loop. With a large `K` (a batch of 128 inputs) the block of inputs stays in L1 while every
 /// output row is computed from it; with `K = 1` a block is a whole row and each output row is written
 /// front to back. (Measured: rows outer over whole rows made batch 128 slower per sample than batch
-/// 32; strips outer made batch 1 slower by a quarter.)
+/// 32; strips outer made batch 1 slower by a quarter.) `K` beyond [`K_PASS`] is taken in passes.
 #[inline(always)]
 fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
     rows: &[[f32; N]; K],
     coef: impl Fn(usize, usize) -> f32 + Copy,
     out: &mut [[f32; N]; R],
 ) {
-    let block = (L1_BUDGET / (K * 4)).max(STRIP) / STRIP * STRIP;
     let full = N / STRIP * STRIP;
-    let mut start = 0;
-    while start < full {
-        let end = (start + block).min(full);
-        let mut r = 0;
-        if M::WIDE {
-            combine_block::<M, AXPY_ROWS, N, K, R>(rows, coef, out, &mut r, start..end);
-        } else {
-            combine_block::<M, PORTABLE_AXPY_ROWS, N, K, R>(rows, coef, out, &mut r, start..end);
-        }
-        combine_block::<M, 1, N, K, R>(rows, coef, out, &mut r, start..end);
-        start = end;
-    }
-    // Fewer than a strip of columns left: one column at a time.
-    for col in full..N {
-        for (r, out) in out.iter_mut().enumerate() {
-            let mut acc = 0.0;
-            for (k, row) in rows.iter().enumerate() {
-                acc = M::mul_add(coef(k, r), row[col], acc);
+    let mut k0 = 0;
+    loop {
+        let ks = k0..(k0 + K_PASS).min(K);
+        let add = k0 > 0;
+        let block = (L1_BUDGET / (ks.len().max(1) * 4)).max(STRIP) / STRIP * STRIP;
+        let mut start = 0;
+        while start < full {
+            let end = (start + block).min(full);
+            let mut r = 0;
+            let pass = Pass {
+                ks: ks.clone(),
+                add,
+            };
+            if M::WIDE {
+                combine_block::<M, AXPY_ROWS, N, K, R>(rows, coef, out, &mut r, start..end, &pass);
+            } else {
+                combine_block::<M, PORTABLE_AXPY_ROWS, N, K, R>(
+                    rows,
+                    coef,
+                    out,
+                    &mut r,
+                    start..end,
+                    &pass,
+                );
             }
-            out[col] = acc;
+            combine_block::<M, 1, N, K, R>(rows, coef, out, &mut r, start..end, &pass);
+            start = end;
+        }
+        // Fewer than a strip of columns left: one column at a time.
+        for col in full..N {
+            for (r, out) in out.iter_mut().enumerate() {
+                let mut acc = if add { out[col] } else { 0.0 };
+                for k in ks.clone() {
+                    acc = M::mul_add(coef(k, r), rows[k][col], acc);
+                }
+                out[col] = acc;
+            }
+        }
+        k0 = ks.end;
+        if k0 >= K {
+            break;
         }
     }
+}
+
+/// One pass of [`combine_rows`] over the inner dimension: rows `ks`, added to what the earlier
+/// passes stored (`add`) or from zero.
+#[derive(Clone)]
+pub(crate) struct Pass {
+    pub(crate) ks: core::ops::Range<usize>,
+    pub(crate) add: bool,
 }
 
 /// Tiles of `RR` output rows from `*r` on, while a whole tile fits, over the column block `cols`
@@ -208,16 +243,17 @@ fn combine_block<M: Math, const RR: usize, const N: usize, const K: usize, const
     out: &mut [[f32; N]; R],
     r: &mut usize,
     cols: core::ops::Range<usize>,
+    pass: &Pass,
 ) {
     while *r + RR <= R {
         for col in cols.clone().step_by(STRIP) {
-            M::combine_tile::<RR, N, K, R>(rows, coef, out, *r, col);
+            M::combine_tile::<RR, N, K, R>(rows, coef, out, *r, col, pass);
         }
         *r += RR;
     }
 }
 
-/// Rows `r0..r0 + RR`, columns `col..col + STRIP` of [`combine_rows`].
+/// Rows `r0..r0 + RR`, columns `col..col + STRIP` of [`combine_rows`], over the pass's rows.
 #[inline(always)]
 pub(super) fn combine_tile<
     M: Math,
@@ -231,10 +267,16 @@ pub(super) fn combine_tile<
     out: &mut [[f32; N]; R],
     r0: usize,
     col: usize,
+    pass: &Pass,
 ) {
     let mut acc = [[0.0f32; STRIP]; RR];
-    for (k, row) in rows.iter().enumerate() {
-        let v: &[f32; STRIP] = row[col..col + STRIP].try_into().expect("a full strip");
+    if pass.add {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            acc.copy_from_slice(&out[r0 + r][col..col + STRIP]);
+        }
+    }
+    for k in pass.ks.clone() {
+        let v: &[f32; STRIP] = rows[k][col..col + STRIP].try_into().expect("a full strip");
         for (r, acc) in acc.iter_mut().enumerate() {
             let s = coef(k, r0 + r);
             for l in 0..STRIP {

@@ -82,7 +82,7 @@ pub(crate) trait Math {
     }
 
     /// Rows `r0..r0 + RR`, one column strip from `col`, of `out[r] = Σ_k coef(k, r) · rows[k]`
-    /// (see `gemm::combine_tile`).
+    /// over the pass's `k` (see `gemm::combine_tile`).
     #[inline(always)]
     fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
         rows: &[[f32; N]; K],
@@ -90,10 +90,11 @@ pub(crate) trait Math {
         out: &mut [[f32; N]; R],
         r0: usize,
         col: usize,
+        pass: &gemm::Pass,
     ) where
         Self: Sized,
     {
-        gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0, col)
+        gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0, col, pass)
     }
 }
 
