@@ -44,14 +44,6 @@ macro_rules! sizes {
 fn main() {
     let only_batch: Option<usize> = std::env::var("BATCH").ok().and_then(|v| v.parse().ok());
     let only_opt = std::env::var("OPT").ok();
-    if std::env::var_os("FTZ").is_some() {
-        // Experiment only: flush-to-zero and denormals-are-zero for this thread.
-        #[allow(deprecated)]
-        unsafe {
-            use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
-            _mm_setcsr(_mm_getcsr() | 0x8040)
-        };
-    }
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
