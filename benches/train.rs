@@ -92,6 +92,7 @@ fn training(c: &mut Criterion) {
     naive_train::<32>(c, "784-64-10 train b32 sgd", false);
     train_case::<Mnist, _, 128>(c, "784-64-10 train b128 sgd", Sgd::new(0.01));
     naive_train::<128>(c, "784-64-10 train b128 sgd", false);
+    train_case::<Mnist, _, 128>(c, "784-64-10 train b128 adam", Adam::default());
     train_case::<Tutorial, _, 32>(c, "784-64-64-10 train b32 adam", Adam::default());
     train_case::<Tutorial, _, 128>(c, "784-64-64-10 train b128 sgd", Sgd::new(0.01));
     train_case::<Tutorial, _, 128>(c, "784-64-64-10 train b128 adam", Adam::default());

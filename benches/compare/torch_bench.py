@@ -62,6 +62,7 @@ for name, hidden, batch, opt in [
     ("784-64-10 train b32 adam", [64], 32, "adam"),
     ("784-64-10 train b32 sgd", [64], 32, "sgd"),
     ("784-64-10 train b128 sgd", [64], 128, "sgd"),
+    ("784-64-10 train b128 adam", [64], 128, "adam"),
     ("784-64-64-10 train b32 adam", [64, 64], 32, "adam"),
     ("784-64-64-10 train b128 sgd", [64, 64], 128, "sgd"),
     ("784-64-64-10 train b128 adam", [64, 64], 128, "adam"),
