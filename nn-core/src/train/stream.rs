@@ -611,7 +611,8 @@ impl<const B: usize> Fit<B> {
     /// A bar over the rows if the source knows how many, else over the file's bytes.
     fn stream_bar(&self, epoch: usize, rows: Option<u64>) -> ProgressBar {
         let template = match rows {
-            Some(_) => "epoch {prefix} [{bar:30}] {human_pos}/{human_len} rows {per_sec} ETA {eta} {msg}",
+            // The message says the rows/s (`{per_sec}` would print four decimals of it).
+            Some(_) => "epoch {prefix} [{bar:30}] {human_pos}/{human_len} rows ETA {eta} {msg}",
             None => "epoch {prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
         };
         let bar = ProgressBar::with_draw_target(rows, ProgressDrawTarget::stderr());
