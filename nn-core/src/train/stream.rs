@@ -339,7 +339,7 @@ impl<const B: usize> Fit<B> {
     ///   weights are given per row of an in-memory data set, by index, which a stream does not
     ///   have; class weights are not applied to streams (yet).
     /// - **Per-epoch reading figures**: in the returned [`StreamHistory::data`], and for
-    ///   callbacks in [`Callback::on_stream_epoch_end`](super::Callback::on_stream_epoch_end).
+    ///   callbacks in [`Callback::on_stream_epoch_end`].
     /// - **Errors**: a source's error (a bad row, a broken file) stops training with
     ///   [`FitError::Data`], which carries the epochs completed before; the network then holds a
     ///   partly trained epoch, so it must not be saved as a result. A label the network cannot
