@@ -401,7 +401,7 @@ constnet::network! {
 /// every row) and from the in-memory `Dataset` through `Fit::run`: the weights must be equal bit
 /// for bit, as the sources hand the same rows in the same order.
 #[test]
-fn streamed_fit_from_parquet_and_arrow_is_bit_identical_to_in_memory_fit() {
+fn streamed_fit_from_parquet_and_both_arrow_formats_is_bit_identical_to_in_memory_fit() {
     use constnet::prelude::*;
     let data = in_memory();
     let fit = Fit::<8>::epochs(3)
@@ -449,8 +449,28 @@ fn streamed_fit_from_parquet_and_arrow_is_bit_identical_to_in_memory_fit() {
         .unwrap();
         net
     };
+    // The IPC stream format, with its row count for the progress bar.
+    let ipc_stream = {
+        let mut net = Small::new(2);
+        let mut src = IpcSource::<4>::open(data_path("scalar.arrows"))
+            .unwrap()
+            .features(["a", "b", "c", "d"])
+            .unwrap();
+        let h = fit
+            .run_stream(
+                &mut net,
+                SparseCategoricalCrossEntropy,
+                &mut Trainer::new(Adam::new(0.01)),
+                &mut src,
+                None::<&mut IpcSource<4>>,
+            )
+            .unwrap();
+        assert_eq!(h.data.iter().map(|d| d.rows).sum::<u64>(), 150);
+        net
+    };
     assert_eq!(parquet.as_slice(), reference.as_slice());
     assert_eq!(ipc.as_slice(), reference.as_slice());
+    assert_eq!(ipc_stream.as_slice(), reference.as_slice());
     assert_ne!(reference.as_slice(), Small::new(2).as_slice()); // it did train
 }
 
