@@ -486,6 +486,12 @@ fn callbacks_validation_evaluate_and_predict_work_on_streams() {
     // The last 500 rows held out by position, read from a second handle on the file.
     let (mut train, mut test) = split_last(higgs_stream(&path), higgs_stream(&path), 500).unwrap();
     assert_eq!(count_rows(&mut higgs_stream(&path)).unwrap(), 2000);
+    // Counted, the CSV parts know their rows (the progress bar counts rows, not bytes).
+    assert_eq!(higgs_stream(&path).rows_hint(), None);
+    assert_eq!(
+        (train.rows_hint(), test.rows_hint()),
+        (Some(1500), Some(500))
+    );
     let mut net = Higgs::new(1);
     let mut stop = EarlyStopping::new(Monitor::ValLoss).patience(0);
     let streamed = Fit::<32>::epochs(50)

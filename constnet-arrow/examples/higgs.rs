@@ -13,8 +13,8 @@
 //! Parquet footer, or from one counting pass of a CSV file). Training is
 //! [`Fit::run_stream_with`]: a background thread parses while the network trains, rows pass through
 //! a seeded shuffle buffer of `--shuffle-buffer` rows (tf.data's `shuffle`), and a progress bar
-//! with rows/s and ETA is drawn on stderr when it is a terminal (rows for Parquet, bytes read for
-//! CSV). Each epoch prints its time, rows/s, the time the training waited for data and the peak
+//! with rows/s and ETA is drawn on stderr when it is a terminal (over the rows: Parquet's footer
+//! has them, a CSV file's were counted for the split). Each epoch prints its time, rows/s, the time the training waited for data and the peak
 //! memory (VmHWM); the end prints `test accuracy` and ROC AUC, from the test rows' scores
 //! ([`score_stream`]; only the scores and labels are kept, 12 bytes a row).
 
@@ -194,8 +194,9 @@ where
         .into());
     }
     let train_rows = rows - args.test_rows;
-    let mut train = Rows::new(first).take(train_rows);
-    let mut test = Rows::new(second).skip(train_rows);
+    // `total`: once counted, a CSV file's parts know their rows too (the bar counts rows).
+    let mut train = Rows::new(first).total(rows).take(train_rows);
+    let mut test = Rows::new(second).total(rows).skip(train_rows);
     let layers = Higgs::summary().layers;
     let shape: Vec<String> = std::iter::once(layers[0].inputs)
         .chain(layers.iter().map(|l| l.outputs))
