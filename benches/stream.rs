@@ -28,6 +28,50 @@ network! {
     struct Higgs { Dense<28, 64, Relu>, Dense<64, 64, Relu>, Dense<64, 1, Sigmoid> }
 }
 
+network! {
+    /// Baldi et al. 2014's widths (their best MLPs: hidden layers of 300 units), with ReLU.
+    struct Baldi {
+        Dense<28, 300, Relu>, Dense<300, 300, Relu>, Dense<300, 300, Relu>, Dense<300, 1, Sigmoid>
+    }
+}
+
+/// Training rows per second of this thread's CPU time: Adam, batch 128, binary cross-entropy,
+/// on `rows` rows cycled from 8,192 random ones (the rate does not depend on the values).
+fn train_rate<N: Train<28, 1, 128> + Parameters>(rows: usize) -> f64 {
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let x: Vec<[f32; 28]> = (0..8192)
+        .map(|_| {
+            std::array::from_fn(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
+            })
+        })
+        .collect();
+    let t: Vec<[f32; 1]> = x
+        .iter()
+        .map(|r| [f32::from(u8::from(r[0] > r[1]))])
+        .collect();
+    let mut net = N::new_boxed(1);
+    let mut trainer = Trainer::<N, _, 128>::boxed(Adam::new(0.001));
+    let batches = rows / 128;
+    let step = |k: usize, net: &mut N, trainer: &mut Trainer<N, Adam, 128>| {
+        let at = (k * 128) % 8192;
+        let xb: &[[f32; 28]; 128] = x[at..at + 128].try_into().unwrap();
+        let tb: &[[f32; 1]; 128] = t[at..at + 128].try_into().unwrap();
+        trainer.step(net, BinaryCrossEntropy, xb, tb)
+    };
+    step(0, &mut net, &mut trainer); // warm-up
+    let start = cpu_seconds();
+    let mut loss = 0.0;
+    for k in 0..batches {
+        loss += step(k, &mut net, &mut trainer);
+    }
+    assert!(loss.is_finite());
+    (batches * 128) as f64 / (cpu_seconds() - start)
+}
+
 const CHILD: &str = "CONSTNET_STREAM_BENCH_TRAIN";
 
 fn env_rows(name: &str, default: usize) -> usize {
@@ -208,6 +252,28 @@ fn main() {
     println!("load average at start: {}", load());
 
     let parse_rows = env_rows("PARSE_ROWS", 1_000_000);
+    if std::env::var("WIDTHS").is_ok() {
+        // The higgs example's network against Baldi et al.'s widths and against parsing HIGGS'
+        // number format, each on one thread's CPU time: which one bounds a streamed epoch.
+        let path = dir.join("widths.csv");
+        write_file(&path, parse_rows, true, false);
+        parse_rate(&path);
+        let (parse, _) = parse_rate(&path);
+        std::fs::remove_file(&path).unwrap();
+        let small = train_rate::<Higgs>(parse_rows);
+        let wide = train_rate::<Baldi>(parse_rows / 20);
+        println!(
+            "one thread: CsvSource HIGGS format {:.0} k rows/s; training 28-64-64-1 {:.0} k rows/s ({:.2}x parsing); 28-300-300-300-1 {:.1} k rows/s ({:.3}x parsing)",
+            parse / 1e3,
+            small / 1e3,
+            small / parse,
+            wide / 1e3,
+            wide / parse
+        );
+        println!("load average at end: {}", load());
+        let _ = std::fs::remove_dir(&dir);
+        return;
+    }
     if let Ok(path) = std::env::var("WRITE_FILE") {
         // For a profiler: write a file of `PARSE_ROWS` rows (`WRITE_LONG=1`: HIGGS' format).
         write_file(

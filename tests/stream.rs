@@ -11,7 +11,8 @@ use constnet::data::{
 };
 use constnet::prelude::*;
 use constnet::train::{
-    evaluate_stream, predict_outputs, predict_stream, EarlyStopping, FitError, Monitor,
+    evaluate_stream, predict_outputs, predict_stream, score_stream, Control, EarlyStopping,
+    EpochData, FitError, Monitor,
 };
 
 network! {
@@ -485,6 +486,12 @@ fn callbacks_validation_evaluate_and_predict_work_on_streams() {
     // The last 500 rows held out by position, read from a second handle on the file.
     let (mut train, mut test) = split_last(higgs_stream(&path), higgs_stream(&path), 500).unwrap();
     assert_eq!(count_rows(&mut higgs_stream(&path)).unwrap(), 2000);
+    // Counted, the CSV parts know their rows (the progress bar counts rows, not bytes).
+    assert_eq!(higgs_stream(&path).rows_hint(), None);
+    assert_eq!(
+        (train.rows_hint(), test.rows_hint()),
+        (Some(1500), Some(500))
+    );
     let mut net = Higgs::new(1);
     let mut stop = EarlyStopping::new(Monitor::ValLoss).patience(0);
     let streamed = Fit::<32>::epochs(50)
@@ -529,6 +536,61 @@ fn callbacks_validation_evaluate_and_predict_work_on_streams() {
         .map(|y| y[0])
         .collect();
     assert_eq!(written, expected);
+}
+
+/// Records what `on_stream_epoch_end` is given.
+struct Reads(Vec<(u64, EpochData)>);
+
+impl<N> Callback<N> for Reads {
+    fn on_stream_epoch_end(&mut self, epoch: u64, data: &EpochData, _: &mut Control<'_, N>) {
+        self.0.push((epoch, *data));
+    }
+}
+
+#[test]
+fn score_stream_and_the_epoch_data_callback_agree_with_memory_and_history() {
+    let (x, y) = higgs_rows(1000, 8);
+    let path = dir().join("score.csv");
+    std::fs::write(&path, higgs_csv(&x, &y)).unwrap();
+    let data = Dataset::new(x, y, 2).unwrap();
+    let (mut train, mut test) = split_last(higgs_stream(&path), higgs_stream(&path), 300).unwrap();
+    let mut net = Higgs::new(2);
+    let mut reads = Reads(Vec::new());
+    let streamed = Fit::<32>::epochs(3)
+        .verbose(Verbose::Silent)
+        .shuffle_buffer(100)
+        .run_stream_with(
+            &mut net,
+            BinaryCrossEntropy,
+            &mut Trainer::new(Adam::new(0.01)),
+            &mut train,
+            None::<&mut DatasetSource<28>>,
+            &mut [&mut reads],
+        )
+        .unwrap();
+    // One call per epoch, numbered as the trainer counts them, with the history's figures.
+    let expected: Vec<(u64, EpochData)> = (0..3).zip(streamed.data.iter().copied()).collect();
+    assert_eq!(reads.0, expected);
+    assert_eq!((reads.0[0].1.rows, reads.0[0].1.trained), (700, 672));
+    // The held-out rows' outputs and labels, in file order, as in memory.
+    let (mut scores, mut labels) = (Vec::new(), Vec::new());
+    let rows = score_stream(&net, &mut test, |y, &t| {
+        scores.push(y[0]);
+        labels.push(t);
+    })
+    .unwrap();
+    assert_eq!(rows, 300);
+    let (_, held_out) = data.split(700);
+    let expected: Vec<f32> = predict_outputs(&net, held_out.features())
+        .iter()
+        .map(|y| y[0])
+        .collect();
+    assert_eq!(scores, expected);
+    assert_eq!(labels, held_out.targets());
+    // A source's error is a `FitError::Data`.
+    std::fs::write(&path, "1.0,abc\n").unwrap();
+    let err = score_stream(&net, &mut higgs_stream(&path), |_, _| {}).unwrap_err();
+    assert!(matches!(err, FitError::Data { epoch: 0, .. }), "{err:?}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 # example (CSV and Parquet), ParquetSource's reading speed, the DataFusion UDF against constnet's
 # streaming scorer, and the Python anchors (pandas + PyTorch DataLoader; polars, DuckDB).
 # Not in CI (multi-GB files). Usage: benches/stream/run.sh [ROWS] [DIR]  (default 3000000, target/stream)
+# TEST_ROWS (default 500000, HIGGS' convention) are held out at the end; EPOCHS default 2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows=${1:-3000000}
@@ -21,9 +22,10 @@ bin=target/release/examples
 [ -f "$dir/higgs-$rows.csv" ] || $bin/higgs --make-synthetic "$dir/higgs-$rows.csv" --rows "$rows"
 [ -f "$dir/higgs-$rows.parquet" ] || $bin/higgs --make-synthetic "$dir/higgs-$rows.parquet" --rows "$rows"
 ls -l "$dir/higgs-$rows.csv" "$dir/higgs-$rows.parquet"
-echo "== constnet higgs, Parquet"; $bin/higgs --parquet "$dir/higgs-$rows.parquet" --epochs 2
-echo "== constnet higgs, CSV"; $bin/higgs --csv "$dir/higgs-$rows.csv" --epochs 2
+flags=(--epochs "${EPOCHS:-2}" --test-rows "${TEST_ROWS:-500000}")
+echo "== constnet higgs, Parquet"; $bin/higgs --parquet "$dir/higgs-$rows.parquet" "${flags[@]}"
+echo "== constnet higgs, CSV"; $bin/higgs --csv "$dir/higgs-$rows.csv" "${flags[@]}"
 echo "== ParquetSource reading"; $bin/parquet_read "$dir/higgs-$rows.parquet"
 [ "${SQL:-1}" = 0 ] || { echo "== DataFusion UDF vs streaming scorer"; $bin/higgs_sql "$dir/higgs-$rows.parquet"; }
-echo "== anchors"; $py benches/stream/anchors.py --csv "$dir/higgs-$rows.csv" --parquet "$dir/higgs-$rows.parquet"
+echo "== anchors"; $py benches/stream/anchors.py --csv "$dir/higgs-$rows.csv" --parquet "$dir/higgs-$rows.parquet" --test-rows "${TEST_ROWS:-500000}"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

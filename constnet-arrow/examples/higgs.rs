@@ -1,26 +1,32 @@
-//! A HIGGS-shaped binary classifier (28 inputs, 28-64-64-1, sigmoid and binary cross-entropy)
-//! trained from a file streamed at constant memory: UCI's HIGGS.csv(.gz) as downloaded, or the
-//! same rows as Parquet.
+//! A HIGGS-shaped binary classifier (28 inputs, sigmoid output and binary cross-entropy; the
+//! widths are the `network!` below) trained from a file streamed at constant memory: UCI's
+//! HIGGS.csv(.gz) as downloaded, or the same rows as Parquet.
 //!
 //! ```text
-//! cargo run --release --example higgs -- --make-synthetic higgs.parquet --rows 3000000
-//! cargo run --release --example higgs -- --parquet higgs.parquet --epochs 2 --test-rows 500000
-//! cargo run --release --example higgs -- --csv HIGGS.csv.gz --epochs 1
+//! cargo run --release -p constnet-arrow --example higgs -- --make-synthetic higgs.parquet --rows 3000000
+//! cargo run --release -p constnet-arrow --example higgs -- --parquet higgs.parquet --epochs 2 --test-rows 500000
+//! cargo run --release -p constnet-arrow --example higgs -- --csv HIGGS.csv.gz --epochs 1
 //! ```
 //!
-//! The last `--test-rows` rows (default 500,000, HIGGS' convention) are the test set; training
-//! reads the rows before them, in file order, through a background thread that parses while the
-//! network trains. Each epoch prints its time, rows/s, the time the training loop waited for
-//! data, and the peak memory (VmHWM); the end prints `test accuracy` and ROC AUC.
+//! The last `--test-rows` rows (default 500,000, HIGGS' convention) are the test set, held out by
+//! position ([`Rows`] `take` / `skip` on two handles of the file; the row count comes from the
+//! Parquet footer, or from one counting pass of a CSV file). Training is
+//! [`Fit::run_stream_with`]: a background thread parses while the network trains, rows pass through
+//! a seeded shuffle buffer of `--shuffle-buffer` rows (tf.data's `shuffle`), and a progress bar
+//! with rows/s and ETA is drawn on stderr when it is a terminal (over the rows: Parquet's footer
+//! has them, a CSV file's were counted for the split). Each epoch prints its time, rows/s, the time the training waited for data and the peak
+//! memory (VmHWM); the end prints `test accuracy` and ROC AUC, from the test rows' scores
+//! ([`score_stream`]; only the scores and labels are kept, 12 bytes a row).
 
 use std::error::Error;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use constnet::data::Source;
+use constnet::data::{count_rows, Rows, Source};
 use constnet::metrics::roc_auc;
 use constnet::prelude::*;
+use constnet::train::{score_stream, Control, EpochData, Fit, Verbose};
 use constnet_arrow::{ParquetSource, ParquetWriter};
 
 network! {
@@ -33,10 +39,8 @@ network! {
 }
 
 const BATCH: usize = 128;
-/// Rows per block handed from the reading thread to the training loop.
+/// Rows per block written by `--make-synthetic`.
 const BLOCK: usize = 8 * 1024;
-/// Blocks parsed ahead: 4 × 8 K rows × 116 bytes ≈ 4 MB.
-const AHEAD: usize = 4;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -45,13 +49,14 @@ struct Args {
     parquet: Option<PathBuf>,
     epochs: usize,
     test_rows: u64,
+    shuffle_buffer: usize,
     make_synthetic: Option<PathBuf>,
     rows: Option<u64>,
     seed: u64,
 }
 
-const USAGE: &str =
-    "usage: higgs (--csv PATH | --parquet PATH) [--epochs N] [--test-rows N] [--seed N]
+const USAGE: &str = "usage: higgs (--csv PATH | --parquet PATH) [--epochs N] [--test-rows N]
+             [--shuffle-buffer ROWS] [--seed N]
        higgs --make-synthetic PATH(.csv|.csv.gz|.parquet) --rows N [--seed N]";
 
 fn parse_args() -> Result<Args, String> {
@@ -60,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         parquet: None,
         epochs: 1,
         test_rows: 500_000,
+        shuffle_buffer: Fit::<BATCH>::epochs(1).shuffle_buffer,
         make_synthetic: None,
         rows: None,
         seed: 1,
@@ -78,6 +84,13 @@ fn parse_args() -> Result<Args, String> {
             "--make-synthetic" => args.make_synthetic = Some(value()?.into()),
             "--epochs" => args.epochs = number(value()?)? as usize,
             "--test-rows" => args.test_rows = number(value()?)?,
+            "--shuffle-buffer" => {
+                args.shuffle_buffer = match number(value()?)? {
+                    0 => return Err(format!("--shuffle-buffer must be at least 1\n{USAGE}")),
+                    n => usize::try_from(n)
+                        .map_err(|_| format!("--shuffle-buffer {n} is too large"))?,
+                }
+            }
             "--rows" => args.rows = Some(number(value()?)?),
             "--seed" => args.seed = number(value()?)?,
             "-h" | "--help" => return Err(USAGE.into()),
@@ -125,51 +138,47 @@ fn run(args: &Args) -> Result<(), BoxError> {
         return Ok(());
     }
     if let Some(path) = &args.parquet {
-        let rows = ParquetSource::<28>::open(path)?.rows();
-        let open = {
-            let path = path.clone();
-            move || -> Result<ParquetSource<28>, BoxError> {
-                // HIGGS' layout: the label first, the 28 features after it, whatever their names.
-                let src = ParquetSource::<28>::open(&path)?;
-                let schema = src.schema();
-                let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-                if names.len() != 29 {
-                    return Err(format!(
-                        "{}: {} columns, where HIGGS has 29 (label then 28 features)",
-                        path.display(),
-                        names.len()
-                    )
-                    .into());
-                }
-                Ok(src.label(&names[0]).features(&names[1..])?)
+        // HIGGS' layout: the label first, the 28 features after it, whatever their names.
+        let open = || -> Result<ParquetSource<28>, BoxError> {
+            let src = ParquetSource::<28>::open(path)?;
+            let schema = src.schema();
+            let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+            if names.len() != 29 {
+                return Err(format!(
+                    "{}: {} columns, where HIGGS has 29 (label then 28 features)",
+                    path.display(),
+                    names.len()
+                )
+                .into());
             }
+            Ok(src.label(&names[0]).features(&names[1..])?)
         };
-        return train_and_test(args, Some(rows), open);
+        return train_and_test(args, open()?, open()?);
     }
-    let path = args.csv.clone().expect("checked by parse_args");
+    let path = args.csv.as_ref().expect("checked by parse_args");
     // As UCI ships it: no header, the label (1.0 or 0.0) in the first column.
-    let open = move || -> Result<constnet::data::CsvSource<28>, BoxError> {
-        Ok(constnet::data::Csv::new()
+    let open = || {
+        constnet::data::Csv::new()
             .header(false)
             .label(0)
-            .stream::<28, usize>(&path)?)
+            .stream::<28, usize>(path)
     };
-    train_and_test(args, None, open)
+    train_and_test(args, open()?, open()?)
 }
 
-/// Trains on all rows but the last `test_rows` for `epochs` passes, then scores those.
-fn train_and_test<S, F>(args: &Args, rows: Option<u64>, open: F) -> Result<(), BoxError>
+/// Trains on all rows of `first` but the last `test_rows` for `epochs` passes, then scores the
+/// last `test_rows` of `second` (another handle on the same file).
+fn train_and_test<S>(args: &Args, mut first: S, second: S) -> Result<(), BoxError>
 where
-    S: Source<28, Target = usize> + Send + 'static,
-    F: Fn() -> Result<S, BoxError> + Send + Clone + 'static,
+    S: Source<28, Target = usize> + Send,
 {
-    // The split by position needs the row count: Parquet has it in its metadata; for CSV one
-    // pass counts the rows (the file is read anyway, and memory stays constant).
-    let rows = match rows {
+    // The split by position needs the row count: Parquet has it in its footer; for CSV one pass
+    // counts the rows (the file is read anyway, and memory stays constant).
+    let rows = match first.rows_hint() {
         Some(r) => r,
         None => {
             let start = Instant::now();
-            let r = constnet::data::count_rows(&mut open()?)?;
+            let r = count_rows(&mut first)?;
             println!(
                 "{r} rows (counted in {:.1} s)",
                 start.elapsed().as_secs_f64()
@@ -185,74 +194,52 @@ where
         .into());
     }
     let train_rows = rows - args.test_rows;
+    // `total`: once counted, a CSV file's parts know their rows too (the bar counts rows).
+    let mut train = Rows::new(first).total(rows).take(train_rows);
+    let mut test = Rows::new(second).total(rows).skip(train_rows);
+    let layers = Higgs::summary().layers;
+    let shape: Vec<String> = std::iter::once(layers[0].inputs)
+        .chain(layers.iter().map(|l| l.outputs))
+        .map(|w| w.to_string())
+        .collect();
     println!(
-        "{train_rows} training rows, {} test rows; 28-64-64-1, Adam, batch {BATCH}",
-        args.test_rows
+        "{train_rows} training rows, {} test rows; {}, Adam, batch {BATCH}, shuffle buffer {} rows",
+        args.test_rows,
+        shape.join("-"),
+        args.shuffle_buffer
     );
     let mut net = Higgs::new(args.seed);
     let mut trainer = Trainer::<Higgs, _, BATCH>::boxed(Adam::new(0.001));
-    let mut x = [[0.0f32; 28]; BATCH];
-    let mut t = [[0.0f32; 1]; BATCH];
-    for epoch in 1..=args.epochs {
-        let start = Instant::now();
-        let mut waited = Duration::ZERO;
-        let mut loss_sum = 0.0f64;
-        let mut steps = 0u64;
-        let mut filled = 0;
-        let mut seen = 0u64;
-        let mut blocks = prefetch(open.clone(), 0, train_rows);
-        loop {
-            // Time the training loop stands still until the reading thread hands it a block.
-            let wait_start = Instant::now();
-            let Some(block) = blocks.next() else { break };
-            waited += wait_start.elapsed();
-            let block = block?;
-            for (row, &label) in block.0.iter().zip(&block.1) {
-                x[filled] = *row;
-                t[filled] = [label as f32];
-                filled += 1;
-                if filled == BATCH {
-                    loss_sum += f64::from(trainer.step(&mut net, BinaryCrossEntropy, &x, &t));
-                    steps += 1;
-                    filled = 0;
-                }
-            }
-            seen += block.0.len() as u64;
-        }
-        // The last partial batch is dropped (at most BATCH − 1 rows per epoch, as Keras'
-        // `drop_remainder`), said here rather than hidden.
-        let secs = start.elapsed().as_secs_f64();
-        let loss = loss_sum / steps.max(1) as f64;
-        if !loss.is_finite() {
-            return Err(format!("epoch {epoch}: the loss is {loss}; stopping").into());
-        }
-        println!(
-            "epoch {epoch}/{}: loss {loss:.4}, {seen} rows ({filled} in a partial batch not trained), {secs:.2} s, {:.0} rows/s, waited for data {:.2} s ({:.1} %), peak memory {}",
-            args.epochs,
-            seen as f64 / secs,
-            waited.as_secs_f64(),
-            100.0 * waited.as_secs_f64() / secs,
-            peak_memory()
-        );
-    }
-    // Scoring: the last `test_rows` rows.
+    // The bar on stderr when it is a terminal; the epoch lines are the example's own (below).
+    let verbose = if std::io::stderr().is_terminal() {
+        Verbose::Bar
+    } else {
+        Verbose::Silent
+    };
+    let fit = Fit::<BATCH>::epochs(args.epochs)
+        .seed(args.seed)
+        .shuffle_buffer(args.shuffle_buffer)
+        .verbose(verbose);
+    let mut lines = EpochLines {
+        epochs: args.epochs,
+        data: EpochData::default(),
+    };
+    fit.run_stream_with(
+        &mut net,
+        BinaryCrossEntropy,
+        &mut *trainer,
+        &mut train,
+        None::<&mut Rows<S>>,
+        &mut [&mut lines],
+    )?;
+    // Scoring: the last `test_rows` rows, in file order; the scores are kept for the AUC.
     let start = Instant::now();
-    let mut scores = Vec::with_capacity(args.test_rows as usize);
-    let mut labels = Vec::with_capacity(args.test_rows as usize);
-    let mut y = [[0.0f32; 1]; BATCH];
-    for block in prefetch(open, train_rows, rows) {
-        let block = block?;
-        for (rows, classes) in block.0.chunks(BATCH).zip(block.1.chunks(BATCH)) {
-            if rows.len() == BATCH {
-                let rows: &[[f32; 28]; BATCH] = rows.try_into().expect("BATCH rows");
-                net.forward_batch(rows, &mut y);
-                scores.extend(y.iter().map(|o| o[0]));
-            } else {
-                scores.extend(rows.iter().map(|r| net.forward(r)[0]));
-            }
-            labels.extend_from_slice(classes);
-        }
-    }
+    let capacity = usize::try_from(args.test_rows).unwrap_or(0);
+    let (mut scores, mut labels) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+    let scored = score_stream(&net, &mut test, |y, &label| {
+        scores.push(y[0]);
+        labels.push(label);
+    })?;
     let secs = start.elapsed().as_secs_f64();
     let hits = scores
         .iter()
@@ -260,9 +247,8 @@ where
         .filter(|(&s, &l)| usize::from(s > 0.5) == l)
         .count();
     println!(
-        "scored {} rows in {secs:.2} s ({:.0} rows/s)",
-        labels.len(),
-        labels.len() as f64 / secs
+        "scored {scored} rows in {secs:.2} s ({:.0} rows/s)",
+        scored as f64 / secs
     );
     println!(
         "test accuracy {:.4}, AUC {:.4}, peak memory {}",
@@ -273,46 +259,36 @@ where
     Ok(())
 }
 
-/// A block of rows.
-type Block = (Vec<[f32; 28]>, Vec<usize>);
+/// Prints a line per epoch: loss, rows, time, rows/s, waiting for data and peak memory.
+struct EpochLines {
+    epochs: usize,
+    /// What the epoch read: `on_stream_epoch_end` comes just before `on_epoch_end`.
+    data: EpochData,
+}
 
-/// Rows `from..to` of a fresh source, read on a background thread, `AHEAD` blocks ahead.
-fn prefetch<S, F>(open: F, from: u64, to: u64) -> impl Iterator<Item = Result<Block, BoxError>>
-where
-    S: Source<28, Target = usize> + Send + 'static,
-    F: Fn() -> Result<S, BoxError> + Send + 'static,
-{
-    let (send, receive) = mpsc::sync_channel::<Result<Block, BoxError>>(AHEAD);
-    std::thread::spawn(move || {
-        let result = (|| -> Result<(), BoxError> {
-            let mut src = open()?;
-            let mut at = 0u64;
-            // Blocks are recycled: the thread allocates AHEAD + 2 of them, not one per block.
-            let mut x = vec![[0.0f32; 28]; BLOCK];
-            let mut t = vec![0usize; BLOCK];
-            while at < to {
-                let n = src.read(&mut x, &mut t)?;
-                if n == 0 {
-                    return Err(format!("the file ended at row {at}, before row {to}").into());
-                }
-                let (lo, hi) = (at, at + n as u64);
-                at = hi;
-                if hi <= from {
-                    continue;
-                }
-                let a = from.saturating_sub(lo) as usize;
-                let b = n - hi.saturating_sub(to) as usize;
-                if send.send(Ok((x[a..b].to_vec(), t[a..b].to_vec()))).is_err() {
-                    return Ok(()); // the consumer stopped
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            let _ = send.send(Err(e));
-        }
-    });
-    receive.into_iter()
+impl<N> Callback<N> for EpochLines {
+    fn on_stream_epoch_end(&mut self, _: u64, data: &EpochData, _: &mut Control<'_, N>) {
+        self.data = *data;
+    }
+
+    fn on_epoch_end(&mut self, epoch: u64, logs: &Epoch, _: &mut Control<'_, N>) {
+        let secs = logs.duration.as_secs_f64().max(1e-9);
+        let d = self.data;
+        let waited = d.waited.as_secs_f64();
+        // The last partial batch is dropped (at most BATCH − 1 rows per epoch, as Keras'
+        // `drop_remainder`), said here rather than hidden.
+        println!(
+            "epoch {}/{}: loss {:.4}, {} rows ({} in a partial batch not trained), {secs:.2} s, {:.0} rows/s, waited for data {waited:.2} s ({:.1} %), peak memory {}",
+            epoch + 1,
+            self.epochs,
+            logs.loss,
+            d.rows,
+            d.rows - d.trained,
+            d.rows as f64 / secs,
+            100.0 * waited / secs,
+            peak_memory()
+        );
+    }
 }
 
 /// Peak resident memory of this process (VmHWM), as Linux reports it.

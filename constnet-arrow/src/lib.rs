@@ -101,6 +101,18 @@ pub enum ArrowSourceError {
         /// What is wrong with it.
         problem: String,
     },
+    /// An Arrow IPC stream is cut short or its framing is broken: a message that runs past the
+    /// end of the file, a length that is not one, or no end-of-stream marker (a stream cut
+    /// between two messages, which would otherwise read as fewer rows).
+    #[error("{}: byte {offset}: {problem}", path.display())]
+    IpcStream {
+        /// The file.
+        path: PathBuf,
+        /// Where in the file, from its start.
+        offset: u64,
+        /// What is wrong there.
+        problem: String,
+    },
     /// A value cannot be used: a null, a NaN or infinite feature, a label that is not a class.
     #[error("{}: row {row}: column {column:?}: {problem}", path.display())]
     Row {
@@ -425,6 +437,37 @@ fn labels_into(label: &ArrayRef, start: usize, out: &mut [usize]) -> Result<(), 
     }
 }
 
+/// What both sources' `read` share: empty buffers and a failed pass give `Ok(0)`, and an error
+/// ends the pass (the reader is dropped; [`rewind`](ParquetSource::rewind) starts over).
+trait Batches<const N: usize> {
+    /// Whether the pass has failed.
+    fn failed(&mut self) -> &mut bool;
+    /// Reads rows, without the guard.
+    fn read_unguarded(
+        &mut self,
+        features: &mut [[f32; N]],
+        labels: &mut [usize],
+    ) -> Result<usize, ArrowSourceError>;
+    /// Drops the reader and the decoded batch after an error.
+    fn drop_reader(&mut self);
+
+    fn read_guarded(
+        &mut self,
+        features: &mut [[f32; N]],
+        labels: &mut [usize],
+    ) -> Result<usize, ArrowSourceError> {
+        if *self.failed() || features.is_empty() || labels.is_empty() {
+            return Ok(0);
+        }
+        let result = self.read_unguarded(features, labels);
+        if result.is_err() {
+            *self.failed() = true;
+            self.drop_reader();
+        }
+        result
+    }
+}
+
 /// Label column used when none is named: `label`, the name [`ParquetWriter`] and the HIGGS
 /// example write.
 const DEFAULT_LABEL: &str = "label";
@@ -634,24 +677,38 @@ impl<const N: usize> ParquetSource<N> {
         features: &mut [[f32; N]],
         labels: &mut [usize],
     ) -> Result<usize, ArrowSourceError> {
-        if self.failed || features.is_empty() || labels.is_empty() {
-            return Ok(0);
-        }
-        let result = self.read_inner(features, labels);
-        if result.is_err() {
-            self.failed = true;
-            self.reader = None;
-            self.current = None;
-        }
-        result
+        self.read_guarded(features, labels)
     }
 
-    fn read_inner(
+    /// Starts the next pass from the first row group (of a new order, if shuffling).
+    pub fn rewind(&mut self) -> Result<(), ArrowSourceError> {
+        self.pass += 1;
+        self.reorder();
+        self.next_group = 0;
+        self.reader = None;
+        self.current = None;
+        self.failed = false;
+        Ok(())
+    }
+}
+
+impl<const N: usize> Batches<N> for ParquetSource<N> {
+    fn failed(&mut self) -> &mut bool {
+        &mut self.failed
+    }
+
+    fn drop_reader(&mut self) {
+        self.reader = None;
+        self.current = None;
+    }
+
+    fn read_unguarded(
         &mut self,
         features: &mut [[f32; N]],
         labels: &mut [usize],
     ) -> Result<usize, ArrowSourceError> {
         self.check_layout()?;
+
         loop {
             if let Some(cur) = &mut self.current {
                 if cur.remaining() > 0 {
@@ -708,17 +765,6 @@ impl<const N: usize> ParquetSource<N> {
             self.reader = Some((reader, self.group_starts[group]));
         }
     }
-
-    /// Starts the next pass from the first row group (of a new order, if shuffling).
-    pub fn rewind(&mut self) -> Result<(), ArrowSourceError> {
-        self.pass += 1;
-        self.reorder();
-        self.next_group = 0;
-        self.reader = None;
-        self.current = None;
-        self.failed = false;
-        Ok(())
-    }
 }
 
 /// Fisher–Yates with SplitMix64: small, seeded, the same on every platform.
@@ -737,11 +783,20 @@ fn shuffle(v: &mut [usize], seed: u64) {
     }
 }
 
-/// An Arrow IPC file (the "file" format: pyarrow's `pa.ipc.new_file`, Feather v2) as a stream of
-/// `(features, class)` rows, one record batch at a time, in file order.
+/// An Arrow IPC file as a stream of `(features, class)` rows, one record batch at a time, in file
+/// order. Both of Arrow's IPC formats are read, told apart by their first bytes: the **file**
+/// format (`ARROW1` magic and a footer: pyarrow's `pa.ipc.new_file`, Feather v2, `.arrow`) and the
+/// **stream** format (messages one after another: `pa.ipc.new_stream`, `.arrows`). A pass
+/// re-opens the file, so a stream file can be read once per epoch.
 ///
-/// Columns are chosen as for [`ParquetSource`]. The IPC footer does not record row counts, so the
-/// total is not known before a pass ([`rows_read`](Self::rows_read) counts them as they come).
+/// Columns are chosen as for [`ParquetSource`]. The IPC footer does not record row counts, so for
+/// the file format the total is not known before a pass ([`rows`](Self::rows) is `None`;
+/// [`rows_read`](Self::rows_read) counts them as they come). A stream file is checked before each
+/// pass by walking its messages' headers (a few hundred bytes per batch, the bodies are skipped):
+/// that gives the row count, and a stream cut short — inside a message, or between two messages
+/// where only the missing end-of-stream marker shows it — is an
+/// [`ArrowSourceError::IpcStream`] at [`open`](Self::open) or at the pass's first `read`, not
+/// fewer rows; no buffer is sized by a length the file does not have the bytes for.
 ///
 /// ```
 /// # use constnet_arrow::{IpcSource, IpcWriter};
@@ -755,18 +810,45 @@ fn shuffle(v: &mut [usize], seed: u64) {
 /// let (mut x, mut t) = ([[0.0; 2]; 4], [0; 4]);
 /// assert_eq!(rows.read(&mut x, &mut t)?, 2);
 /// assert_eq!(x[..2], [[2.0, 1.0], [4.0, 3.0]]);
+/// assert_eq!(rows.rows(), None); // the file format: not counted before reading
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct IpcSource<const N: usize> {
     path: PathBuf,
     schema: SchemaRef,
+    /// Rows of a stream file, from its headers; `None` for the file format.
+    rows: Option<u64>,
     features: FeatureSpec,
     layout: Layout,
-    reader: Option<arrow_ipc::reader::FileReader<BufReader<File>>>,
+    reader: Option<IpcReader>,
     rows_read: u64,
+    /// The pass has reached its end (kept until `rewind`).
+    ended: bool,
     current: Option<Current>,
     failed: bool,
+}
+
+/// A reader of either IPC format.
+enum IpcReader {
+    File(arrow_ipc::reader::FileReader<BufReader<File>>),
+    Stream(arrow_ipc::reader::StreamReader<BufReader<File>>),
+}
+
+impl IpcReader {
+    fn schema(&self) -> SchemaRef {
+        match self {
+            IpcReader::File(r) => r.schema(),
+            IpcReader::Stream(r) => r.schema(),
+        }
+    }
+
+    fn next_batch(&mut self) -> Option<Result<RecordBatch, ArrowError>> {
+        match self {
+            IpcReader::File(r) => r.next(),
+            IpcReader::Stream(r) => r.next(),
+        }
+    }
 }
 
 impl<const N: usize> fmt::Debug for IpcSource<N> {
@@ -775,15 +857,17 @@ impl<const N: usize> fmt::Debug for IpcSource<N> {
             .field("path", &self.path)
             .field("features", &self.layout.feature_names)
             .field("label", &self.layout.label_name)
+            .field("rows", &self.rows)
             .finish_non_exhaustive()
     }
 }
 
 impl<const N: usize> IpcSource<N> {
-    /// Opens `path` and reads its schema; the defaults are those of [`ParquetSource::open`].
+    /// Opens `path` (either IPC format) and reads its schema; a stream file's headers are
+    /// checked and its rows counted. The defaults are those of [`ParquetSource::open`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ArrowSourceError> {
         let path = path.as_ref().to_path_buf();
-        let reader = open_ipc(&path, None)?;
+        let (reader, rows) = open_ipc(&path, None)?;
         let schema = reader.schema();
         let features = FeatureSpec::AllButLabel;
         let layout = resolve::<N>(&path, &schema, &features, DEFAULT_LABEL).unwrap_or(Layout {
@@ -796,10 +880,12 @@ impl<const N: usize> IpcSource<N> {
         Ok(Self {
             path,
             schema,
+            rows,
             features,
             layout,
             reader: None,
             rows_read: 0,
+            ended: false,
             current: None,
             failed: false,
         })
@@ -845,6 +931,12 @@ impl<const N: usize> IpcSource<N> {
         self.schema.clone()
     }
 
+    /// Rows in a stream file, counted from its message headers when it was opened (or at the
+    /// last pass's start); `None` for the file format, whose footer does not count them.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+
     /// Rows read so far in this pass.
     pub fn rows_read(&self) -> u64 {
         self.rows_read
@@ -856,19 +948,31 @@ impl<const N: usize> IpcSource<N> {
         features: &mut [[f32; N]],
         labels: &mut [usize],
     ) -> Result<usize, ArrowSourceError> {
-        if self.failed || features.is_empty() || labels.is_empty() {
-            return Ok(0);
-        }
-        let result = self.read_inner(features, labels);
-        if result.is_err() {
-            self.failed = true;
-            self.reader = None;
-            self.current = None;
-        }
-        result
+        self.read_guarded(features, labels)
     }
 
-    fn read_inner(
+    /// Starts the next pass from the first record batch (re-opening the file).
+    pub fn rewind(&mut self) -> Result<(), ArrowSourceError> {
+        self.reader = None;
+        self.current = None;
+        self.rows_read = 0;
+        self.ended = false;
+        self.failed = false;
+        Ok(())
+    }
+}
+
+impl<const N: usize> Batches<N> for IpcSource<N> {
+    fn failed(&mut self) -> &mut bool {
+        &mut self.failed
+    }
+
+    fn drop_reader(&mut self) {
+        self.reader = None;
+        self.current = None;
+    }
+
+    fn read_unguarded(
         &mut self,
         features: &mut [[f32; N]],
         labels: &mut [usize],
@@ -888,14 +992,16 @@ impl<const N: usize> IpcSource<N> {
                 }
                 self.current = None;
             }
+            if self.ended {
+                return Ok(0);
+            }
             if self.reader.is_none() {
-                if self.rows_read > 0 {
-                    return Ok(0); // this pass has ended
-                }
-                self.reader = Some(open_ipc(&self.path, Some(self.layout.projection.clone()))?);
+                let (reader, rows) = open_ipc(&self.path, Some(self.layout.projection.clone()))?;
+                self.rows = rows;
+                self.reader = Some(reader);
             }
             let reader = self.reader.as_mut().expect("opened above");
-            match reader.next() {
+            match reader.next_batch() {
                 Some(batch) => {
                     let batch = batch
                         .and_then(|b| b.project(&self.layout.positions))
@@ -912,39 +1018,146 @@ impl<const N: usize> IpcSource<N> {
                     });
                 }
                 None => {
-                    // Keep `reader` so that the next call sees the end, not a new pass.
-                    self.current = None;
-                    self.rows_read = self.rows_read.max(1);
-                    return Ok(0);
+                    self.reader = None;
+                    self.ended = true;
                 }
             }
         }
     }
-
-    /// Starts the next pass from the first record batch.
-    pub fn rewind(&mut self) -> Result<(), ArrowSourceError> {
-        self.reader = None;
-        self.current = None;
-        self.rows_read = 0;
-        self.failed = false;
-        Ok(())
-    }
 }
 
+/// The first bytes of an IPC file in the file format (the stream format has no magic).
+const IPC_FILE_MAGIC: &[u8; 6] = b"ARROW1";
+
+/// Opens `path` in the IPC format its first bytes say, with the row count of a stream file
+/// (whose headers are checked first: [`scan_ipc_stream`]).
 fn open_ipc(
     path: &Path,
     projection: Option<Vec<usize>>,
-) -> Result<arrow_ipc::reader::FileReader<BufReader<File>>, ArrowSourceError> {
-    let file = File::open(path).map_err(|source| ArrowSourceError::Io {
+) -> Result<(IpcReader, Option<u64>), ArrowSourceError> {
+    let io = |source| ArrowSourceError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    arrow_ipc::reader::FileReader::try_new(BufReader::new(file), projection).map_err(|source| {
-        ArrowSourceError::Arrow {
-            path: path.to_path_buf(),
-            source,
+    };
+    let arrow = |source| ArrowSourceError::Arrow {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut magic = [0u8; 6];
+    let is_file_format = match std::io::Read::read_exact(&mut file, &mut magic) {
+        Ok(()) => &magic == IPC_FILE_MAGIC,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => false,
+        Err(e) => return Err(io(e)),
+    };
+    std::io::Seek::rewind(&mut file).map_err(io)?;
+    if is_file_format {
+        let reader = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), projection)
+            .map_err(arrow)?;
+        return Ok((IpcReader::File(reader), None));
+    }
+    let rows = scan_ipc_stream(path, &mut file)?;
+    std::io::Seek::rewind(&mut file).map_err(io)?;
+    let reader = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), projection)
+        .map_err(arrow)?;
+    Ok((IpcReader::Stream(reader), Some(rows)))
+}
+
+/// Walks the messages of an IPC stream file without decoding them and returns its rows: every
+/// message's metadata and body must lie inside the file (so the reader's buffers, sized from
+/// these headers, are bounded by the file), and the stream must end with its end-of-stream
+/// marker (`0xFFFFFFFF 0x00000000`, or the pre-1.0 `0x00000000`), which every Arrow writer
+/// writes when it is closed: without it, a file cut between two messages would read as a shorter
+/// stream.
+fn scan_ipc_stream(path: &Path, file: &mut File) -> Result<u64, ArrowSourceError> {
+    use std::io::Read;
+    let io = |source| ArrowSourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = file.metadata().map_err(io)?.len();
+    let bad = |offset: u64, problem: String| ArrowSourceError::IpcStream {
+        path: path.to_path_buf(),
+        offset,
+        problem,
+    };
+    let mut r = BufReader::new(file);
+    let (mut at, mut rows, mut messages) = (0u64, 0u64, 0u64);
+    let mut metadata = Vec::new();
+    // Reads a little-endian 32-bit word, or says the file ends here.
+    let word = |r: &mut BufReader<&mut File>,
+                at: &mut u64,
+                first: bool|
+     -> Result<[u8; 4], ArrowSourceError> {
+        if size - *at < 4 {
+            return Err(bad(
+                *at,
+                if first {
+                    "too short to be an Arrow IPC file".into()
+                } else {
+                    "the stream ends without its end-of-stream marker (cut short?)".into()
+                },
+            ));
         }
-    })
+        let mut w = [0u8; 4];
+        r.read_exact(&mut w).map_err(io)?;
+        *at += 4;
+        Ok(w)
+    };
+    loop {
+        let start = at;
+        let mut w = word(&mut r, &mut at, messages == 0)?;
+        if w == [0xFF; 4] {
+            w = word(&mut r, &mut at, messages == 0)?;
+        }
+        let len = i32::from_le_bytes(w);
+        if len == 0 {
+            break; // the end-of-stream marker
+        }
+        let len = u64::try_from(len)
+            .ok()
+            .filter(|&l| l <= size - at)
+            .ok_or_else(|| {
+                bad(
+                    start,
+                    format!(
+                        "a message header of {len} bytes, where the file has {} bytes left{}",
+                        size - at,
+                        if messages == 0 {
+                            " (not an Arrow IPC file?)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            })?;
+        metadata.resize(len as usize, 0);
+        r.read_exact(&mut metadata).map_err(io)?;
+        at += len;
+        let message = arrow_ipc::root_as_message(&metadata)
+            .map_err(|e| bad(start, format!("not an Arrow IPC message header: {e}")))?;
+        let body = u64::try_from(message.bodyLength())
+            .ok()
+            .filter(|&b| b <= size - at)
+            .ok_or_else(|| {
+                bad(
+                    start,
+                    format!(
+                        "a message body of {} bytes, where the file has {} bytes left (cut short?)",
+                        message.bodyLength(),
+                        size - at
+                    ),
+                )
+            })?;
+        if let Some(batch) = message.header_as_record_batch() {
+            rows += u64::try_from(batch.length())
+                .map_err(|_| bad(start, format!("a record batch of {} rows", batch.length())))?;
+        }
+        r.seek_relative(body as i64).map_err(io)?;
+        at += body;
+        messages += 1;
+    }
+    Ok(rows)
 }
 
 /// The schema [`ParquetWriter`] and [`IpcWriter`] write: `label` (Float32, as HIGGS has it) then
@@ -1213,7 +1426,8 @@ impl<const N: usize> nn_core::data::Source<N> for ParquetSource<N> {
     }
 }
 
-/// The stream interface; no `rows_hint`, as an IPC file's footer does not count rows.
+/// The stream interface; `rows_hint` is a stream file's row count ([`IpcSource::rows`]), none for
+/// the file format, whose footer does not count rows.
 impl<const N: usize> nn_core::data::Source<N> for IpcSource<N> {
     type Target = usize;
     type Error = ArrowSourceError;
@@ -1228,5 +1442,8 @@ impl<const N: usize> nn_core::data::Source<N> for IpcSource<N> {
 
     fn rewind(&mut self) -> Result<(), Self::Error> {
         IpcSource::rewind(self)
+    }
+    fn rows_hint(&self) -> Option<u64> {
+        self.rows
     }
 }

@@ -2,7 +2,7 @@
 //! in under tests/data) against constnet's in-memory path: the same 50 rows as CSV, loaded by
 //! `Csv` into a `Dataset`. Every feature is a multiple of 1/64, so the values must agree bit for
 //! bit.
-use constnet::data::{Csv, Dataset};
+use constnet::data::{Csv, Dataset, Source};
 use constnet_arrow::{ArrowSourceError, IpcSource, IpcWriter, ParquetSource, ParquetWriter};
 use std::path::PathBuf;
 
@@ -87,6 +87,86 @@ fn ipc_scalar_and_list_as_in_memory() {
         .feature_list("features")
         .unwrap();
     assert_same(drain(|x, t| src.read(x, t), 3), &want);
+}
+
+#[test]
+fn ipc_stream_format_as_in_memory() {
+    let want = in_memory();
+    for chunk in [1, 10, 64] {
+        let mut src = IpcSource::<4>::open(data("scalar.arrows"))
+            .unwrap()
+            .features(["a", "b", "c", "d"])
+            .unwrap();
+        // Counted from the stream's headers, before reading.
+        assert_eq!(src.rows(), Some(50));
+        assert_eq!(Source::rows_hint(&src), Some(50));
+        assert_same(drain(|x, t| src.read(x, t), chunk), &want);
+        assert_eq!(src.read(&mut [[0.0; 4]; 2], &mut [0; 2]).unwrap(), 0);
+        // A rewind re-opens the file: the next epoch reads the same rows.
+        src.rewind().unwrap();
+        assert_same(drain(|x, t| src.read(x, t), chunk), &want);
+    }
+    let mut src = IpcSource::<4>::open(data("list.arrows"))
+        .unwrap()
+        .feature_list("features")
+        .unwrap();
+    assert_same(drain(|x, t| src.read(x, t), 7), &want);
+    // The file format does not count its rows up front.
+    assert_eq!(
+        IpcSource::<4>::open(data("scalar.arrow")).unwrap().rows(),
+        None
+    );
+}
+
+#[test]
+fn a_cut_ipc_stream_is_a_typed_error_not_fewer_rows() {
+    let dir = std::env::temp_dir().join(format!("constnet-arrow-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = std::fs::read(data("scalar.arrows")).unwrap();
+    // pyarrow ends the stream with the end-of-stream marker, continuation then length 0.
+    assert_eq!(
+        bytes[bytes.len() - 8..],
+        [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]
+    );
+    let cut = |name: &str, len: usize| {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        match IpcSource::<4>::open(&path) {
+            Err(ArrowSourceError::IpcStream {
+                offset, problem, ..
+            }) => (offset, problem),
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    // Inside the last batch's body.
+    let (_, problem) = cut("body.arrows", bytes.len() - 40);
+    assert!(problem.contains("message body"), "{problem}");
+    // Between two messages: only the missing marker shows it (it would read as 48 rows).
+    let (offset, problem) = cut("marker.arrows", bytes.len() - 8);
+    assert_eq!(offset, bytes.len() as u64 - 8);
+    assert!(problem.contains("end-of-stream marker"), "{problem}");
+    // Too short for anything.
+    let (offset, problem) = cut("empty.arrows", 3);
+    assert_eq!(offset, 0);
+    assert!(problem.contains("too short"), "{problem}");
+    // A file cut after `open` (between passes) fails at the next pass's first read.
+    let path = dir.join("later.arrows");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut src = IpcSource::<4>::open(&path)
+        .unwrap()
+        .features(["a", "b", "c", "d"])
+        .unwrap();
+    assert_eq!(drain(|x, t| src.read(x, t), 64).0.len(), 50);
+    std::fs::write(&path, &bytes[..bytes.len() - 8]).unwrap();
+    src.rewind().unwrap();
+    let err = src.read(&mut [[0.0; 4]; 4], &mut [0; 4]).unwrap_err();
+    assert!(matches!(err, ArrowSourceError::IpcStream { .. }), "{err:?}");
+    // The failed pass stays failed until a rewind, which re-reads the file as it is then.
+    assert_eq!(src.read(&mut [[0.0; 4]; 4], &mut [0; 4]).unwrap(), 0);
+    std::fs::write(&path, &bytes).unwrap();
+    src.rewind().unwrap();
+    assert_eq!(drain(|x, t| src.read(x, t), 64).0.len(), 50);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -257,10 +337,15 @@ fn wrong_columns_are_errors_at_open() {
         ParquetSource::<4>::open(data("rows.csv")),
         Err(ArrowSourceError::Parquet { .. })
     ));
-    assert!(matches!(
-        IpcSource::<4>::open(data("rows.csv")),
-        Err(ArrowSourceError::Arrow { .. })
-    ));
+    // Nor an IPC file: without the file format's magic it is taken for a stream, whose first
+    // "header length" ("labe" = 1.7 GB) is checked against the file before anything is sized
+    // by it.
+    let err = IpcSource::<4>::open(data("rows.csv")).unwrap_err();
+    assert!(
+        matches!(err, ArrowSourceError::IpcStream { offset: 0, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not an Arrow IPC file?"), "{err}");
 }
 
 #[test]
@@ -316,7 +401,7 @@ constnet::network! {
 /// every row) and from the in-memory `Dataset` through `Fit::run`: the weights must be equal bit
 /// for bit, as the sources hand the same rows in the same order.
 #[test]
-fn streamed_fit_from_parquet_and_arrow_is_bit_identical_to_in_memory_fit() {
+fn streamed_fit_from_parquet_and_both_arrow_formats_is_bit_identical_to_in_memory_fit() {
     use constnet::prelude::*;
     let data = in_memory();
     let fit = Fit::<8>::epochs(3)
@@ -364,8 +449,28 @@ fn streamed_fit_from_parquet_and_arrow_is_bit_identical_to_in_memory_fit() {
         .unwrap();
         net
     };
+    // The IPC stream format, with its row count for the progress bar.
+    let ipc_stream = {
+        let mut net = Small::new(2);
+        let mut src = IpcSource::<4>::open(data_path("scalar.arrows"))
+            .unwrap()
+            .features(["a", "b", "c", "d"])
+            .unwrap();
+        let h = fit
+            .run_stream(
+                &mut net,
+                SparseCategoricalCrossEntropy,
+                &mut Trainer::new(Adam::new(0.01)),
+                &mut src,
+                None::<&mut IpcSource<4>>,
+            )
+            .unwrap();
+        assert_eq!(h.data.iter().map(|d| d.rows).sum::<u64>(), 150);
+        net
+    };
     assert_eq!(parquet.as_slice(), reference.as_slice());
     assert_eq!(ipc.as_slice(), reference.as_slice());
+    assert_eq!(ipc_stream.as_slice(), reference.as_slice());
     assert_ne!(reference.as_slice(), Small::new(2).as_slice()); // it did train
 }
 

@@ -24,7 +24,9 @@ pub use checkpoint::{
     CheckpointTensor, Mode, ModelCheckpoint, RawCheckpoint,
 };
 pub use scores::{evaluate_with, Metrics, Scores};
-pub use stream::{evaluate_stream, predict_stream, EpochData, StreamError, StreamHistory};
+pub use stream::{
+    evaluate_stream, predict_stream, score_stream, EpochData, StreamError, StreamHistory,
+};
 
 /// How much `fit` prints, as Keras' `verbose`.
 ///

@@ -43,11 +43,19 @@ with ipc.new_file(out / "scalar.arrow", scalar.schema) as w:
     for b in scalar.to_batches(max_chunksize=16):
         w.write_batch(b)
 
+# The same table in the IPC *stream* format (`.arrows`), batches of 16 rows.
+with ipc.new_stream(out / "scalar.arrows", scalar.schema) as w:
+    for b in scalar.to_batches(max_chunksize=16):
+        w.write_batch(b)
+
 # One FixedSizeList<float32, 4> column and an int64 label (zstd, as polars writes).
 lst = pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1), pa.float32()), N)
 listed = pa.table({"label": pa.array(y, pa.int64()), "features": lst})
 pq.write_table(listed, out / "list.parquet", row_group_size=20, compression="zstd")
 with ipc.new_file(out / "list.arrow", listed.schema) as w:
+    for b in listed.to_batches(max_chunksize=20):
+        w.write_batch(b)
+with ipc.new_stream(out / "list.arrows", listed.schema) as w:
     for b in listed.to_batches(max_chunksize=20):
         w.write_batch(b)
 

@@ -157,6 +157,8 @@ pub struct Rows<S> {
     source: S,
     skip: u64,
     take: u64,
+    /// The source's row count when it cannot say itself ([`Rows::total`]).
+    total: Option<u64>,
     /// Rows returned in this pass, and whether the first `skip` have been passed over.
     given: u64,
     skipped_head: bool,
@@ -169,6 +171,7 @@ impl<S> Rows<S> {
             source,
             skip: 0,
             take: u64::MAX,
+            total: None,
             given: 0,
             skipped_head: false,
         }
@@ -183,6 +186,27 @@ impl<S> Rows<S> {
     /// Gives at most `n` rows.
     pub fn take(mut self, n: u64) -> Self {
         self.take = self.take.min(n);
+        self
+    }
+
+    /// Tells the window how many rows the whole source has, when the source cannot say (a CSV
+    /// file counted by [`count_rows`]), so that [`rows_hint`](Source::rows_hint) — and with it
+    /// `Fit`'s progress bar — counts rows rather than bytes. Only a hint: the rows read are
+    /// still whatever the file holds. A source that knows its count is believed over this.
+    ///
+    /// ```
+    /// use nn_core::data::{Csv, Rows, Source};
+    /// # let path = std::env::temp_dir().join(format!("rows-total-{}.csv", std::process::id()));
+    /// std::fs::write(&path, "1,0.5\n0,0.25\n1,0.75\n")?;
+    /// let csv = Csv::new().header(false).label(0).stream::<1, usize>(&path)?;
+    /// assert_eq!(csv.rows_hint(), None); // a CSV file does not know before reading
+    /// let train = Rows::new(csv).total(3).take(2);
+    /// assert_eq!(train.rows_hint(), Some(2));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn total(mut self, rows: u64) -> Self {
+        self.total = Some(rows);
         self
     }
 
@@ -221,7 +245,7 @@ impl<const N: usize, S: Source<N>> Source<N> for Rows<S> {
     }
 
     fn rows_hint(&self) -> Option<u64> {
-        let rows = self.source.rows_hint()?;
+        let rows = self.source.rows_hint().or(self.total)?;
         Some(rows.saturating_sub(self.skip).min(self.take))
     }
 
@@ -237,8 +261,9 @@ impl<const N: usize, S: Source<N>> Source<N> for Rows<S> {
 /// Splits a file into its first rows and its last `n`, as HIGGS' convention (the last 500,000
 /// rows are the test set), from two sources on the same file (opened twice: each part is read
 /// on its own, neither is loaded). The row count comes from [`count_rows`]: for a CSV file, one
-/// pass of parsing now. If `n` is more than the rows there are, the first part is empty (and
-/// training says it has too few rows).
+/// pass of parsing now, after which both parts know their row counts ([`Rows::total`]). If `n`
+/// is more than the rows there are, the first part is empty (and training says it has too few
+/// rows).
 ///
 /// ```
 /// use nn_core::data::{split_last, Dataset, Source};
@@ -257,7 +282,10 @@ pub fn split_last<const N: usize, S: Source<N>>(
 ) -> Result<(Rows<S>, Rows<S>), S::Error> {
     let total = count_rows(&mut first)?;
     let at = total.saturating_sub(n);
-    Ok((Rows::new(first).take(at), Rows::new(last).skip(at)))
+    Ok((
+        Rows::new(first).total(total).take(at),
+        Rows::new(last).total(total).skip(at),
+    ))
 }
 
 /// How many of a file's bytes a pass has read: [`Source::bytes_hint`].

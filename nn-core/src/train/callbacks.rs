@@ -11,7 +11,7 @@
 use std::prelude::rust_2021::*;
 
 use super::checkpoint::{Checkpoint, CheckpointError};
-use super::Epoch;
+use super::{Epoch, EpochData};
 use crate::{Optimizer, Parameters, Summary, TrainBuffers, Trainer};
 
 /// What a callback can see and change of the [`Trainer`], whatever its optimizer, batch size and
@@ -291,6 +291,38 @@ pub trait Callback<N> {
     /// After the last epoch of a run, however it ended (also before a `FitError` returns).
     fn on_train_end(&mut self, ctl: &mut Control<'_, N>) {
         let _ = ctl;
+    }
+
+    /// After a streamed epoch ([`Fit::run_stream_with`](super::Fit::run_stream_with)), with what
+    /// it read: rows, rows trained on, skipped rows and the time spent waiting for data. Called
+    /// just before [`on_epoch_end`](Callback::on_epoch_end); in-memory training does not call it.
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::data::Dataset;
+    /// use constnet::train::{Control, EpochData, Fit, Verbose};
+    ///
+    /// /// Prints the rows and the waiting time of every epoch.
+    /// struct Waits(Vec<EpochData>);
+    /// impl<N> Callback<N> for Waits {
+    ///     fn on_stream_epoch_end(&mut self, _: u64, data: &EpochData, _: &mut Control<'_, N>) {
+    ///         self.0.push(*data);
+    ///     }
+    /// }
+    /// network! { struct Line { Dense<1, 1> } }
+    /// let data = Dataset::from_vecs(vec![[0.5f32]; 10], vec![[1.0f32]; 10])?;
+    /// let mut waits = Waits(Vec::new());
+    /// let mut net = Line::new(1);
+    /// Fit::<4>::epochs(2).verbose(Verbose::Silent).run_stream_with(
+    ///     &mut net, Mse, &mut Trainer::new(Sgd::new(0.1)), &mut data.source(),
+    ///     None::<&mut constnet::data::DatasetSource<1, [f32; 1]>>, &mut [&mut waits],
+    /// )?;
+    /// assert_eq!(waits.0.len(), 2);
+    /// assert_eq!((waits.0[1].rows, waits.0[1].trained), (10, 8));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn on_stream_epoch_end(&mut self, epoch: u64, data: &EpochData, ctl: &mut Control<'_, N>) {
+        let _ = (epoch, data, ctl);
     }
 }
 

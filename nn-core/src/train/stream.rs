@@ -325,12 +325,21 @@ impl<const B: usize> Fit<B> {
     ///   trained on. A buffer as large as the data holds all of it, and then the order is in-memory
     ///   [`run`](Fit::run)'s: **with the same seed and trainer, the weights are bit-identical**.
     /// - **Batches**: as in memory, whole batches of `B`; the last partial batch is dropped.
-    /// - **Validation**: a second source, scored after every epoch (as
-    ///   [`evaluate_stream`]). [`validation_split`](Fit::validation_split) needs the row count and
-    ///   is refused ([`FitError::StreamValidationSplit`]); hold out the last rows with
-    ///   [`Rows`](crate::data::Rows) (`take` for training, `skip` for the held-out rest) instead.
+    /// - **Validation**: a second source, scored after every epoch (as [`evaluate_stream`]) and
+    ///   read the same way, so neither part is loaded: a separate file or stream (any
+    ///   [`Source`] with the same target type: another CSV, Parquet or Arrow file), or the last
+    ///   rows of the training file held out by position with [`Rows`](crate::data::Rows) (`take`
+    ///   for training, `skip` on a second handle for the held-out rest;
+    ///   [`split_last`](crate::data::split_last) does both).
+    ///   [`validation_split`](Fit::validation_split) is refused
+    ///   ([`FitError::StreamValidationSplit`]): in memory it holds out a fraction of the rows,
+    ///   which needs the row count before training, and a CSV file knows it only after a pass.
     /// - **Weights**: [`sample_weight`](Fit::sample_weight) and
-    ///   [`class_weight`](Fit::class_weight) are refused ([`FitError::StreamWeights`]).
+    ///   [`class_weight`](Fit::class_weight) are refused ([`FitError::StreamWeights`]): sample
+    ///   weights are given per row of an in-memory data set, by index, which a stream does not
+    ///   have; class weights are not applied to streams (yet).
+    /// - **Per-epoch reading figures**: in the returned [`StreamHistory::data`], and for
+    ///   callbacks in [`Callback::on_stream_epoch_end`].
     /// - **Errors**: a source's error (a bad row, a broken file) stops training with
     ///   [`FitError::Data`], which carries the epochs completed before; the network then holds a
     ///   partly trained epoch, so it must not be saved as a result. A label the network cannot
@@ -586,9 +595,13 @@ impl<const B: usize> Fit<B> {
                 });
             }
             let logs = out.history.epochs.last().expect("pushed above");
+            let stop_after_data = notify(callbacks, net, trainer, |c, ctl| {
+                c.on_stream_epoch_end(absolute, &data, ctl)
+            });
             if notify(callbacks, net, trainer, |c, ctl| {
                 c.on_epoch_end(absolute, logs, ctl)
-            }) {
+            }) || stop_after_data
+            {
                 break;
             }
         }
@@ -598,7 +611,8 @@ impl<const B: usize> Fit<B> {
     /// A bar over the rows if the source knows how many, else over the file's bytes.
     fn stream_bar(&self, epoch: usize, rows: Option<u64>) -> ProgressBar {
         let template = match rows {
-            Some(_) => "epoch {prefix} [{bar:30}] {human_pos}/{human_len} rows {per_sec} ETA {eta} {msg}",
+            // The message says the rows/s (`{per_sec}` would print four decimals of it).
+            Some(_) => "epoch {prefix} [{bar:30}] {human_pos}/{human_len} rows ETA {eta} {msg}",
             None => "epoch {prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
         };
         let bar = ProgressBar::with_draw_target(rows, ProgressDrawTarget::stderr());
@@ -748,6 +762,57 @@ where
         },
     })?;
     out.flush().map_err(write_error)?;
+    Ok(rows)
+}
+
+/// Calls `f` with `net`'s outputs and the target of every row of one pass of a [`Source`]
+/// (rewound first), in the source's order, and returns the number of rows: the streamed form of
+/// [`predict_outputs`](super::predict_outputs) for metrics that need more than
+/// [`evaluate_stream`]'s loss and accuracy (collect the scores for a ROC AUC, fill a confusion
+/// matrix), keeping only what `f` keeps. Rows are read on a background thread and scored in
+/// batches. A source's error is [`FitError::Data`] (epoch 0); rows passed to `f` before it were
+/// scored, the rest were not.
+///
+/// ```
+/// use constnet::prelude::*;
+/// use constnet::{data::Dataset, metrics::roc_auc, train::score_stream};
+/// network! { struct Gate { Dense<1, 1, Sigmoid> } }
+/// let net = Gate { l0: Dense::new([[4.0]], [-2.0]) };
+/// let data = Dataset::from_vecs(vec![[0.0], [1.0], [0.4], [0.9]], vec![0, 1, 0, 1])?;
+/// let (mut scores, mut labels) = (Vec::new(), Vec::new());
+/// let rows = score_stream(&net, &mut data.source(), |y, &t| {
+///     scores.push(y[0]);
+///     labels.push(t);
+/// })?;
+/// assert_eq!(rows, 4);
+/// assert_eq!(roc_auc(&scores, &labels)?, 1.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn score_stream<N, S, F, const IN: usize, const OUT: usize>(
+    net: &N,
+    source: &mut S,
+    mut f: F,
+) -> Result<u64, FitError>
+where
+    N: Network<IN, OUT>,
+    S: Source<IN> + Send,
+    S::Target: Send,
+    F: FnMut(&[f32; OUT], &S::Target),
+{
+    let mut rows = 0u64;
+    pass(source, |xs, ts, _| {
+        for_outputs(net, xs, |i, y| f(y, &ts[i]));
+        rows += xs.len() as u64;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        PassError::Stop(e) => e,
+        PassError::Source(e) => FitError::Data {
+            epoch: 0,
+            error: StreamError::new(e),
+            history: History::default(),
+        },
+    })?;
     Ok(rows)
 }
 
