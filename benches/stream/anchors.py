@@ -1,7 +1,7 @@
 """The anchors of issue 14's benchmark, on the same files as constnet (benches/stream/run.sh):
 
 - training: pandas `read_csv` of the whole CSV, then a PyTorch `DataLoader` (batch 128, file
-  order) training the same 28-64-64-1 network (ReLU, sigmoid, BCE, Adam 1e-3) for one epoch on
+  order) training the same 28-128-128-1 network (ReLU, sigmoid, BCE, Adam 1e-3) for one epoch on
   the training rows (all but the last --test-rows);
 - scoring: polars and DuckDB reading the Parquet file into NumPy and running the same network's
   forward pass in PyTorch (no grad, all threads), and DuckDB / polars reading alone.
@@ -23,7 +23,7 @@ a = p.parse_args()
 
 torch.manual_seed(1)
 net = torch.nn.Sequential(
-    torch.nn.Linear(28, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1), torch.nn.Sigmoid()
+    torch.nn.Linear(28, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1), torch.nn.Sigmoid()
 )
 print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 

@@ -30,11 +30,13 @@ use constnet::train::{score_stream, Control, EpochData, Fit, Verbose};
 use constnet_arrow::{ParquetSource, ParquetWriter};
 
 network! {
-    /// 28 features in, the probability of signal out.
+    /// 28 features in, the probability of signal out. Wide enough that training, not parsing,
+    /// bounds an epoch: 28-64-64-1 trains ~1.45× faster than one core parses HIGGS' CSV numbers,
+    /// so from CSV it would wait for data a third of the time (BENCHMARKS.md, HIGGS widths).
     pub struct Higgs {
-        h1: Dense<28, 64, Relu>,
-        h2: Dense<64, 64, Relu>,
-        out: Dense<64, 1, Sigmoid>,
+        h1: Dense<28, 128, Relu>,
+        h2: Dense<128, 128, Relu>,
+        out: Dense<128, 1, Sigmoid>,
     }
 }
 
