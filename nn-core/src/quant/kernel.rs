@@ -186,14 +186,179 @@ pub(crate) fn matmul_zp<const N: usize>(x: &[i8], zp: i32, w: Weights, out: &mut
         );
         for (x, out) in x.chunks_exact(N).zip(out.chunks_exact_mut(rows)) {
             match dsp::sparse::<N>(x, zp, &w, out) {
-                dsp::Sparse::Done => {}
-                dsp::Sparse::Dense => matmul(x, w, out),
-                dsp::Sparse::Unsuited => matmul_zp_any(x, zp, w, out),
+                Sparse::Done => {}
+                Sparse::Dense => matmul(x, w, out),
+                Sparse::Unsuited => matmul_zp_any(x, zp, w, out),
             }
         }
     }
-    #[cfg(not(constnet_arm_dsp))]
+    #[cfg(constnet_armv7m)]
+    {
+        assert_eq!(x.len() % N, 0, "x: whole samples of n values");
+        let rows = w.rows();
+        assert_eq!(
+            out.len(),
+            x.len() / N * rows,
+            "out: one value per sample and row"
+        );
+        for (x, out) in x.chunks_exact(N).zip(out.chunks_exact_mut(rows)) {
+            match v7m::sparse::<N>(x, zp, &w, out) {
+                Sparse::Done => {}
+                Sparse::Dense => matmul(x, w, out),
+                Sparse::Unsuited => matmul_zp_any(x, zp, w, out),
+            }
+        }
+    }
+    #[cfg(not(any(constnet_arm_dsp, constnet_armv7m)))]
     matmul_zp_any(x, zp, w, out)
+}
+
+/// A microcontroller sparse kernel's answer for one sample (`dsp::sparse`, `v7m::sparse`).
+#[cfg(any(constnet_arm_dsp, constnet_armv7m))]
+enum Sparse {
+    /// The sums are in `out`.
+    Done,
+    /// Too many values off the zero point: the dense kernel is cheaper.
+    #[cfg_attr(not(constnet_arm_dsp), allow(dead_code))]
+    Dense,
+    /// A shape or zero point it does not take: the portable paths decide.
+    Unsuited,
+}
+
+#[cfg(constnet_armv7m)]
+mod v7m {
+    //! Armv7-M without the DSP instructions (Cortex-M3): `LDRSB` with an immediate offset and
+    //! `MLA`, in `asm!` (LLVM's loop for the same took 16 instructions per value and four rows
+    //! instead of 12, and its bounds checks could not be removed without `unsafe` anyway).
+
+    use super::{Sparse, Weights};
+
+    /// Values the list holds at most: 2 KB of stack (8 bytes per entry).
+    const MAX: usize = 255;
+
+    /// Marks the end of the list: no row is that long.
+    const LAST: u32 = u32::MAX;
+
+    /// One sample's sums from its values off the zero point, four rows at a time with their
+    /// sums in registers: the values are listed once (column, value − zero point), then each
+    /// costs per row one `LDRSB` (immediate offsets 0, N, 2N, 3N from one pointer, hence
+    /// `3·N ≤ 4095`) and one `MLA`, about 3 instructions per product against 4.1 for the
+    /// portable dense kernel: so every sample takes it, in passes of at most [`MAX`] values (a
+    /// digit without background: see BENCHMARKS.md). A last partial group of rows overlaps the
+    /// one before. Answers `Unsuited` for fewer than four rows or longer rows (never `Dense`).
+    pub(super) fn sparse<const N: usize>(
+        x: &[i8],
+        zp: i32,
+        w: &Weights,
+        out: &mut [i32],
+    ) -> Sparse {
+        let rows = w.rows();
+        if N == 0 || 3 * N > 4095 || rows < 4 || w.n != N || x.len() != N || out.len() != rows {
+            return Sparse::Unsuited;
+        }
+        for (o, &sum) in out.iter_mut().zip(w.sums) {
+            *o = zp.wrapping_mul(sum);
+        }
+        let mut list = [core::mem::MaybeUninit::<[u32; 2]>::uninit(); MAX + 1];
+        let zp4 = u32::from_ne_bytes([zp as u8; 4]);
+        let (words, tail) = x.as_chunks::<4>();
+        let mut j = 0;
+        loop {
+            // Four values at a time, a word compared with four zero points; a pass ends when
+            // the next word might not fit or at the end (then the 0-3 values after the words).
+            let mut m = 0;
+            let add = |list: &mut [_], m: &mut usize, k: usize, v: i8| {
+                let d = i32::from(v).wrapping_sub(zp);
+                if d != 0 {
+                    list[*m] = core::mem::MaybeUninit::new([k as u32, d as u32]);
+                    *m += 1;
+                }
+            };
+            while j < words.len() && m <= MAX - 4 {
+                let v = words[j];
+                if u32::from_ne_bytes(v.map(|b| b as u8)) != zp4 {
+                    for (i, &v) in v.iter().enumerate() {
+                        add(&mut list, &mut m, 4 * j + i, v);
+                    }
+                }
+                j += 1;
+            }
+            if j == words.len() {
+                for (i, &v) in tail.iter().enumerate() {
+                    add(&mut list, &mut m, 4 * j + i, v);
+                }
+                j += 1;
+            }
+            if m == 0 {
+                return Sparse::Done;
+            }
+            list[m].write([LAST, 0]);
+            // SAFETY: the loop above wrote the first `m + 1` entries.
+            let list: &[[u32; 2]] =
+                unsafe { core::slice::from_raw_parts(list.as_ptr().cast(), m + 1) };
+            let mut r = 0;
+            while r < rows {
+                // The last group may overlap the one before: its rows below `r` are done.
+                let g = r.min(rows - 4);
+                let s = rows4::<N>(list, &w.data[g * N..(g + 4) * N], [0; 4]);
+                for (o, s) in out[g..g + 4].iter_mut().zip(s).skip(r - g) {
+                    *o = o.wrapping_add(s);
+                }
+                r += 4;
+            }
+        }
+    }
+
+    /// `s[i] + Σ d · w[i][k]` over `list`'s `(k, d)` up to its [`LAST`] entry (at least one
+    /// before it), for four rows of `N` values in `w`. Per value: `LDM` of the entry, the
+    /// address, 4 × (`LDRSB`, `MLA`), compare, branch — 12 instructions for 4 products.
+    #[inline(always)]
+    fn rows4<const N: usize>(list: &[[u32; 2]], w: &[i8], s: [i32; 4]) -> [i32; 4] {
+        assert!(
+            list.len() >= 2 && list[list.len() - 1][0] == LAST && w.len() == 4 * N,
+            "rows4: lengths"
+        );
+        debug_assert!(list[..list.len() - 1].iter().all(|e| (e[0] as usize) < N));
+        let [mut s0, mut s1, mut s2, mut s3] = s;
+        // SAFETY: the loop reads `list` from its start, one 2-word entry per `LDM` (`list` is
+        // word-aligned), and stops after loading the entry whose column is `LAST` (asserted
+        // present; the columns before it are below `N`, as `sparse` builds them): it reads
+        // exactly `list`. Per value it reads the bytes at `w + k + {0, N, 2N, 3N}`, within
+        // `w`'s `4·N` bytes (asserted). Nothing is written to memory; r0, r1 and the flags are
+        // clobbered and declared; the instructions are Armv7-M's (the build script's cfg).
+        unsafe {
+            core::arch::asm!(
+                "ldm {l}!, {{r0, r1}}",
+                "2:",
+                "add r0, {w}",
+                "ldrsb {t}, [r0]",
+                "mla {s0}, {t}, r1, {s0}",
+                "ldrsb {t}, [r0, #{o1}]",
+                "mla {s1}, {t}, r1, {s1}",
+                "ldrsb {t}, [r0, #{o2}]",
+                "mla {s2}, {t}, r1, {s2}",
+                "ldrsb {t}, [r0, #{o3}]",
+                "mla {s3}, {t}, r1, {s3}",
+                "ldm {l}!, {{r0, r1}}",
+                "cmn r0, #1",
+                "bne 2b",
+                l = inout(reg) list.as_ptr() => _,
+                w = in(reg) w.as_ptr(),
+                s0 = inout(reg) s0,
+                s1 = inout(reg) s1,
+                s2 = inout(reg) s2,
+                s3 = inout(reg) s3,
+                t = out(reg) _,
+                o1 = const N,
+                o2 = const 2 * N,
+                o3 = const 3 * N,
+                out("r0") _,
+                out("r1") _,
+                options(nostack, readonly),
+            );
+        }
+        [s0, s1, s2, s3]
+    }
 }
 
 /// [`matmul_zp`] for any row length: off x86-64, samples with at most a third of their values
@@ -558,7 +723,7 @@ mod dsp {
     //! of activations. The instructions are in `asm!` (the `core::arch::arm` intrinsics are
     //! unstable), register-only and pure; LLVM allocates registers and schedules the loads.
 
-    use super::Weights;
+    use super::{Sparse, Weights};
 
     /// Columns extended per pass: `CHUNK / 2` words (2 KB) of stack, one pass for inputs up to
     /// 1,024 values.
@@ -705,16 +870,6 @@ mod dsp {
             );
         }
         (s0, s1)
-    }
-
-    /// The sparse kernel's answer for one sample (see [`sparse`]).
-    pub(super) enum Sparse {
-        /// The sums are in `out`.
-        Done,
-        /// Too many values off the zero point: the dense kernel is cheaper.
-        Dense,
-        /// A shape or zero point it does not take: the portable paths decide.
-        Unsuited,
     }
 
     /// One block of four activations with a value off the zero point: its byte offset `k` in a
