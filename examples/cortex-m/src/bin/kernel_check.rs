@@ -164,9 +164,10 @@ fn main() -> ! {
         }
     }
     // The kernels that skip values at the zero point (`QDense`'s path; on the M4F the block
-    // kernel with four rows per pass): row lengths a multiple of 4 up to the 4,095-byte reach of
-    // its loads (1,364) and past it (1,368, another path), 3 and 33 (not words), 4-10 rows (a
-    // last group overlapping the one before) and 3 (too few).
+    // kernel with four rows per pass, on the M3 and M0 theirs): row lengths a multiple of 4 up to
+    // the 4,095-byte reach of the loads (1,364) and past it (1,368, another path), 3, 33 and
+    // 1,023 (not words; the last dense enough for several passes of the M3's and M0's value
+    // lists), 4-10 rows (a last group overlapping the one before) and 3 (too few).
     let mut sparse = 0;
     sparse += check_zp::<4>(xs, ws, &mut rng, &[3, 4, 5, 10]);
     sparse += check_zp::<3>(xs, ws, &mut rng, &[4, 5]);
@@ -175,6 +176,7 @@ fn main() -> ! {
     sparse += check_zp::<64>(xs, ws, &mut rng, &[4, 10]);
     sparse += check_zp::<100>(xs, ws, &mut rng, &[5, 8]);
     sparse += check_zp::<784>(xs, ws, &mut rng, &[4, 6, 7]);
+    sparse += check_zp::<1023>(xs, ws, &mut rng, &[4, 5]);
     sparse += check_zp::<1364>(xs, ws, &mut rng, &[4]);
     sparse += check_zp::<1368>(xs, ws, &mut rng, &[4]);
     hprintln!(
