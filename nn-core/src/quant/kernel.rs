@@ -219,10 +219,11 @@ pub(crate) fn matmul_zp<const N: usize>(x: &[i8], zp: i32, w: Weights, out: &mut
             "out: one value per sample and row"
         );
         for (x, out) in x.chunks_exact(N).zip(out.chunks_exact_mut(rows)) {
+            // Only a single row is unsuited: the dense kernel (the portable sparse one would
+            // cost 1.9 KB of flash for it).
             match v6m::sparse(x, zp, &w, out) {
                 Sparse::Done => {}
-                Sparse::Dense => matmul(x, w, out),
-                Sparse::Unsuited => matmul_zp_any(x, zp, w, out),
+                Sparse::Dense | Sparse::Unsuited => matmul(x, w, out),
             }
         }
     }
@@ -246,7 +247,9 @@ mod v6m {
     /// row one `LDRSB`, one `MULS` and one `ADD` — about 4.5 instructions per product against
     /// 7.4 for the portable dense kernel, so every sample takes it, in passes of at most
     /// [`MAX`] values. An odd last row is paired with the one before (recomputed, not added
-    /// twice). Answers `Unsuited` for fewer than two rows or rows over 2^30 values.
+    /// twice). Answers `Unsuited` for fewer than two rows or rows over 2^30 values. Not
+    /// inlined: one copy for every layer (inlined into the MLP's two, 2.2 KB more flash).
+    #[inline(never)]
     pub(super) fn sparse(x: &[i8], zp: i32, w: &Weights, out: &mut [i32]) -> Sparse {
         let rows = w.rows();
         let n = w.n;
@@ -256,17 +259,18 @@ mod v6m {
         for (o, &sum) in out.iter_mut().zip(w.sums) {
             *o = zp.wrapping_mul(sum);
         }
-        // One entry more than `MAX`: the loop loads the entry after the last value.
-        let mut list = [[0u32; 3]; MAX + 1];
+        // One entry more than `MAX`: the loop loads the entry after the last value. Not zeroed
+        // (2 KB per call); only written entries are read.
+        let mut list = [core::mem::MaybeUninit::<[u32; 3]>::uninit(); MAX + 1];
         let zp4 = u32::from_ne_bytes([zp as u8; 4]);
         let (words, tail) = x.as_chunks::<4>();
         let mut j = 0;
         loop {
             let mut m = 0;
-            let add = |list: &mut [[u32; 3]], m: &mut usize, k: usize, v: i8| {
+            let add = |list: &mut [core::mem::MaybeUninit<[u32; 3]>], m: &mut usize, k, v: i8| {
                 let d = i32::from(v).wrapping_sub(zp);
                 if d != 0 {
-                    list[*m] = [k as u32, (k + n) as u32, d as u32];
+                    list[*m].write([k as u32, (k + n) as u32, d as u32]);
                     *m += 1;
                 }
             };
@@ -289,10 +293,14 @@ mod v6m {
             if m == 0 {
                 return Sparse::Done;
             }
+            list[m].write([0; 3]);
+            // SAFETY: the loops above wrote the first `m + 1` entries.
+            let list: &[[u32; 3]] =
+                unsafe { core::slice::from_raw_parts(list.as_ptr().cast(), m + 1) };
             let mut r = 0;
             while r < rows {
                 let g = r.min(rows - 2);
-                let s = rows2(&list[..m + 1], &w.data[g * n..(g + 2) * n], n);
+                let s = rows2(list, &w.data[g * n..(g + 2) * n], n);
                 for (o, s) in out[g..g + 2].iter_mut().zip(s).skip(r - g) {
                     *o = o.wrapping_add(s);
                 }
@@ -505,6 +513,7 @@ mod v7m {
 /// [`matmul_zp`] for any row length: off x86-64, samples with at most a third of their values
 /// off the zero point take [`sparse`].
 #[inline]
+#[cfg_attr(constnet_armv6m, allow(dead_code))]
 fn matmul_zp_any(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -532,12 +541,16 @@ fn matmul_zp_any(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
 }
 
 /// One sample's sums from its values that differ from `zp` (see [`matmul_zp`]): the columns of
-/// those values, two at a time, added into every row's sum. Measured on the int8 MNIST MLP under
-/// QEMU, instructions per inference, one column / two at a time: Cortex-M4F 60.6 k / 61.4 k,
-/// M3 68.0 k / 63.8 k, M0 117 k / 94.6 k (listing the values first and summing row by row, so
-/// that each sum stays in a register: 98 k on the M4F; unchecked indexing: no gain).
+/// those values, two at a time, added into every row's sum. The fallback where the
+/// microcontroller kernels (`dsp`, `v7m`, `v6m`) do not apply. It was the path of all three
+/// cores before them; measured on the int8 MNIST MLP under QEMU (digit 0), instructions per
+/// inference, one column / two at a time: Cortex-M4F 60.6 k / 61.4 k, M3 68.0 k / 63.8 k,
+/// M0 117 k / 94.6 k (listing the values first and summing row by row, so that each sum stays
+/// in a register: 98 k on the M4F; the kernels that replaced it keep four or two sums in
+/// registers).
 /// Panics unless `x` is one sample of `w.n` values and `out` one value per row.
 #[cfg(any(not(target_arch = "x86_64"), test))]
+#[cfg_attr(constnet_armv6m, allow(dead_code))]
 fn sparse(x: &[i8], zp: i32, w: &Weights, out: &mut [i32]) {
     assert!(x.len() == w.n && out.len() == w.rows());
     for (acc, &sum) in out.iter_mut().zip(w.sums) {
