@@ -175,7 +175,7 @@ pub(crate) fn matmul(x: &[i8], w: Weights, out: &mut [i32]) {
 #[inline]
 pub(crate) fn matmul_zp<const N: usize>(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
     assert_eq!(w.n, N, "matmul_zp: N is the row length");
-    #[cfg(constnet_arm_dsp)]
+    #[cfg(any(constnet_arm_dsp, constnet_armv7m, constnet_armv6m))]
     {
         assert_eq!(x.len() % N, 0, "x: whole samples of n values");
         let rows = w.rows();
@@ -185,50 +185,76 @@ pub(crate) fn matmul_zp<const N: usize>(x: &[i8], zp: i32, w: Weights, out: &mut
             "out: one value per sample and row"
         );
         for (x, out) in x.chunks_exact(N).zip(out.chunks_exact_mut(rows)) {
-            match dsp::sparse::<N>(x, zp, &w, out) {
+            #[cfg(constnet_arm_dsp)]
+            let answer = dsp::sparse::<N>(x, zp, &w, out);
+            #[cfg(constnet_armv7m)]
+            let answer = v7m::sparse::<N>(x, zp, &w, out);
+            #[cfg(constnet_armv6m)]
+            let answer = v6m::sparse(x, zp, &w, out);
+            match answer {
                 Sparse::Done => {}
                 Sparse::Dense => matmul(x, w, out),
+                // The M0's kernel declines a single row only: the dense kernel (the portable
+                // sparse one would cost 1.9 KB of flash for it).
+                #[cfg(constnet_armv6m)]
+                Sparse::Unsuited => matmul(x, w, out),
+                #[cfg(not(constnet_armv6m))]
                 Sparse::Unsuited => matmul_zp_any(x, zp, w, out),
-            }
-        }
-    }
-    #[cfg(constnet_armv7m)]
-    {
-        assert_eq!(x.len() % N, 0, "x: whole samples of n values");
-        let rows = w.rows();
-        assert_eq!(
-            out.len(),
-            x.len() / N * rows,
-            "out: one value per sample and row"
-        );
-        for (x, out) in x.chunks_exact(N).zip(out.chunks_exact_mut(rows)) {
-            match v7m::sparse::<N>(x, zp, &w, out) {
-                Sparse::Done => {}
-                Sparse::Dense => matmul(x, w, out),
-                Sparse::Unsuited => matmul_zp_any(x, zp, w, out),
-            }
-        }
-    }
-    #[cfg(constnet_armv6m)]
-    {
-        assert_eq!(x.len() % N, 0, "x: whole samples of n values");
-        let rows = w.rows();
-        assert_eq!(
-            out.len(),
-            x.len() / N * rows,
-            "out: one value per sample and row"
-        );
-        for (x, out) in x.chunks_exact(N).zip(out.chunks_exact_mut(rows)) {
-            // Only a single row is unsuited: the dense kernel (the portable sparse one would
-            // cost 1.9 KB of flash for it).
-            match v6m::sparse(x, zp, &w, out) {
-                Sparse::Done => {}
-                Sparse::Dense | Sparse::Unsuited => matmul(x, w, out),
             }
         }
     }
     #[cfg(not(any(constnet_arm_dsp, constnet_armv7m, constnet_armv6m)))]
     matmul_zp_any(x, zp, w, out)
+}
+
+/// One pass of the value lists of the Cortex-M3 and M0 sparse kernels: from word `*j` of `x` on,
+/// writes `entry(k, x[k] − zp)` into `list` for each value off the zero point — four values at a
+/// time, a word compared with four zero points — until the next word might not fit (the last
+/// entry of `list` stays free for the caller's end mark) or the words end; then the 0-3 values
+/// after them, once they fit (else in the next pass). Returns how many it wrote: 0 when `x` is
+/// done. Panics unless `list` has at least 5 entries.
+#[cfg(any(constnet_armv7m, constnet_armv6m))]
+#[inline(always)]
+fn list_values<E>(
+    x: &[i8],
+    zp: i32,
+    j: &mut usize,
+    list: &mut [core::mem::MaybeUninit<E>],
+    entry: impl Fn(usize, i32) -> E,
+) -> usize {
+    assert!(
+        list.len() >= 5,
+        "list_values: room for a word and the end mark"
+    );
+    let max = list.len() - 1;
+    let zp4 = u32::from_ne_bytes([zp as u8; 4]);
+    let (words, tail) = x.as_chunks::<4>();
+    let mut m = 0;
+    let mut put = |m: &mut usize, k: usize, v: i8| {
+        let d = i32::from(v).wrapping_sub(zp);
+        if d != 0 {
+            list[*m].write(entry(k, d));
+            *m += 1;
+        }
+    };
+    let mut w = *j;
+    while w < words.len() && m + 4 <= max {
+        let v = words[w];
+        if u32::from_ne_bytes(v.map(|b| b as u8)) != zp4 {
+            for (i, &v) in v.iter().enumerate() {
+                put(&mut m, 4 * w + i, v);
+            }
+        }
+        w += 1;
+    }
+    if w == words.len() && m + tail.len() <= max {
+        for (i, &v) in tail.iter().enumerate() {
+            put(&mut m, 4 * w + i, v);
+        }
+        w += 1;
+    }
+    *j = w;
+    m
 }
 
 #[cfg(constnet_armv6m)]
@@ -262,34 +288,11 @@ mod v6m {
         // One entry more than `MAX`: the loop loads the entry after the last value. Not zeroed
         // (2 KB per call); only written entries are read.
         let mut list = [core::mem::MaybeUninit::<[u32; 3]>::uninit(); MAX + 1];
-        let zp4 = u32::from_ne_bytes([zp as u8; 4]);
-        let (words, tail) = x.as_chunks::<4>();
         let mut j = 0;
         loop {
-            let mut m = 0;
-            let add = |list: &mut [core::mem::MaybeUninit<[u32; 3]>], m: &mut usize, k, v: i8| {
-                let d = i32::from(v).wrapping_sub(zp);
-                if d != 0 {
-                    list[*m].write([k as u32, (k + n) as u32, d as u32]);
-                    *m += 1;
-                }
-            };
-            while j < words.len() && m <= MAX - 4 {
-                let v = words[j];
-                if u32::from_ne_bytes(v.map(|b| b as u8)) != zp4 {
-                    for (i, &v) in v.iter().enumerate() {
-                        add(&mut list, &mut m, 4 * j + i, v);
-                    }
-                }
-                j += 1;
-            }
-            // The 0-3 values after the words, once they fit (else in the next pass).
-            if j == words.len() && m + tail.len() <= MAX {
-                for (i, &v) in tail.iter().enumerate() {
-                    add(&mut list, &mut m, 4 * j + i, v);
-                }
-                j += 1;
-            }
+            let m = super::list_values(x, zp, &mut j, &mut list, |k, d| {
+                [k as u32, (k + n) as u32, d as u32]
+            });
             if m == 0 {
                 return Sparse::Done;
             }
@@ -408,36 +411,9 @@ mod v7m {
             *o = zp.wrapping_mul(sum);
         }
         let mut list = [core::mem::MaybeUninit::<[u32; 2]>::uninit(); MAX + 1];
-        let zp4 = u32::from_ne_bytes([zp as u8; 4]);
-        let (words, tail) = x.as_chunks::<4>();
         let mut j = 0;
         loop {
-            // Four values at a time, a word compared with four zero points; a pass ends when
-            // the next word might not fit or at the end.
-            let mut m = 0;
-            let add = |list: &mut [_], m: &mut usize, k: usize, v: i8| {
-                let d = i32::from(v).wrapping_sub(zp);
-                if d != 0 {
-                    list[*m] = core::mem::MaybeUninit::new([k as u32, d as u32]);
-                    *m += 1;
-                }
-            };
-            while j < words.len() && m <= MAX - 4 {
-                let v = words[j];
-                if u32::from_ne_bytes(v.map(|b| b as u8)) != zp4 {
-                    for (i, &v) in v.iter().enumerate() {
-                        add(&mut list, &mut m, 4 * j + i, v);
-                    }
-                }
-                j += 1;
-            }
-            // The 0-3 values after the words, once they fit (else in the next pass).
-            if j == words.len() && m + tail.len() <= MAX {
-                for (i, &v) in tail.iter().enumerate() {
-                    add(&mut list, &mut m, 4 * j + i, v);
-                }
-                j += 1;
-            }
+            let m = super::list_values(x, zp, &mut j, &mut list, |k, d| [k as u32, d as u32]);
             if m == 0 {
                 return Sparse::Done;
             }
