@@ -230,7 +230,7 @@ impl<
         let mut pixels = [[[0i8; F]; OW]; OH];
         for (x, y) in x.iter().zip(y.iter_mut()) {
             self.im2col(x, &mut patches);
-            kernel::matmul_zp(
+            kernel::matmul_zp::<N>(
                 patches.as_flattened().as_flattened(),
                 self.matrix.input().zero_point,
                 self.matrix.weights(),

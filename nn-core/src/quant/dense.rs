@@ -290,7 +290,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     #[inline]
     pub fn forward(&self, x: &[i8; I]) -> [i8; O] {
         let mut acc = [0i32; O];
-        kernel::matmul_zp(x, self.input.zero_point, self.weights(), &mut acc);
+        kernel::matmul_zp::<I>(x, self.input.zero_point, self.weights(), &mut acc);
         let mut y = [0i8; O];
         self.requantize(&acc, &mut y);
         y
@@ -310,7 +310,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     #[inline]
     pub fn forward_batch<const B: usize>(&self, x: &[[i8; I]; B], y: &mut [[i8; O]; B]) {
         let mut acc = [[0i32; O]; B];
-        kernel::matmul_zp(
+        kernel::matmul_zp::<I>(
             x.as_flattened(),
             self.input.zero_point,
             self.weights(),

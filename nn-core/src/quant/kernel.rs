@@ -166,12 +166,331 @@ pub(crate) fn matmul(x: &[i8], w: Weights, out: &mut [i32]) {
 }
 
 /// [`matmul`] for activations whose zero point is `zp`. The same sums; off x86-64 (on
-/// microcontrollers), a sample in which at most a third of the values differ from `zp` — the
-/// background of an image, a ReLU layer's zeros — is computed from those values only:
+/// microcontrollers), a sample in which few values differ from `zp` — the background of an
+/// image, a ReLU layer's zeros — is computed from those values only:
 /// `Σ_k x·w = zp·Σ_k w + Σ_{x_k ≠ zp} (x_k − zp)·w`, exact in wrapping i32 arithmetic, so every
 /// path gives the same integers. On x86-64 the vector kernels are faster than skipping.
+/// `N` is the row length `w.n` as a constant (the Cortex-M4 kernel, `dsp::sparse`, addresses
+/// four rows with immediate offsets); panics unless they agree.
 #[inline]
-pub(crate) fn matmul_zp(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
+pub(crate) fn matmul_zp<const N: usize>(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
+    assert_eq!(w.n, N, "matmul_zp: N is the row length");
+    #[cfg(any(constnet_arm_dsp, constnet_armv7m, constnet_armv6m))]
+    {
+        assert_eq!(x.len() % N, 0, "x: whole samples of n values");
+        let rows = w.rows();
+        assert_eq!(
+            out.len(),
+            x.len() / N * rows,
+            "out: one value per sample and row"
+        );
+        for (x, out) in x.chunks_exact(N).zip(out.chunks_exact_mut(rows)) {
+            #[cfg(constnet_arm_dsp)]
+            let answer = dsp::sparse::<N>(x, zp, &w, out);
+            #[cfg(constnet_armv7m)]
+            let answer = v7m::sparse::<N>(x, zp, &w, out);
+            #[cfg(constnet_armv6m)]
+            let answer = v6m::sparse(x, zp, &w, out);
+            match answer {
+                Sparse::Done => {}
+                Sparse::Dense => matmul(x, w, out),
+                // The M0's kernel declines a single row only: the dense kernel (the portable
+                // sparse one would cost 1.9 KB of flash for it).
+                #[cfg(constnet_armv6m)]
+                Sparse::Unsuited => matmul(x, w, out),
+                #[cfg(not(constnet_armv6m))]
+                Sparse::Unsuited => matmul_zp_any(x, zp, w, out),
+            }
+        }
+    }
+    #[cfg(not(any(constnet_arm_dsp, constnet_armv7m, constnet_armv6m)))]
+    matmul_zp_any(x, zp, w, out)
+}
+
+/// One pass of the value lists of the Cortex-M3 and M0 sparse kernels: from word `*j` of `x` on,
+/// writes `entry(k, x[k] − zp)` into `list` for each value off the zero point — four values at a
+/// time, a word compared with four zero points — until the next word might not fit (the last
+/// entry of `list` stays free for the caller's end mark) or the words end; then the 0-3 values
+/// after them, once they fit (else in the next pass). Returns how many it wrote: 0 when `x` is
+/// done. Panics unless `list` has at least 5 entries.
+#[cfg(any(constnet_armv7m, constnet_armv6m))]
+#[inline(always)]
+fn list_values<E>(
+    x: &[i8],
+    zp: i32,
+    j: &mut usize,
+    list: &mut [core::mem::MaybeUninit<E>],
+    entry: impl Fn(usize, i32) -> E,
+) -> usize {
+    assert!(
+        list.len() >= 5,
+        "list_values: room for a word and the end mark"
+    );
+    let max = list.len() - 1;
+    let zp4 = u32::from_ne_bytes([zp as u8; 4]);
+    let (words, tail) = x.as_chunks::<4>();
+    let mut m = 0;
+    let mut put = |m: &mut usize, k: usize, v: i8| {
+        let d = i32::from(v).wrapping_sub(zp);
+        if d != 0 {
+            list[*m].write(entry(k, d));
+            *m += 1;
+        }
+    };
+    let mut w = *j;
+    while w < words.len() && m + 4 <= max {
+        let v = words[w];
+        if u32::from_ne_bytes(v.map(|b| b as u8)) != zp4 {
+            for (i, &v) in v.iter().enumerate() {
+                put(&mut m, 4 * w + i, v);
+            }
+        }
+        w += 1;
+    }
+    if w == words.len() && m + tail.len() <= max {
+        for (i, &v) in tail.iter().enumerate() {
+            put(&mut m, 4 * w + i, v);
+        }
+        w += 1;
+    }
+    *j = w;
+    m
+}
+
+#[cfg(constnet_armv6m)]
+mod v6m {
+    //! Armv6-M (Cortex-M0): `LDRSB` only with a register offset, `MULS` and a 16-bit `ADD`
+    //! into high registers, in `asm!` (Rust lets Thumb-1 `asm!` use r8-r12 only as clobbers:
+    //! the two sums live there during the loop and move to and from low registers around it).
+
+    use super::{Sparse, Weights};
+
+    /// Values the list holds at most: 2 KB of stack (12 bytes per entry).
+    const MAX: usize = 169;
+
+    /// One sample's sums from its values off the zero point, two rows at a time: the values are
+    /// listed once as (column, column + row length, value − zero point), then each costs per
+    /// row one `LDRSB`, one `MULS` and one `ADD` — about 4.5 instructions per product against
+    /// 7.4 for the portable dense kernel, so every sample takes it, in passes of at most
+    /// [`MAX`] values. An odd last row is paired with the one before (recomputed, not added
+    /// twice). Answers `Unsuited` for fewer than two rows or rows over 2^30 values. Not
+    /// inlined: one copy for every layer (inlined into the MLP's two, 2.2 KB more flash).
+    #[inline(never)]
+    pub(super) fn sparse(x: &[i8], zp: i32, w: &Weights, out: &mut [i32]) -> Sparse {
+        let rows = w.rows();
+        let n = w.n;
+        if rows < 2 || n >= 1 << 30 || x.len() != n || out.len() != rows {
+            return Sparse::Unsuited;
+        }
+        for (o, &sum) in out.iter_mut().zip(w.sums) {
+            *o = zp.wrapping_mul(sum);
+        }
+        // One entry more than `MAX`: the loop loads the entry after the last value. Not zeroed
+        // (2 KB per call); only written entries are read.
+        let mut list = [core::mem::MaybeUninit::<[u32; 3]>::uninit(); MAX + 1];
+        let mut j = 0;
+        loop {
+            let m = super::list_values(x, zp, &mut j, &mut list, |k, d| {
+                [k as u32, (k + n) as u32, d as u32]
+            });
+            if m == 0 {
+                return Sparse::Done;
+            }
+            list[m].write([0; 3]);
+            // SAFETY: the loops above wrote the first `m + 1` entries.
+            let list: &[[u32; 3]] =
+                unsafe { core::slice::from_raw_parts(list.as_ptr().cast(), m + 1) };
+            let mut r = 0;
+            while r < rows {
+                let g = r.min(rows - 2);
+                let s = rows2(list, &w.data[g * n..(g + 2) * n], n);
+                for (o, s) in out[g..g + 2].iter_mut().zip(s).skip(r - g) {
+                    *o = o.wrapping_add(s);
+                }
+                r += 2;
+            }
+        }
+    }
+
+    /// `Σ d · w[i][k]` for the two rows of `n` values in `w` over `list`'s values
+    /// `(k, k + n, d)`, all but its last entry (at least one before it).
+    #[inline(always)]
+    fn rows2(list: &[[u32; 3]], w: &[i8], n: usize) -> [i32; 2] {
+        assert!(list.len() >= 2 && w.len() == 2 * n, "rows2: lengths");
+        debug_assert!(list[..list.len() - 1]
+            .iter()
+            .all(|e| (e[0] as usize) < n && e[1] as usize == e[0] as usize + n));
+        let end = list.as_ptr_range().end;
+        let (s0, s1): (i32, i32);
+        // SAFETY: the loop reads `list` from its start, one 3-word entry per `LDM`
+        // (word-aligned), and stops when the pointer reaches `list`'s end, having loaded its
+        // last entry: it reads exactly `list`. Per value it reads the bytes at `w + k` and
+        // `w + k + n`, within `w`'s `2·n` bytes (`k < n` as `sparse` builds the entries;
+        // asserted length). Nothing is written to memory; the registers it uses and the flags
+        // are declared; the instructions are Armv6-M's.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, r0",
+                "movs r0, #0",
+                "mov r8, r0",
+                "mov r10, r0",
+                "ldm r3!, {{r0, r1, r2}}",
+                "2:",
+                "ldrsb r5, [r4, r0]",
+                "muls r5, r2, r5",
+                "add r8, r5",
+                "ldrsb r5, [r4, r1]",
+                "muls r5, r2, r5",
+                "add r10, r5",
+                "ldm r3!, {{r0, r1, r2}}",
+                "cmp r3, r12",
+                "bne 2b",
+                "mov r0, r8",
+                "mov r1, r10",
+                inout("r3") list.as_ptr() => _,
+                in("r4") w.as_ptr(),
+                inout("r0") end => s0,
+                out("r1") s1,
+                out("r2") _,
+                out("r5") _,
+                out("r8") _,
+                out("r10") _,
+                out("r12") _,
+                options(nostack, readonly),
+            );
+        }
+        [s0, s1]
+    }
+}
+
+/// A microcontroller sparse kernel's answer for one sample (`dsp::sparse`, `v7m::sparse`,
+/// `v6m::sparse`).
+#[cfg(any(constnet_arm_dsp, constnet_armv7m, constnet_armv6m))]
+enum Sparse {
+    /// The sums are in `out`.
+    Done,
+    /// Too many values off the zero point: the dense kernel is cheaper.
+    #[cfg_attr(not(constnet_arm_dsp), allow(dead_code))]
+    Dense,
+    /// A shape or zero point it does not take: the portable paths decide.
+    Unsuited,
+}
+
+#[cfg(constnet_armv7m)]
+mod v7m {
+    //! Armv7-M without the DSP instructions (Cortex-M3): `LDRSB` with an immediate offset and
+    //! `MLA`, in `asm!` (LLVM's loop for the same took 16 instructions per value and four rows
+    //! instead of 12, and its bounds checks could not be removed without `unsafe` anyway).
+
+    use super::{Sparse, Weights};
+
+    /// Values the list holds at most: 2 KB of stack (8 bytes per entry).
+    const MAX: usize = 255;
+
+    /// Marks the end of the list: no row is that long.
+    const LAST: u32 = u32::MAX;
+
+    /// One sample's sums from its values off the zero point, four rows at a time with their
+    /// sums in registers: the values are listed once (column, value − zero point), then each
+    /// costs per row one `LDRSB` (immediate offsets 0, N, 2N, 3N from one pointer, hence
+    /// `3·N ≤ 4095`) and one `MLA`, about 3 instructions per product against 4.1 for the
+    /// portable dense kernel: so every sample takes it, in passes of at most [`MAX`] values (a
+    /// digit without background: see BENCHMARKS.md). A last partial group of rows overlaps the
+    /// one before. Answers `Unsuited` for fewer than four rows or longer rows (never `Dense`).
+    pub(super) fn sparse<const N: usize>(
+        x: &[i8],
+        zp: i32,
+        w: &Weights,
+        out: &mut [i32],
+    ) -> Sparse {
+        let rows = w.rows();
+        if N == 0 || 3 * N > 4095 || rows < 4 || w.n != N || x.len() != N || out.len() != rows {
+            return Sparse::Unsuited;
+        }
+        for (o, &sum) in out.iter_mut().zip(w.sums) {
+            *o = zp.wrapping_mul(sum);
+        }
+        let mut list = [core::mem::MaybeUninit::<[u32; 2]>::uninit(); MAX + 1];
+        let mut j = 0;
+        loop {
+            let m = super::list_values(x, zp, &mut j, &mut list, |k, d| [k as u32, d as u32]);
+            if m == 0 {
+                return Sparse::Done;
+            }
+            list[m].write([LAST, 0]);
+            // SAFETY: the loop above wrote the first `m + 1` entries.
+            let list: &[[u32; 2]] =
+                unsafe { core::slice::from_raw_parts(list.as_ptr().cast(), m + 1) };
+            let mut r = 0;
+            while r < rows {
+                // The last group may overlap the one before: its rows below `r` are done.
+                let g = r.min(rows - 4);
+                let s = rows4::<N>(list, &w.data[g * N..(g + 4) * N], [0; 4]);
+                for (o, s) in out[g..g + 4].iter_mut().zip(s).skip(r - g) {
+                    *o = o.wrapping_add(s);
+                }
+                r += 4;
+            }
+        }
+    }
+
+    /// `s[i] + Σ d · w[i][k]` over `list`'s `(k, d)` up to its [`LAST`] entry (at least one
+    /// before it), for four rows of `N` values in `w`. Per value: `LDM` of the entry, the
+    /// address, 4 × (`LDRSB`, `MLA`), compare, branch — 12 instructions for 4 products.
+    #[inline(always)]
+    fn rows4<const N: usize>(list: &[[u32; 2]], w: &[i8], s: [i32; 4]) -> [i32; 4] {
+        assert!(
+            list.len() >= 2 && list[list.len() - 1][0] == LAST && w.len() == 4 * N,
+            "rows4: lengths"
+        );
+        debug_assert!(list[..list.len() - 1].iter().all(|e| (e[0] as usize) < N));
+        let [mut s0, mut s1, mut s2, mut s3] = s;
+        // SAFETY: the loop reads `list` from its start, one 2-word entry per `LDM` (`list` is
+        // word-aligned), and stops after loading the entry whose column is `LAST` (asserted
+        // present; the columns before it are below `N`, as `sparse` builds them): it reads
+        // exactly `list`. Per value it reads the bytes at `w + k + {0, N, 2N, 3N}`, within
+        // `w`'s `4·N` bytes (asserted). Nothing is written to memory; r0, r1 and the flags are
+        // clobbered and declared; the instructions are Armv7-M's (the build script's cfg).
+        unsafe {
+            core::arch::asm!(
+                "ldm {l}!, {{r0, r1}}",
+                "2:",
+                "add r0, {w}",
+                "ldrsb {t}, [r0]",
+                "mla {s0}, {t}, r1, {s0}",
+                "ldrsb {t}, [r0, #{o1}]",
+                "mla {s1}, {t}, r1, {s1}",
+                "ldrsb {t}, [r0, #{o2}]",
+                "mla {s2}, {t}, r1, {s2}",
+                "ldrsb {t}, [r0, #{o3}]",
+                "mla {s3}, {t}, r1, {s3}",
+                "ldm {l}!, {{r0, r1}}",
+                "cmn r0, #1",
+                "bne 2b",
+                l = inout(reg) list.as_ptr() => _,
+                w = in(reg) w.as_ptr(),
+                s0 = inout(reg) s0,
+                s1 = inout(reg) s1,
+                s2 = inout(reg) s2,
+                s3 = inout(reg) s3,
+                t = out(reg) _,
+                o1 = const N,
+                o2 = const 2 * N,
+                o3 = const 3 * N,
+                out("r0") _,
+                out("r1") _,
+                options(nostack, readonly),
+            );
+        }
+        [s0, s1, s2, s3]
+    }
+}
+
+/// [`matmul_zp`] for any row length: off x86-64, samples with at most a third of their values
+/// off the zero point take [`sparse`].
+#[inline]
+#[cfg_attr(constnet_armv6m, allow(dead_code))]
+fn matmul_zp_any(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
     #[cfg(not(target_arch = "x86_64"))]
     {
         assert_eq!(x.len() % w.n, 0, "x: whole samples of n values");
@@ -198,12 +517,16 @@ pub(crate) fn matmul_zp(x: &[i8], zp: i32, w: Weights, out: &mut [i32]) {
 }
 
 /// One sample's sums from its values that differ from `zp` (see [`matmul_zp`]): the columns of
-/// those values, two at a time, added into every row's sum. Measured on the int8 MNIST MLP under
-/// QEMU, instructions per inference, one column / two at a time: Cortex-M4F 60.6 k / 61.4 k,
-/// M3 68.0 k / 63.8 k, M0 117 k / 94.6 k (listing the values first and summing row by row, so
-/// that each sum stays in a register: 98 k on the M4F; unchecked indexing: no gain).
+/// those values, two at a time, added into every row's sum. The fallback where the
+/// microcontroller kernels (`dsp`, `v7m`, `v6m`) do not apply. It was the path of all three
+/// cores before them; measured on the int8 MNIST MLP under QEMU (digit 0), instructions per
+/// inference, one column / two at a time: Cortex-M4F 60.6 k / 61.4 k, M3 68.0 k / 63.8 k,
+/// M0 117 k / 94.6 k (listing the values first and summing row by row, so that each sum stays
+/// in a register: 98 k on the M4F; the kernels that replaced it keep four or two sums in
+/// registers).
 /// Panics unless `x` is one sample of `w.n` values and `out` one value per row.
 #[cfg(any(not(target_arch = "x86_64"), test))]
+#[cfg_attr(constnet_armv6m, allow(dead_code))]
 fn sparse(x: &[i8], zp: i32, w: &Weights, out: &mut [i32]) {
     assert!(x.len() == w.n && out.len() == w.rows());
     for (acc, &sum) in out.iter_mut().zip(w.sums) {
@@ -307,11 +630,11 @@ fn requantize_rows(r: Requant, acc: &[i32], y: &mut [i8]) {
     let rows = r.offset.len();
     for (acc, y) in acc.chunks_exact(rows).zip(y.chunks_exact_mut(rows)) {
         for (((&a, y), &off), m) in acc.iter().zip(y).zip(r.offset).zip(r.multiplier) {
-            // Microcontrollers: TFLite's reference itself (a test checks that `mbqm` equals
-            // it); `mbqm`'s branch-free 64-bit shifts suit vectors, not 32-bit cores (MNIST's
-            // 74 outputs on a Cortex-M4: 4,776 instead of 5,412 instructions).
+            // Microcontrollers: `mbqm32`, one 32×32→64 multiply and 32-bit rounding (tests
+            // check it and `mbqm` against TFLite's reference); `mbqm`'s branch-free 64-bit
+            // shifts suit vectors, not 32-bit cores.
             #[cfg(target_arch = "arm")]
-            let v = super::multiply_by_quantized_multiplier(a.wrapping_add(off), *m);
+            let v = mbqm32(a.wrapping_add(off), m.multiplier, m.shift);
             #[cfg(not(target_arch = "arm"))]
             let v = mbqm(a.wrapping_add(off), m.multiplier, m.shift);
             // Saturating: near i32::MAX the sum must clamp to 127, not wrap.
@@ -319,6 +642,29 @@ fn requantize_rows(r: Requant, acc: &[i32], y: &mut [i8]) {
             *y = v.clamp(i32::from(r.lo), i32::from(r.hi)) as i8;
         }
     }
+}
+
+/// [`multiply_by_quantized_multiplier`](super::multiply_by_quantized_multiplier) for 32-bit
+/// cores, for shifts in `[-31, 31]` (a test checks that they agree). The doubling high multiply
+/// `trunc((x·m + nudge) / 2^31)`, nudge `2^30` for a non-negative product and `1 − 2^30` for a
+/// negative one, is `floor((x·m + 2^30) / 2^31)` in both cases (for a negative sum `s`,
+/// `trunc(s / 2^31) = floor((s + 2^31 − 1) / 2^31)`), so: one `SMULL`/`SMLAL`-shaped product
+/// plus a constant, the high word doubled — saturating, which gives `i32::MAX` for the one
+/// product that does not fit, `i32::MIN · i32::MIN` — and the low word's top bit. Then the
+/// rounding right shift in 32 bits. On the int8 MNIST MLP on a Cortex-M4 (74 outputs): see
+/// BENCHMARKS.md.
+#[inline(always)]
+#[cfg_attr(not(target_arch = "arm"), allow(dead_code))]
+fn mbqm32(x: i32, m: i32, shift: i32) -> i32 {
+    let left = shift.max(0);
+    let right = (-shift).max(0) & 31;
+    let x = x.wrapping_shl(left as u32);
+    let sum = i64::from(x) * i64::from(m) + (1 << 30);
+    let hi = (sum >> 32) as i32;
+    let high = hi.saturating_add(hi) | ((sum as u32) >> 31) as i32;
+    let mask = ((1u32 << right) - 1) as i32;
+    let threshold = (mask >> 1) + i32::from(high < 0);
+    (high >> right) + i32::from((high & mask) > threshold)
 }
 
 /// [`multiply_by_quantized_multiplier`](super::multiply_by_quantized_multiplier) without
@@ -383,6 +729,43 @@ pub fn matmul_against_portable(
     );
     matmul(x, w, out);
     assert_eq!(x.len() % n, 0, "x: whole samples of n values");
+    portable(x, w, reference);
+}
+
+/// [`matmul_against_portable`] for activations whose zero point is `zp`: the product with the
+/// kernels that skip values at the zero point (as a quantised layer runs it; on a Cortex-M4 the
+/// `SXTB16`/`SMLAD` block kernel, which takes the row length `N` as a constant) into `out`, the
+/// plain Rust reference into `reference`. Panics unless the lengths agree (`weights` holds
+/// `rows ≤ 64` rows of `N` values in `[-127, 127]`). Not API: a test hook.
+///
+/// ```
+/// let (mut out, mut reference) = ([0; 2], [0; 2]);
+/// nn_core::quant::matmul_zp_against_portable::<2>(&[-128, 1], -128, &[3, 4, -127, 5], &mut out, &mut reference);
+/// assert_eq!((out, reference), ([-380, 16261], [-380, 16261]));
+/// ```
+pub fn matmul_zp_against_portable<const N: usize>(
+    x: &[i8],
+    zp: i32,
+    weights: &[i8],
+    out: &mut [i32],
+    reference: &mut [i32],
+) {
+    assert!(
+        N > 0 && weights.len().is_multiple_of(N) && weights.len() / N <= 64,
+        "at most 64 rows of N > 0 values"
+    );
+    let mut sums = [0i32; 64];
+    let rows = weights.len() / N;
+    for (s, row) in sums.iter_mut().zip(weights.chunks_exact(N)) {
+        *s = row_sum(row);
+    }
+    let w = Weights::new(weights, &sums[..rows], N);
+    assert_eq!(
+        out.len(),
+        reference.len(),
+        "out and reference: equal lengths"
+    );
+    matmul_zp::<N>(x, zp, w, out);
     portable(x, w, reference);
 }
 
@@ -470,7 +853,7 @@ mod dsp {
     //! of activations. The instructions are in `asm!` (the `core::arch::arm` intrinsics are
     //! unstable), register-only and pure; LLVM allocates registers and schedules the loads.
 
-    use super::Weights;
+    use super::{Sparse, Weights};
 
     /// Columns extended per pass: `CHUNK / 2` words (2 KB) of stack, one pass for inputs up to
     /// 1,024 values.
@@ -617,6 +1000,182 @@ mod dsp {
             );
         }
         (s0, s1)
+    }
+
+    /// One block of four activations with a value off the zero point: its byte offset `k` in a
+    /// row and its pairs `(x0 − zp, x2 − zp)`, `(x1 − zp, x3 − zp)` as [`mac4`] wants them.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Block {
+        k: u32,
+        even: u32,
+        odd: u32,
+    }
+
+    /// Marks the end of the block list: no row is that long.
+    const LAST: u32 = u32::MAX;
+
+    /// Blocks the list holds at most: with its end mark 2 KB of stack (12 bytes per entry), as
+    /// the dense kernel's buffer; rows of up to 908 values can list their three quarters.
+    const MAX_BLOCKS: usize = 170;
+
+    /// `(lo − b.lo, hi − b.hi)` on signed 16-bit halves.
+    #[inline(always)]
+    fn ssub16(a: u32, b: u32) -> u32 {
+        let d: u32;
+        // SAFETY: as in `sxtb16`, except that SSUB16 sets the GE flags (not preserved).
+        unsafe {
+            core::arch::asm!("ssub16 {d}, {a}, {b}", d = lateout(reg) d, a = in(reg) a,
+                b = in(reg) b, options(pure, nomem, nostack));
+        }
+        d
+    }
+
+    /// One sample's sums from the blocks of four values that are not all at the zero point,
+    /// `Σ x·w = zp·Σ w + Σ (x − zp)·w` (exact in wrapping arithmetic, as every kernel). The
+    /// blocks are listed once — word-at-a-time compares against the zero point — and then, four
+    /// rows at a time with their sums in registers, each block costs one `LDR`, two `SXTB16`
+    /// and two `SMLAD` per row: the rows lie `N` bytes apart, immediate offsets of one pointer
+    /// (`LDR` reaches 4,095 bytes, hence `3·N ≤ 4095`). A last partial group of rows overlaps
+    /// the one before (it recomputes up to three rows). Answers `Dense` when more than three
+    /// quarters of the blocks are listed (the dense kernel then costs less), `Unsuited` for
+    /// rows it cannot address as words, fewer than four rows, or a zero point outside int8.
+    /// Measured on the int8 MNIST MLP under QEMU: see BENCHMARKS.md.
+    pub(super) fn sparse<const N: usize>(
+        x: &[i8],
+        zp: i32,
+        w: &Weights,
+        out: &mut [i32],
+    ) -> Sparse {
+        // SAFETY: every bit pattern is a valid u32; `align_to` only reinterprets the aligned
+        // middle of the slice.
+        let (head, _, _) = unsafe { w.data.align_to::<u32>() };
+        let rows = w.rows();
+        if N == 0
+            || !N.is_multiple_of(4)
+            || 3 * N > 4095
+            || w.n != N
+            || !head.is_empty()
+            || rows < 4
+            || !(-128..=127).contains(&zp)
+            || x.len() != N
+            || out.len() != rows
+        {
+            return Sparse::Unsuited;
+        }
+        let zp4 = u32::from_ne_bytes([zp as u8; 4]);
+        let zpp = u32::from(zp as u16) * 0x0001_0001;
+        let cap = (3 * (N / 4) / 4).min(MAX_BLOCKS);
+        let mut list = [core::mem::MaybeUninit::<Block>::uninit(); MAX_BLOCKS + 1];
+        let mut m = 0;
+        for (j, v) in x.as_chunks::<4>().0.iter().enumerate() {
+            let v = u32::from_le_bytes(v.map(|b| b as u8));
+            if v != zp4 {
+                if m == cap {
+                    return Sparse::Dense;
+                }
+                list[m].write(Block {
+                    k: 4 * j as u32,
+                    even: ssub16(sxtb16(v), zpp),
+                    odd: ssub16(sxtb16_ror8(v), zpp),
+                });
+                m += 1;
+            }
+        }
+        list[m].write(Block {
+            k: LAST,
+            even: 0,
+            odd: 0,
+        });
+        // SAFETY: the loop above wrote the first `m + 1` entries.
+        let list: &[Block] = unsafe { core::slice::from_raw_parts(list.as_ptr().cast(), m + 1) };
+        let mut r = 0;
+        while r < rows {
+            let g = r.min(rows - 4);
+            let sums = &w.sums[g..g + 4];
+            let mut s = [0i32; 4];
+            for (s, &sum) in s.iter_mut().zip(sums) {
+                *s = zp.wrapping_mul(sum);
+            }
+            if m > 0 {
+                s = rows4::<N>(list, &w.data[g * N..(g + 4) * N], s);
+            }
+            out[g..g + 4].copy_from_slice(&s);
+            r += 4;
+        }
+        Sparse::Done
+    }
+
+    /// `s[i] + Σ_blocks` of row `i`'s word at the block's offset times its pairs, for four rows
+    /// of `N` values in `w` (word-aligned), over `list` up to its [`LAST`] entry (at least one
+    /// block before it). Per block: `LDM` of the entry, the address, 4 × (`LDR`, 2 `SXTB16`,
+    /// 2 `SMLAD`), compare, branch — 24 instructions for 16 products.
+    #[inline(always)]
+    fn rows4<const N: usize>(list: &[Block], w: &[i8], s: [i32; 4]) -> [i32; 4] {
+        assert!(
+            list.len() >= 2
+                && list[list.len() - 1].k == LAST
+                && w.len() == 4 * N
+                && (w.as_ptr() as usize).is_multiple_of(4),
+            "rows4: lengths"
+        );
+        debug_assert!(list[..list.len() - 1]
+            .iter()
+            .all(|b| b.k as usize + 4 <= N && b.k.is_multiple_of(4)));
+        let [mut s0, mut s1, mut s2, mut s3] = s;
+        // SAFETY: the loop reads `list` from its start, one 3-word entry per `LDM`, and stops
+        // after loading the entry whose `k` is `LAST` (asserted present; the entries before it
+        // are blocks, `k + 4 ≤ N`, a multiple of 4, as `sparse` builds them): it reads exactly
+        // `list`. Per block it reads the words at `w + k + {0, N, 2N, 3N}`, within `w`'s `4·N`
+        // bytes (asserted), word-aligned (`w` asserted aligned, `k` and `N` multiples of 4;
+        // `sparse` checks `N`). Nothing is written to memory; r0-r2 and the flags (GE, Q, NZCV)
+        // are clobbered and declared; the instructions are Armv7E-M's (the build script's cfg).
+        unsafe {
+            core::arch::asm!(
+                "ldm {l}!, {{r0, r1, r2}}",
+                "2:",
+                "add r0, {w}",
+                "ldr {a}, [r0]",
+                "sxtb16 {t}, {a}",
+                "smlad {s0}, {t}, r1, {s0}",
+                "sxtb16 {a}, {a}, ror #8",
+                "smlad {s0}, {a}, r2, {s0}",
+                "ldr {a}, [r0, #{o1}]",
+                "sxtb16 {t}, {a}",
+                "smlad {s1}, {t}, r1, {s1}",
+                "sxtb16 {a}, {a}, ror #8",
+                "smlad {s1}, {a}, r2, {s1}",
+                "ldr {a}, [r0, #{o2}]",
+                "sxtb16 {t}, {a}",
+                "smlad {s2}, {t}, r1, {s2}",
+                "sxtb16 {a}, {a}, ror #8",
+                "smlad {s2}, {a}, r2, {s2}",
+                "ldr {a}, [r0, #{o3}]",
+                "sxtb16 {t}, {a}",
+                "smlad {s3}, {t}, r1, {s3}",
+                "sxtb16 {a}, {a}, ror #8",
+                "smlad {s3}, {a}, r2, {s3}",
+                "ldm {l}!, {{r0, r1, r2}}",
+                "cmn r0, #1",
+                "bne 2b",
+                l = inout(reg) list.as_ptr() => _,
+                w = in(reg) w.as_ptr(),
+                s0 = inout(reg) s0,
+                s1 = inout(reg) s1,
+                s2 = inout(reg) s2,
+                s3 = inout(reg) s3,
+                a = out(reg) _,
+                t = out(reg) _,
+                o1 = const N,
+                o2 = const 2 * N,
+                o3 = const 3 * N,
+                out("r0") _,
+                out("r1") _,
+                out("r2") _,
+                options(nostack, readonly),
+            );
+        }
+        [s0, s1, s2, s3]
     }
 
     /// [`super::matmul_with`]'s product (lengths checked there). Rows that are not word-aligned
@@ -1157,13 +1716,19 @@ mod tests {
     #[test]
     fn sums_over_the_values_off_the_zero_point_are_the_dense_sums() {
         let mut rng = Rng::new(21);
-        for (n, rows) in [(1, 1), (7, 3), (784, 64), (64, 10), (33, 5)] {
-            let data = random_i8(&mut rng, n * rows, -127);
+        check::<1>(&mut rng, 1);
+        check::<7>(&mut rng, 3);
+        check::<784>(&mut rng, 64);
+        check::<64>(&mut rng, 10);
+        check::<33>(&mut rng, 5);
+        fn check<const N: usize>(rng: &mut Rng, rows: usize) {
+            let n = N;
+            let data = random_i8(rng, n * rows, -127);
             let sums: Vec<i32> = data.chunks_exact(n).map(row_sum).collect();
             let w = Weights::new(&data, &sums, n);
             for zp in [-128, -3, 0, 127] {
                 // Mostly the zero point, as an image's background.
-                let x: Vec<i8> = random_i8(&mut rng, n, -128)
+                let x: Vec<i8> = random_i8(rng, n, -128)
                     .into_iter()
                     .map(|v| if rng.below(4) == 0 { v } else { zp as i8 })
                     .collect();
@@ -1172,7 +1737,7 @@ mod tests {
                 sparse(&x, zp, &w, &mut skip);
                 assert_eq!(dense, skip, "n {n}, rows {rows}, zp {zp}");
                 let mut either = std::vec![0; rows];
-                matmul_zp(&x, zp, w, &mut either);
+                matmul_zp::<N>(&x, zp, w, &mut either);
                 assert_eq!(dense, either);
             }
         }
@@ -1224,7 +1789,7 @@ mod tests {
     }
 
     #[test]
-    fn branch_free_requantisation_is_tflites() {
+    fn branch_free_and_32_bit_requantisation_are_tflites() {
         use crate::quant::multiply_by_quantized_multiplier;
         let mut rng = Rng::new(31);
         let edges = [
@@ -1259,10 +1824,12 @@ mod tests {
         }));
         for m in &ms {
             for &x in &xs {
+                let want = multiply_by_quantized_multiplier(x, *m);
+                assert_eq!(mbqm(x, m.multiplier, m.shift), want, "{x} · {m:?}");
                 assert_eq!(
-                    mbqm(x, m.multiplier, m.shift),
-                    multiply_by_quantized_multiplier(x, *m),
-                    "{x} · {m:?}"
+                    mbqm32(x, m.multiplier, m.shift),
+                    want,
+                    "32-bit: {x} · {m:?}"
                 );
             }
         }

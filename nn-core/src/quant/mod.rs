@@ -26,7 +26,7 @@ mod layer;
 pub use conv::{QAvgPool2d, QConv2d, QDepthwiseConv2d, QFlatten2d, QIdentity, QMaxPool2d};
 pub use dense::QDense;
 #[doc(hidden)]
-pub use kernel::matmul_against_portable;
+pub use kernel::{matmul_against_portable, matmul_zp_against_portable};
 pub use layer::{
     argmax_i8, fused_for, kernel_name, QLayer, QLayerInfo, QLayerShape, QOp, QSummary, Quantize,
     QuantizedNetwork,
