@@ -1469,7 +1469,72 @@ mod x86 {
     /// The CPU has AVX-512 F and BW.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn requantize_avx512(r: super::Requant, acc: &[i32], y: &mut [i8]) {
-        super::requantize_rows(r, acc, y)
+        // `mbqm` by hand, 16 rows at a time, their parameters prepared once for every sample
+        // (LLVM's vectorisation of the scalar code took a fifth of a 784-64 layer's batch):
+        // - `(x · m + nudge) / 2^31` truncating is `⌊(x · m + 2^30) / 2^31⌋` for either sign
+        //   of the nudge, one 64-bit add and arithmetic shift, on even and odd lanes apart;
+        // - `clamp(sat(v + zp), lo, hi) = clamp(v, lo − zp, hi − zp) + zp`, exactly.
+        let rows = r.offset.len();
+        let batch = acc.len() / rows;
+        if batch == 1 {
+            // One sample: preparing the parameters would not pay (MNIST MLP, 0.35 against
+            // 0.40 µs per inference).
+            return super::requantize_rows(r, acc, y);
+        }
+        // SAFETY: the CPU has AVX-512 F and BW (the contract); every load and store is masked
+        // to the `t` lanes of slices checked to hold them; the rest is registers.
+        unsafe {
+            let zp = _mm512_set1_epi32(r.zero_point);
+            let lo = _mm512_set1_epi32(i32::from(r.lo) - r.zero_point);
+            let hi = _mm512_set1_epi32(i32::from(r.hi) - r.zero_point);
+            let half = _mm512_set1_epi64(1 << 30);
+            let min = _mm512_set1_epi32(i32::MIN);
+            let mut c = 0;
+            while c < rows {
+                let t = (rows - c).min(16);
+                let k = ((1u32 << t) - 1) as u16;
+                let (mut mul, mut left, mut right) = ([0i32; 16], [0i32; 16], [0i32; 16]);
+                for (j, q) in r.multiplier[c..c + t].iter().enumerate() {
+                    mul[j] = q.multiplier;
+                    left[j] = q.shift.max(0);
+                    right[j] = (-q.shift).max(0);
+                }
+                let off = _mm512_maskz_loadu_epi32(k, r.offset[c..c + t].as_ptr());
+                let m = _mm512_loadu_si512(mul.as_ptr().cast());
+                let m_odd = _mm512_srli_epi64::<32>(m);
+                let m_min = _mm512_cmpeq_epi32_mask(m, min);
+                let left = _mm512_loadu_si512(left.as_ptr().cast());
+                let right = _mm512_loadu_si512(right.as_ptr().cast());
+                let mask = _mm512_sub_epi32(
+                    _mm512_sllv_epi32(_mm512_set1_epi32(1), right),
+                    _mm512_set1_epi32(1),
+                );
+                let threshold = _mm512_srai_epi32::<1>(mask);
+                for b in 0..batch {
+                    let a = &acc[b * rows + c..][..t];
+                    let out = &mut y[b * rows + c..][..t];
+                    let x = _mm512_maskz_loadu_epi32(k, a.as_ptr());
+                    let x = _mm512_sllv_epi32(_mm512_add_epi32(x, off), left);
+                    let even = _mm512_mul_epi32(x, m);
+                    let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(x), m_odd);
+                    let even = _mm512_srai_epi64::<31>(_mm512_add_epi64(even, half));
+                    let odd = _mm512_srai_epi64::<31>(_mm512_add_epi64(odd, half));
+                    let high = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
+                    // x = m = i32::MIN: the only product beyond i32, saturated.
+                    let sat = _mm512_cmpeq_epi32_mask(x, min) & m_min;
+                    let high = _mm512_mask_mov_epi32(high, sat, _mm512_set1_epi32(i32::MAX));
+                    // Rounding right shift: up where the remainder exceeds half (or half, below 0).
+                    let rem = _mm512_and_si512(high, mask);
+                    let thr = _mm512_sub_epi32(threshold, _mm512_srai_epi32::<31>(high));
+                    let up = _mm512_cmpgt_epi32_mask(rem, thr);
+                    let v = _mm512_srav_epi32(high, right);
+                    let v = _mm512_mask_add_epi32(v, up, v, _mm512_set1_epi32(1));
+                    let v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), zp);
+                    _mm512_mask_cvtepi32_storeu_epi8(out.as_mut_ptr(), k, v);
+                }
+                c += 16;
+            }
+        }
     }
 
     /// # Safety
@@ -1881,6 +1946,61 @@ mod tests {
                     multiply_by_quantized_multiplier(x, *m),
                     "{x} · {m:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn requantisation_of_every_kernel_is_the_scalar_one() {
+        let mut rng = Rng::new(32);
+        // Rows around the 16-lane vectors; every shift, extreme multipliers and sums.
+        for rows in [1usize, 5, 16, 17, 37, 64] {
+            let multiplier: Vec<QuantizedMultiplier> = (0..rows)
+                .map(|o| QuantizedMultiplier {
+                    multiplier: match o % 5 {
+                        0 => i32::MIN,
+                        1 => i32::MAX,
+                        _ => rng.next_u64() as i32,
+                    },
+                    shift: rng.below(63) as i32 - 31,
+                })
+                .collect();
+            let offset: Vec<i32> = (0..rows)
+                .map(|o| {
+                    if o % 3 == 0 {
+                        0
+                    } else {
+                        rng.next_u64() as i32 >> rng.below(31)
+                    }
+                })
+                .collect();
+            let batch = 9;
+            let acc: Vec<i32> = (0..batch * rows)
+                .map(|k| match k % 7 {
+                    0 => i32::MIN,
+                    1 => i32::MAX,
+                    2 => 0,
+                    _ => (rng.next_u64() as i32) >> rng.below(31),
+                })
+                .collect();
+            for (zero_point, lo, hi) in [
+                (0, -128, 127),
+                (-128, -128, 127),
+                (127, -5, 127),
+                (-3, -3, 90),
+            ] {
+                let stage = || Requant {
+                    multiplier: &multiplier,
+                    offset: &offset,
+                    zero_point,
+                    lo,
+                    hi,
+                };
+                let mut want = std::vec![0i8; acc.len()];
+                requantize_rows(stage(), &acc, &mut want);
+                let mut got = std::vec![0i8; acc.len()];
+                requantize(stage(), &acc, &mut got);
+                assert_eq!(got, want, "rows {rows}, zp {zero_point}, {:?}", Isa::best());
             }
         }
     }
