@@ -13,6 +13,12 @@
 //!   saturation. The activations are offset by 128 (`x ^ 0x80` = `x + 128` as u8) and the
 //!   offset removed with the row sums: `Σ w·x = Σ w·(x + 128) − 128 · Σ w`.
 //!
+//! - Column kernels ([`matmul_packed`], x86-64 hosts): the same instruction sets on weights
+//!   packed per four inputs × every row ([`Packed`], XNNPACK's layout), four broadcast
+//!   activations against 16 (or 8) rows per vector, each output one lane of an accumulator: no
+//!   horizontal sums, each weight vector loaded once for 4 (or 2) samples. The layers use them
+//!   for batches (and, with AVX-512 VNNI, for one sample too).
+//!
 //! - On Cortex-M4/M7 (`thumbv7em`, the `constnet_arm_dsp` cfg of the build script) the portable
 //!   kernel is replaced by [`dsp`]: `SXTB16` and `SMLAD`, two 16-bit products per instruction.
 //!
