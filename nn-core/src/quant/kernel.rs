@@ -2007,6 +2007,12 @@ mod tests {
                 let mut got = std::vec![0i8; acc.len()];
                 requantize(stage(), &acc, &mut got);
                 assert_eq!(got, want, "rows {rows}, zp {zero_point}, {:?}", Isa::best());
+                #[cfg(all(feature = "std", target_arch = "x86_64"))]
+                if Isa::Avx512Vnni.available() {
+                    // SAFETY: AVX-512 F and BW found; the lengths as `requantize` checks them.
+                    unsafe { x86::requantize_avx512(stage(), &acc, &mut got) };
+                    assert_eq!(got, want, "AVX-512, rows {rows}, zp {zero_point}");
+                }
             }
         }
     }
