@@ -1182,9 +1182,9 @@ mod x86 {
                 w
             };
             let mut acc = [[S::zero(); V]; NB];
-            let mut wp = p.body.as_ptr().add(c * 4);
             for g in 0..n / 4 {
-                let w = load(wp);
+                // Offset from the start each time: a running pointer would step past the end.
+                let w = load(p.body.as_ptr().add((g * rows + c) * 4));
                 for i in 0..NB {
                     let four = xs[i].as_ptr().add(4 * g).cast::<i32>().read_unaligned();
                     let xv = S::x(four);
@@ -1192,7 +1192,6 @@ mod x86 {
                         acc[i][v] = S::step(acc[i][v], w[v], xv);
                     }
                 }
-                wp = wp.add(rows * 4);
             }
             if !n.is_multiple_of(4) {
                 let w = load(p.tail.as_ptr().add(c * 4));
