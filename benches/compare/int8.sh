@@ -20,3 +20,7 @@ uptime
 "$venv/bin/python" "$here/int8.py" "$out" "$root/data/mnist-10k"
 echo
 (cd "$root" && cargo bench --quiet --bench int8 2>/dev/null | grep -v "^$")
+# The AVX2 kernels on this CPU (the choice is read from the environment once per process).
+echo "CONSTNET_KERNEL=avx2:"
+(cd "$root" && CONSTNET_KERNEL=avx2 cargo bench --quiet --bench int8 2>/dev/null |
+  grep -E "kernel|^int8" | grep -v "over f32")

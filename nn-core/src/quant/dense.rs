@@ -15,7 +15,9 @@ use crate::Dense;
 ///
 /// The input zero point is folded into the bias once (`bias[o] − zp_in · Σ_i w[o][i]`), so the
 /// inner loop is a plain int8 dot product. `size_of` is `I·O + 24·O + 19` bytes rounded up to a
-/// multiple of 64: the weights start 64-byte aligned.
+/// multiple of 64: the weights start 64-byte aligned. On x86-64 hosts (feature `std`) the layer
+/// also holds its weights packed for the column kernels, `I·O + 4·O` bytes more (not stored:
+/// [`WEIGHT_BYTES`](Self::WEIGHT_BYTES) and the byte layout are the same everywhere).
 ///
 /// ```
 /// use nn_core::quant::{QDense, QuantParams};
@@ -34,7 +36,10 @@ use crate::Dense;
 /// assert_eq!(output.dequantize(y[1]), 0.0);
 ///
 /// assert_eq!(QDense::<784, 64>::WEIGHT_BYTES, 50_696);
+/// #[cfg(not(target_arch = "x86_64"))]
 /// assert_eq!(core::mem::size_of::<QDense<784, 64>>(), 51_776);
+/// #[cfg(target_arch = "x86_64")]
+/// assert_eq!(core::mem::size_of::<QDense<784, 64>>(), 51_776 + 784 * 64 + 4 * 64);
 /// ```
 #[repr(C, align(64))]
 #[derive(Clone, Copy)]
@@ -42,6 +47,17 @@ pub struct QDense<const I: usize, const O: usize> {
     // Private, so that every value satisfies what the kernels rely on: weights in [-127, 127],
     // `row_sum` and `offset` derived from them, multipliers from the scales.
     weight: [[i8; I]; O],
+    // On x86-64 hosts, the same weights packed for the batch kernels (`kernel::Packed`): groups
+    // of four inputs × every row, in the first `I / 4 · 4 · O` bytes, and the last `I % 4`
+    // inputs in `packed_tail`. Built with the rest in the `const fn` constructors, so every
+    // value has it (a `static` too) and no call pays for packing; it doubles the layer's memory
+    // on the host only: `WEIGHT_BYTES`, the stored bytes and microcontroller builds are as
+    // before. (A lazily filled cache would need a lock or `OnceLock` in a `Copy`, `const`-built
+    // type; packing per call costs as much as a tenth of the batch's products.)
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    packed: [[u8; I]; O],
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    packed_tail: [[u8; 4]; O],
     bias: [i32; O],
     weight_scale: [f32; O],
     multiplier: [QuantizedMultiplier; O],
@@ -144,8 +160,24 @@ impl<const I: usize, const O: usize> QDense<I, O> {
             o += 1;
         }
         let (lo, hi) = output.activation_range(fused);
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        let (packed, packed_tail) = {
+            let (mut body, mut tail) = ([[0u8; I]; O], [[0u8; 4]; O]);
+            kernel::pack(
+                weight.as_flattened(),
+                I,
+                O,
+                body.as_flattened_mut(),
+                tail.as_flattened_mut(),
+            );
+            (body, tail)
+        };
         Ok(QDense {
             weight,
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            packed,
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            packed_tail,
             bias,
             weight_scale,
             multiplier,
@@ -290,7 +322,9 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     #[inline]
     pub fn forward(&self, x: &[i8; I]) -> [i8; O] {
         let mut acc = [0i32; O];
-        kernel::matmul_zp::<I>(x, self.input.zero_point, self.weights(), &mut acc);
+        if self.matmul_packed(x, &mut acc).is_none() {
+            kernel::matmul_zp::<I>(x, self.input.zero_point, self.weights(), &mut acc);
+        }
         let mut y = [0i8; O];
         self.requantize(&acc, &mut y);
         y
@@ -310,13 +344,39 @@ impl<const I: usize, const O: usize> QDense<I, O> {
     #[inline]
     pub fn forward_batch<const B: usize>(&self, x: &[[i8; I]; B], y: &mut [[i8; O]; B]) {
         let mut acc = [[0i32; O]; B];
-        kernel::matmul_zp::<I>(
-            x.as_flattened(),
-            self.input.zero_point,
-            self.weights(),
-            acc.as_flattened_mut(),
-        );
+        if self
+            .matmul_packed(x.as_flattened(), acc.as_flattened_mut())
+            .is_none()
+        {
+            kernel::matmul_zp::<I>(
+                x.as_flattened(),
+                self.input.zero_point,
+                self.weights(),
+                acc.as_flattened_mut(),
+            );
+        }
         self.requantize(acc.as_flattened(), y.as_flattened_mut());
+    }
+
+    /// The products by the column kernels of x86-64 hosts, or `None` (nothing written) where
+    /// the dot-product kernels are the faster (`kernel::matmul_packed`).
+    #[inline(always)]
+    fn matmul_packed(&self, x: &[i8], acc: &mut [i32]) -> Option<()> {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            let p = kernel::Packed::new(
+                self.packed.as_flattened(),
+                self.packed_tail.as_flattened(),
+                I,
+                O,
+            );
+            kernel::matmul_packed(x, p, acc)
+        }
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+        {
+            let _ = (x, acc);
+            None
+        }
     }
 
     pub(super) fn weights(&self) -> Weights<'_> {
@@ -517,6 +577,95 @@ mod tests {
         check::<Relu, 64, 10, 9>(2);
         check::<Relu, 784, 64, 4>(3);
         check::<Identity, 100, 33, 17>(4);
+    }
+
+    /// A layer of random int8 weights (with ±127) and biases, nonzero zero points.
+    fn odd_layer<const I: usize, const O: usize>(seed: u64, fused: Fused) -> Box<QDense<I, O>> {
+        let mut rng = Rng::new(seed);
+        let mut weight = Box::new([[0i8; I]; O]);
+        for w in weight.as_flattened_mut() {
+            *w = match rng.below(6) {
+                0 => 127,
+                1 => -127,
+                _ => (rng.below(255) as i32 - 127) as i8,
+            };
+        }
+        let bias = core::array::from_fn(|_| rng.below(20_001) as i32 - 10_000);
+        let weight_scale = core::array::from_fn(|_| rng.uniform(0.001, 0.01));
+        let input = QuantParams {
+            scale: 0.02,
+            zero_point: -37,
+        };
+        let output = QuantParams {
+            scale: 0.5,
+            zero_point: 11,
+        };
+        Box::new(QDense::from_parts(
+            *weight,
+            bias,
+            weight_scale,
+            input,
+            output,
+            fused,
+        ))
+    }
+
+    /// Batches through the column kernels of x86-64 hosts (every one this CPU has) and one
+    /// sample at a time, against TFLite's reference: inputs not a multiple of 4 or 64, outputs
+    /// not a multiple of 16, batches not a multiple of the tiles, inputs at -128 and 127.
+    fn check_odd<const I: usize, const O: usize, const B: usize>(seed: u64) {
+        for fused in [Fused::None, Fused::Relu] {
+            let q = odd_layer::<I, O>(seed, fused);
+            let mut rng = Rng::new(seed + 1);
+            let mut x = Box::new([[0i8; I]; B]);
+            for (k, v) in x.as_flattened_mut().iter_mut().enumerate() {
+                *v = match (k % 7, rng.below(4)) {
+                    (0, _) => -128,
+                    (1, _) => 127,
+                    (_, 0) => -37, // the zero point
+                    _ => rng.below(256) as i32 as i8,
+                };
+            }
+            // A whole sample of -128 and one of 127.
+            x[0] = [-128; I];
+            x[B - 1] = [127; I];
+            let want: std::vec::Vec<[i8; O]> = x.iter().map(|x| reference(&q, x)).collect();
+            let mut y = Box::new([[0i8; O]; B]);
+            q.forward_batch(&x, &mut y);
+            assert_eq!(&y[..], &want[..], "QDense<{I}, {O}>, batch {B}, {fused:?}");
+            for (x, want) in x.iter().zip(&want) {
+                assert_eq!(&q.forward(x), want, "one sample, QDense<{I}, {O}>");
+            }
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            for isa in [
+                kernel::Isa::Avx2,
+                kernel::Isa::AvxVnni,
+                kernel::Isa::Avx512Vnni,
+            ] {
+                if !isa.available() {
+                    continue;
+                }
+                let p = kernel::Packed::new(
+                    q.packed.as_flattened(),
+                    q.packed_tail.as_flattened(),
+                    I,
+                    O,
+                );
+                let mut acc = Box::new([[0i32; O]; B]);
+                kernel::matmul_packed_with(isa, x.as_flattened(), p, acc.as_flattened_mut());
+                q.requantize(acc.as_flattened(), y.as_flattened_mut());
+                assert_eq!(&y[..], &want[..], "{isa:?}, QDense<{I}, {O}>, batch {B}");
+            }
+        }
+    }
+
+    #[test]
+    fn batches_on_odd_shapes_are_tflites_reference() {
+        check_odd::<67, 19, 7>(41);
+        check_odd::<5, 3, 2>(42);
+        check_odd::<130, 70, 9>(43);
+        check_odd::<785, 64, 5>(44);
+        check_odd::<3, 1, 3>(45);
     }
 
     #[test]
