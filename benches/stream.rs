@@ -269,7 +269,10 @@ fn main() {
         let small = train_rate::<Small>(parse_rows);
         let example = train_rate::<Higgs>(parse_rows / 4);
         let wide = train_rate::<Baldi>(parse_rows / 20);
-        println!("one thread: CsvSource HIGGS format {:.0} k rows/s; training", parse / 1e3);
+        println!(
+            "one thread: CsvSource HIGGS format {:.0} k rows/s; training",
+            parse / 1e3
+        );
         for (name, rate) in [
             ("28-64-64-1", small),
             ("28-128-128-1 (the example)", example),
