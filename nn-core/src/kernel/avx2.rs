@@ -49,6 +49,7 @@ struct Fused<const ZMM: bool>;
 
 impl<const ZMM: bool> Math for Fused<ZMM> {
     const WIDE: bool = true;
+    const ZMM: bool = ZMM;
 
     #[inline(always)]
     fn mul_add(a: f32, b: f32, c: f32) -> f32 {

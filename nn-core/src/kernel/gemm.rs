@@ -15,6 +15,9 @@ const PORTABLE_LANES: usize = 4;
 /// 128 and training alike (4 divides the common widths, so no output falls to the 1-wide tail).
 const FWD_ROWS: usize = 3;
 const FWD_COLS: usize = 4;
+/// With AVX-512's 32 registers: 6 × 4 accumulators, the 6 inputs' vectors and one weight vector
+/// (31 registers); each pass over the weights (200 KB for 784×64, from L2) serves twice the samples.
+const ZMM_FWD_ROWS: usize = 6;
 /// Backward tiles: output rows × one strip of `2 · LANES` columns (8 accumulators).
 const AXPY_ROWS: usize = 4;
 /// The portable path's tiles are smaller: its registers are narrower (SSE2: 16 × 4 floats; a
@@ -30,21 +33,38 @@ pub(crate) struct Affine<'a, const I: usize, const O: usize, const B: usize> {
     pub y: &'a mut [[f32; O]; B],
 }
 
+/// Bytes of weights one pass of the forward product keeps in L2 while every sample of the batch
+/// goes through them (half of a 1 MB L2; a 512 KB one still holds most of it).
+const L2_BUDGET: usize = 512 * 1024;
+
 impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O, B> {
     #[inline(always)]
     fn run<M: Math>(self) {
         let Affine { weight, bias, x, y } = self;
-        let mut b = 0;
-        if M::WIDE {
-            affine_tiles::<M, FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b);
-        } else {
-            affine_tiles::<M, PORTABLE_FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b);
+        // Outputs in blocks whose weights fit L2 (784-64-10: one block); within a block, tiles of
+        // samples. Without the blocks, a 512×784 layer (1.6 MB) streamed its weights from L3 once
+        // per tile of samples. Each dot product is computed the same way in any block.
+        let rows = (L2_BUDGET / (I.max(1) * 4)).max(FWD_COLS) / FWD_COLS * FWD_COLS;
+        let mut o0 = 0;
+        while o0 < O {
+            let os = o0..(o0 + rows).min(O);
+            let mut b = 0;
+            if M::ZMM {
+                affine_tiles::<M, ZMM_FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b, &os);
+                affine_tiles::<M, FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b, &os);
+            } else if M::WIDE {
+                affine_tiles::<M, FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b, &os);
+            } else {
+                affine_tiles::<M, PORTABLE_FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b, &os);
+            }
+            affine_tiles::<M, 1, I, O, B>(weight, bias, x, y, &mut b, &os);
+            o0 = os.end;
         }
-        affine_tiles::<M, 1, I, O, B>(weight, bias, x, y, &mut b);
     }
 }
 
-/// Tiles of `RB` samples from `*b` on, while a whole tile fits; advances `*b`.
+/// Tiles of `RB` samples from `*b` on, while a whole tile fits, over the outputs `os`; advances
+/// `*b`.
 #[inline(always)]
 fn affine_tiles<M: Math, const RB: usize, const I: usize, const O: usize, const B: usize>(
     weight: &[[f32; I]; O],
@@ -52,9 +72,10 @@ fn affine_tiles<M: Math, const RB: usize, const I: usize, const O: usize, const 
     x: &[[f32; I]; B],
     y: &mut [[f32; O]; B],
     b: &mut usize,
+    os: &core::ops::Range<usize>,
 ) {
     while *b + RB <= B {
-        affine_rows::<M, RB, I, O, B>(weight, bias, x, y, *b);
+        affine_rows::<M, RB, I, O, B>(weight, bias, x, y, *b, os.clone());
         *b += RB;
     }
 }
@@ -66,10 +87,11 @@ fn affine_rows<M: Math, const RB: usize, const I: usize, const O: usize, const B
     x: &[[f32; I]; B],
     y: &mut [[f32; O]; B],
     b0: usize,
+    os: core::ops::Range<usize>,
 ) {
     let xs: [&[f32; I]; RB] = core::array::from_fn(|r| &x[b0 + r]);
-    let mut o = 0;
-    while o + FWD_COLS <= O {
+    let mut o = os.start;
+    while o + FWD_COLS <= os.end {
         let ws: [&[f32; I]; FWD_COLS] = core::array::from_fn(|c| &weight[o + c]);
         let dots = M::dot_tile::<RB, FWD_COLS, I>(xs, ws);
         for (r, dots) in dots.iter().enumerate() {
@@ -79,7 +101,7 @@ fn affine_rows<M: Math, const RB: usize, const I: usize, const O: usize, const B
         }
         o += FWD_COLS;
     }
-    while o < O {
+    while o < os.end {
         let dots = M::dot_tile::<RB, 1, I>(xs, [&weight[o]]);
         for (r, d) in dots.iter().enumerate() {
             y[b0 + r][o] = bias[o] + d[0];
@@ -165,6 +187,8 @@ const L1_BUDGET: usize = 8 * 1024;
 /// ran slower per sample than batch 64. Passes continue each sum where the last one stored it, in
 /// the same order, so the results are bit-for-bit those of one pass.
 const K_PASS: usize = 64;
+/// The largest output (bytes) that [`combine_rows`] takes in passes.
+const OUT_BUDGET: usize = 256 * 1024;
 
 /// `out[r] = Σ_k coef(k, r) · rows[k]` for every output row `r`: a product whose inner dimension is
 /// `K`, vectorised along the rows' length `N`.
@@ -181,9 +205,12 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
     out: &mut [[f32; N]; R],
 ) {
     let full = N / STRIP * STRIP;
+    // Passes re-read and re-write `out`: worth it only while it stays in L2 (784×64: 200 KB), not
+    // for a wide layer's 1.6 MB.
+    let pass = if R * N * 4 <= OUT_BUDGET { K_PASS } else { K };
     let mut k0 = 0;
     loop {
-        let ks = k0..(k0 + K_PASS).min(K);
+        let ks = k0..(k0 + pass).min(K);
         let add = k0 > 0;
         let block = (L1_BUDGET / (ks.len().max(1) * 4)).max(STRIP) / STRIP * STRIP;
         let mut start = 0;

@@ -22,6 +22,9 @@ pub(crate) use gemm::{Affine, AffineBackward};
 pub(crate) trait Math {
     /// Whether this arithmetic has wide vector registers (AVX2): it picks the larger tiles.
     const WIDE: bool = false;
+    /// Whether this arithmetic has 32 vector registers of 16 floats (AVX-512): the forward tile
+    /// takes twice the samples.
+    const ZMM: bool = false;
 
     /// `a · b + c`.
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
