@@ -207,20 +207,20 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
     let full = N / STRIP * STRIP;
     // Passes re-read and re-write `out`: worth it only while it stays in L2 (784×64: 200 KB), not
     // for a wide layer's 1.6 MB.
-    let pass = if R * N * 4 <= OUT_BUDGET { K_PASS } else { K };
+    let rows_per_pass = if R * N * 4 <= OUT_BUDGET { K_PASS } else { K };
     let mut k0 = 0;
     loop {
-        let ks = k0..(k0 + pass).min(K);
+        let ks = k0..(k0 + rows_per_pass).min(K);
         let add = k0 > 0;
         let block = (L1_BUDGET / (ks.len().max(1) * 4)).max(STRIP) / STRIP * STRIP;
+        let pass = Pass {
+            ks: ks.clone(),
+            add,
+        };
         let mut start = 0;
         while start < full {
             let end = (start + block).min(full);
             let mut r = 0;
-            let pass = Pass {
-                ks: ks.clone(),
-                add,
-            };
             if M::WIDE {
                 combine_block::<M, AXPY_ROWS, N, K, R>(rows, coef, out, &mut r, start..end, &pass);
             } else {
