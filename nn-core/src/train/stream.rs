@@ -124,6 +124,21 @@ enum PassError<E> {
     Stop(FitError),
 }
 
+impl<E: std::error::Error + Send + Sync + 'static> PassError<E> {
+    /// The error of a pass outside training (scoring, evaluating, predicting): no epoch, no
+    /// history.
+    fn outside_training(self) -> FitError {
+        match self {
+            PassError::Stop(e) => e,
+            PassError::Source(e) => FitError::Data {
+                epoch: 0,
+                error: StreamError::new(e),
+                history: History::default(),
+            },
+        }
+    }
+}
+
 /// Reads one pass of `source` (rewound first) on a background thread and hands each chunk of
 /// rows, in order, to `f`; returns the time spent waiting for chunks and the skipped count.
 /// `f` returning an error ends the pass (the thread stops at its next chunk).
@@ -696,14 +711,7 @@ where
         rows += xs.len();
         Ok(())
     })
-    .map_err(|e| match e {
-        PassError::Stop(e) => e,
-        PassError::Source(e) => FitError::Data {
-            epoch: 0,
-            error: StreamError::new(e),
-            history: History::default(),
-        },
-    })?;
+    .map_err(PassError::outside_training)?;
     let n = rows.max(1) as f64;
     Ok(Evaluation {
         loss: (loss_sum / n) as f32,
@@ -753,14 +761,7 @@ where
         rows += xs.len() as u64;
         result.map_err(write_error)
     })
-    .map_err(|e| match e {
-        PassError::Stop(e) => e,
-        PassError::Source(e) => FitError::Data {
-            epoch: 0,
-            error: StreamError::new(e),
-            history: History::default(),
-        },
-    })?;
+    .map_err(PassError::outside_training)?;
     out.flush().map_err(write_error)?;
     Ok(rows)
 }
@@ -805,14 +806,7 @@ where
         rows += xs.len() as u64;
         Ok(())
     })
-    .map_err(|e| match e {
-        PassError::Stop(e) => e,
-        PassError::Source(e) => FitError::Data {
-            epoch: 0,
-            error: StreamError::new(e),
-            history: History::default(),
-        },
-    })?;
+    .map_err(PassError::outside_training)?;
     Ok(rows)
 }
 
