@@ -95,6 +95,21 @@ pub trait Activation {
     const OP: Op = Op::Other;
     /// Replaces pre-activations `z` by activations `f(z)`, in place.
     fn forward(z: &mut [f32]);
+    /// [`forward`](Activation::forward) on each row of a batch; an activation overrides it where
+    /// a batch is faster in one piece (softmax's vectorised exponentials).
+    ///
+    /// ```
+    /// use nn_core::{Activation, Relu};
+    /// let mut z = [[-1.0_f32, 2.0], [3.0, -4.0]];
+    /// Relu::forward_rows(&mut z);
+    /// assert_eq!(z, [[0.0, 2.0], [3.0, 0.0]]);
+    /// ```
+    #[inline]
+    fn forward_rows<const N: usize>(z: &mut [[f32; N]]) {
+        for z in z {
+            Self::forward(z);
+        }
+    }
 }
 
 /// An activation with a usable gradient: the layers of a network can only be trained if every

@@ -17,15 +17,14 @@ impl Activation for Softmax {
     const LINK: Link = Link::Softmax;
     #[inline]
     fn forward(z: &mut [f32]) {
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for v in z.iter_mut() {
-            *v = libm::expf(*v - max);
-            sum += *v;
-        }
-        // sum ≥ 1: the max element contributes e⁰.
-        let inv = 1.0 / sum;
-        z.iter_mut().for_each(|v| *v *= inv);
+        let width = z.len();
+        crate::kernel::run(crate::kernel::SoftmaxRows { z, width });
+    }
+    #[inline]
+    fn forward_rows<const N: usize>(z: &mut [[f32; N]]) {
+        // One kernel call for the batch: the exponentials are vectorised (bit for bit libm's).
+        let z = z.as_flattened_mut();
+        crate::kernel::run(crate::kernel::SoftmaxRows { z, width: N });
     }
 }
 

@@ -77,6 +77,24 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
     }
 
     #[inline(always)]
+    fn exp_in_place(v: &mut [f32]) {
+        if ZMM {
+            // SAFETY: as for `dot_tile16` above; `exp16_in_place` checks its own bounds.
+            unsafe { exp16_in_place(v) }
+        } else {
+            for v in v {
+                *v = libm::expf(*v);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn softmax16(z: &mut [f32], width: usize) -> bool {
+        // SAFETY: as for `dot_tile16` above; `softmax16` checks its own bounds.
+        ZMM && unsafe { softmax16(z, width) }
+    }
+
+    #[inline(always)]
     fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize) {
         // SAFETY: as above; `transpose8` checks the bounds.
         unsafe { transpose8(src, ss, dst, ds) }
@@ -622,6 +640,146 @@ unsafe fn combine_tile16<
     }
 }
 
+/// `libm::expf` on every value, 16 at a time (batch-128 inference of 784-64-10 spent a tenth of its
+/// time in the scalar softmax); lanes that [`expf16`] leaves take `libm::expf` itself.
+///
+/// # Safety
+/// As [`dot_tile16`].
+#[inline(always)]
+unsafe fn exp16_in_place(v: &mut [f32]) {
+    let mut i = 0;
+    while i < v.len() {
+        let t = (v.len() - i).min(LANES16);
+        let m = ((1u32 << t) - 1) as __mmask16;
+        // SAFETY: `i + t ≤ v.len()`, and the masked lanes `t..` are neither read nor written.
+        let fine = unsafe {
+            let p = v.as_mut_ptr().add(i);
+            let (y, fine) = expf16(_mm512_maskz_loadu_ps(m, p));
+            _mm512_mask_storeu_ps(p, m & fine, y);
+            fine
+        };
+        let mut rest = m & !fine;
+        while rest != 0 {
+            let j = i + rest.trailing_zeros() as usize;
+            v[j] = libm::expf(v[j]);
+            rest &= rest - 1;
+        }
+        i += t;
+    }
+}
+
+/// `Math::softmax16`: 16 rows of `width ≤ 16` values, row `r` in lane `r` (gathered by column),
+/// every step the scalar row's: the maximum (exact in any order; NaN rows go back to the caller,
+/// as `vmaxps` treats NaN unlike `f32::max`), the differences, [`expf16`] (libm where it declines),
+/// the sum from `0.0` in column order, one division, the products.
+///
+/// # Safety
+/// As [`dot_tile16`].
+#[inline(always)]
+unsafe fn softmax16(z: &mut [f32], width: usize) -> bool {
+    if width == 0 || width > LANES16 || z.len() != LANES16 * width {
+        return false;
+    }
+    // Lane r reads and writes `z[r · width + j]` for column j < width: below 16 · width = z.len().
+    let idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(width as i32),
+    );
+    let mut col = [_mm512_setzero_ps(); LANES16];
+    let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut nan = 0;
+    for (j, col) in col.iter_mut().enumerate().take(width) {
+        // SAFETY: every lane's index is in bounds (above).
+        *col = unsafe { _mm512_i32gather_ps::<4>(idx, z.as_ptr().add(j).cast()) };
+        nan |= _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(*col, *col);
+        max = _mm512_max_ps(max, *col);
+    }
+    if nan != 0 {
+        return false;
+    }
+    let mut sum = _mm512_setzero_ps();
+    for col in col.iter_mut().take(width) {
+        let x = _mm512_sub_ps(*col, max);
+        let (mut e, fine) = expf16(x);
+        if fine != u16::MAX {
+            let (mut xs, mut es) = ([0.0f32; LANES16], [0.0f32; LANES16]);
+            // SAFETY: both arrays hold 16 floats.
+            unsafe {
+                _mm512_storeu_ps(xs.as_mut_ptr(), x);
+                _mm512_storeu_ps(es.as_mut_ptr(), e);
+            }
+            for (l, e) in es.iter_mut().enumerate() {
+                if fine & (1 << l) == 0 {
+                    *e = libm::expf(xs[l]);
+                }
+            }
+            // SAFETY: as above.
+            e = unsafe { _mm512_loadu_ps(es.as_ptr()) };
+        }
+        sum = _mm512_add_ps(sum, e);
+        *col = e;
+    }
+    let inv = _mm512_div_ps(_mm512_set1_ps(1.0), sum);
+    for (j, col) in col.iter().enumerate().take(width) {
+        // SAFETY: as for the gathers.
+        unsafe {
+            _mm512_i32scatter_ps::<4>(z.as_mut_ptr().add(j).cast(), idx, _mm512_mul_ps(*col, inv))
+        };
+    }
+    true
+}
+
+/// libm's `expf` (FreeBSD's `e_expf.c`) in 16 lanes: the same f32 operations in the same order
+/// (no fused multiply-adds), its branches as masks, so each lane is `libm::expf`'s value bit for
+/// bit. Valid for `|x| < 87.33655` (the second result's lanes); beyond, where libm's special
+/// cases for overflow, underflow and NaN begin, the caller asks libm.
+///
+/// # Safety
+/// As [`dot_tile16`].
+#[inline(always)]
+unsafe fn expf16(x: __m512) -> (__m512, __mmask16) {
+    // e_expf.c's constants by their bits (`exp_is_libms_bit_for_bit` checks its decimals).
+    const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+    const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+    const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+    const P1: f32 = f32::from_bits(0x3e2a_aa8f);
+    const P2: f32 = f32::from_bits(0xbb35_5215);
+    let f = _mm512_set1_ps;
+    let i = _mm512_set1_epi32;
+    let bits = _mm512_castps_si512(x);
+    let hx = _mm512_and_si512(bits, i(0x7fff_ffff));
+    let fine = _mm512_cmplt_epi32_mask(hx, i(0x42ae_ac50));
+    let neg = _mm512_cmplt_epi32_mask(bits, _mm512_setzero_si512());
+    // Argument reduction: k = trunc(x / ln 2 ± ½) where |x| > 1.5 ln 2, ±1 where |x| > ½ ln 2,
+    // else 0 (then hi = x and lo = 0, as libm's own branch has them).
+    let half = _mm512_mask_blend_ps(neg, f(0.5), f(-0.5));
+    let k_far = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(f(INV_LN2), x), half));
+    let k_near = _mm512_mask_blend_epi32(neg, i(1), i(-1));
+    let far = _mm512_cmpgt_epi32_mask(hx, i(0x3f85_1592));
+    let near = _mm512_cmpgt_epi32_mask(hx, i(0x3eb1_7218));
+    let k = _mm512_mask_blend_epi32(far, _mm512_maskz_mov_epi32(near, k_near), k_far);
+    let kf = _mm512_cvtepi32_ps(k);
+    let hi = _mm512_sub_ps(x, _mm512_mul_ps(kf, f(LN2_HI)));
+    let lo = _mm512_mul_ps(kf, f(LN2_LO));
+    let r = _mm512_sub_ps(hi, lo);
+    let rr = _mm512_mul_ps(r, r);
+    let c = _mm512_sub_ps(
+        r,
+        _mm512_mul_ps(rr, _mm512_add_ps(f(P1), _mm512_mul_ps(rr, f(P2)))),
+    );
+    let q = _mm512_div_ps(_mm512_mul_ps(r, c), _mm512_sub_ps(f(2.0), c));
+    let y = _mm512_add_ps(f(1.0), _mm512_add_ps(_mm512_sub_ps(q, lo), hi));
+    // scalbnf(y, k) for -126 ≤ k ≤ 126: one multiplication by 2^k (by 1 where k = 0).
+    let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(k, i(0x7f))));
+    let y = _mm512_mul_ps(y, scale);
+    // |x| ≤ 2^-14: 1 + x.
+    let tiny = _mm512_cmple_epi32_mask(hx, i(0x3900_0000));
+    (
+        _mm512_mask_blend_ps(tiny, y, _mm512_add_ps(f(1.0), x)),
+        fine,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     //! The AVX2 and AVX-512 kernels against the portable ones, in one process whatever the
@@ -925,6 +1083,105 @@ mod tests {
         // Tiles of 8 rows × 2 strips and single rows, 16-wide strips and one column at a time.
         case::<100, 17, 70>(4);
         case::<784, 64, 32>(5);
+    }
+
+    /// `v[i] = expf(v[i])` through `Math::exp_in_place`.
+    struct Exp<'a>(&'a mut [f32]);
+
+    impl Kernel for Exp<'_> {
+        #[inline(always)]
+        fn run<M: Math>(self) {
+            M::exp_in_place(self.0)
+        }
+    }
+
+    /// The vectorised `expf` is libm's, bit for bit: on every 997th f32 (all signs, magnitudes,
+    /// NaNs and infinities), densely over softmax's range [-90, 0] and around each branch's
+    /// threshold, in slices of every length up to 16 and beyond (masked tails).
+    #[test]
+    // The decimals as e_expf.c (and libm) spell them.
+    #[allow(clippy::excessive_precision)]
+    fn exp_is_libms_bit_for_bit() {
+        // The constants of libm's e_expf.c, from its decimals.
+        assert_eq!(6.9314575195e-01_f32.to_bits(), 0x3f31_7200);
+        assert_eq!(1.4286067653e-06_f32.to_bits(), 0x35bf_be8e);
+        assert_eq!(1.4426950216e+00_f32.to_bits(), 0x3fb8_aa3b);
+        assert_eq!(1.6666625440e-1_f32.to_bits(), 0x3e2a_aa8f);
+        assert_eq!((-2.7667332906e-3_f32).to_bits(), 0xbb35_5215);
+        let mut values: Vec<f32> = (0..=u32::MAX / 997)
+            .map(|i| f32::from_bits(i * 997))
+            .collect();
+        values.extend((0..200_000).map(|i| -90.0 + i as f32 * 90.0 / 200_000.0));
+        for t in [
+            0x42ae_ac50u32,
+            0x3f85_1592,
+            0x3eb1_7218,
+            0x3900_0000,
+            0x42b1_7218,
+            0x42cf_f1b5,
+        ] {
+            for d in 0..64 {
+                for sign in [0, 0x8000_0000] {
+                    values.push(f32::from_bits((t - 32 + d) | sign));
+                }
+            }
+        }
+        let want: Vec<u32> = values.iter().map(|&v| libm::expf(v).to_bits()).collect();
+        for path in paths() {
+            let mut got = values.clone();
+            let mut start = 0;
+            for len in (1..40).cycle() {
+                if start >= got.len() {
+                    break;
+                }
+                let end = (start + len).min(got.len());
+                run_on(path, Exp(&mut got[start..end]));
+                start = end;
+            }
+            for ((v, g), w) in values.iter().zip(&got).zip(&want) {
+                // NaN in, NaN out: libm returns its input, so the bits match too.
+                assert_eq!(
+                    g.to_bits(),
+                    *w,
+                    "{} expf({v:e}) bits {:#x}",
+                    NAMES[path],
+                    v.to_bits()
+                );
+            }
+        }
+    }
+
+    /// The softmax kernel on every path gives the scalar formula's values bit for bit (rows of 1,
+    /// 3, 10, 16, 17 and 40 values: masked tails, several vectors, one row per lane; logits up to
+    /// ±120 apart, so some exponentials take libm's own underflow branch).
+    #[test]
+    fn softmax_rows_are_the_scalar_formula() {
+        let mut rng = Rng::new(5);
+        for width in [1, 3, 10, 16, 17, 40] {
+            // 37 rows: two groups of 16 (one row per lane) and five alone; a NaN in the second
+            // group sends it back to one row at a time.
+            let mut z: Vec<f32> = (0..width * 37).map(|_| rng.uniform(-60.0, 60.0)).collect();
+            z[20 * width] = f32::NAN;
+            let want: Vec<u32> = z
+                .chunks(width)
+                .flat_map(|row| {
+                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let e: Vec<f32> = row.iter().map(|v| libm::expf(v - max)).collect();
+                    let inv = 1.0 / e.iter().fold(0.0f32, |s, v| s + v);
+                    e.into_iter().map(move |v| (v * inv).to_bits())
+                })
+                .collect();
+            for path in paths() {
+                let mut got = z.clone();
+                run_on(path, super::super::SoftmaxRows { z: &mut got, width });
+                // NaN's payload aside (a NaN row stays NaN).
+                let got: Vec<u32> = got.iter().map(|v| v.to_bits()).collect();
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    let nan = f32::from_bits(*g).is_nan() && f32::from_bits(*w).is_nan();
+                    assert!(nan || g == w, "{} width {width} z[{i}]", NAMES[path]);
+                }
+            }
+        }
     }
 
     /// A sample's outputs do not depend on the tile it lands in: a batch (tiles of 6, 2 and 1

@@ -43,6 +43,24 @@ pub(crate) trait Math {
         gemm::dot_tile::<Self, RB, RC, I>(x, w)
     }
 
+    /// `v[i] = libm::expf(v[i])` for every value, bit for bit (the vector versions compute
+    /// libm's algorithm lane by lane, so that host and microcontroller agree).
+    #[inline(always)]
+    fn exp_in_place(v: &mut [f32]) {
+        for v in v {
+            *v = libm::expf(*v);
+        }
+    }
+
+    /// [`SoftmaxRows`] on 16 rows of `width` values (`z.len() = 16 · width`) at once, one row per
+    /// lane, if this arithmetic can (AVX-512, `width ≤ 16`, no NaN): each row's values, in the same
+    /// order, as one row at a time gives them. `false` (nothing changed) otherwise.
+    #[inline(always)]
+    fn softmax16(z: &mut [f32], width: usize) -> bool {
+        let _ = (z, width);
+        false
+    }
+
     /// `dst[j·ds + i] = src[i·ss + j]` for `i, j < 8`: an 8 × 8 block transposed (data movement
     /// only, so every arithmetic gives the same result).
     #[inline(always)]
@@ -251,6 +269,44 @@ impl Math for Portable {
     fn sqrt(x: f32) -> f32 {
         libm::sqrtf(x)
     }
+}
+
+/// Softmax of every row of `width` values in `z` (see [`Softmax`](crate::Softmax)): the rows'
+/// exponentials with [`Math::exp_in_place`], the rest as the scalar code always did.
+pub(crate) struct SoftmaxRows<'a> {
+    pub z: &'a mut [f32],
+    pub width: usize,
+}
+
+impl Kernel for SoftmaxRows<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        if self.width == 0 {
+            return;
+        }
+        let width = self.width;
+        for group in self.z.chunks_mut(16 * width) {
+            // One row per lane (a row alone is a chain of dependent steps: 40 ns for 10 values).
+            if group.len() == 16 * width && M::softmax16(group, width) {
+                continue;
+            }
+            for z in group.chunks_exact_mut(width) {
+                softmax_row::<M>(z);
+            }
+        }
+    }
+}
+
+/// [`SoftmaxRows`] on one row.
+#[inline(always)]
+fn softmax_row<M: Math>(z: &mut [f32]) {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    z.iter_mut().for_each(|v| *v -= max);
+    M::exp_in_place(z);
+    let sum: f32 = z.iter().fold(0.0, |s, v| s + v);
+    // sum ≥ 1: the max element contributes e⁰.
+    let inv = 1.0 / sum;
+    z.iter_mut().for_each(|v| *v *= inv);
 }
 
 /// A kernel: a computation generic over its arithmetic. Implementations must mark `run`

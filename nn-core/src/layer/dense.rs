@@ -95,9 +95,7 @@ impl<const I: usize, const O: usize, A: Activation> Layer for Dense<I, O, A> {
             x,
             y,
         });
-        for y in y.iter_mut() {
-            A::forward(y);
-        }
+        A::forward_rows(y);
     }
 }
 
