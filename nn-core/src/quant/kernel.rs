@@ -2943,16 +2943,25 @@ mod tests {
     #[test]
     fn requantisation_of_every_kernel_is_the_scalar_one() {
         let mut rng = Rng::new(32);
-        // Rows around the 16-lane vectors; every shift, extreme multipliers and sums.
-        for rows in [1usize, 5, 16, 17, 37, 64] {
+        // Rows around the 16-lane vectors; every shift, extreme multipliers and sums. Kinds
+        // 0, 1 with `i32::MIN` multipliers, 2, 3 without; 1, 3 with right shifts only (as
+        // layers have them), where `i32::MIN · i32::MIN` saturates.
+        for (rows, kind) in [1usize, 5, 16, 17, 37, 64]
+            .into_iter()
+            .flat_map(|r| [(r, 0), (r, 1), (r, 2), (r, 3)])
+        {
             let multiplier: Vec<QuantizedMultiplier> = (0..rows)
                 .map(|o| QuantizedMultiplier {
-                    multiplier: match o % 5 {
-                        0 => i32::MIN,
-                        1 => i32::MAX,
+                    multiplier: match (o % 5, kind < 2) {
+                        (0, true) => i32::MIN,
+                        (0, false) => i32::MIN + 1,
+                        (1, _) => i32::MAX,
                         _ => rng.next_u64() as i32,
                     },
-                    shift: rng.below(63) as i32 - 31,
+                    shift: match kind % 2 {
+                        0 => rng.below(63) as i32 - 31,
+                        _ => -(rng.below(32) as i32),
+                    },
                 })
                 .collect();
             let offset: Vec<i32> = (0..rows)
