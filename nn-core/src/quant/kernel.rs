@@ -17,7 +17,8 @@
 //!   packed per four inputs × every row ([`Packed`], XNNPACK's layout), four broadcast
 //!   activations against 16 (or 8) rows per vector, each output one lane of an accumulator: no
 //!   horizontal sums, each weight vector loaded once for 4 (or 2) samples. The layers use them
-//!   for batches (and, with AVX-512 VNNI, for one sample too).
+//!   for batches (and, with AVX-512 VNNI, for one sample too). AVX2 batches of 32 samples or more
+//!   take `vpmaddwd` on weights widened to i16 once per call instead (`x86::wide`).
 //!
 //! - On Cortex-M4/M7 (`thumbv7em`, the `constnet_arm_dsp` cfg of the build script) the portable
 //!   kernel is replaced by [`dsp`]: `SXTB16` and `SMLAD`, two 16-bit products per instruction.
@@ -661,9 +662,9 @@ pub(crate) const fn pack(w: &[i8], n: usize, rows: usize, body: &mut [u8], tail:
 /// or `None` (nothing written) where the caller should take [`matmul_zp`]: on the portable
 /// kernel, and for one sample on the 256-bit ones (784 × 64 on a Zen 5 EPYC, one sample /
 /// 128: AVX-512 VNNI 0.63 → 0.49 µs / 17.8 → 13.1 µs; AVX-VNNI 0.68 → 0.83 µs / 37.5 → 27.7
-/// µs; AVX2 0.64 → 0.65 µs / 69.5 → 63.1 µs). The same wrapping i32 sums as every other
-/// kernel. Panics unless `x` holds whole samples of `n` values and `out` one value per sample
-/// and row.
+/// µs; AVX2 0.64 → 0.65 µs / 69.5 → 63.1 µs, and 55.0 µs at 128 by 16-bit copies, `x86::wide`,
+/// from 32 samples on). The same wrapping i32 sums as every other kernel. Panics unless `x`
+/// holds whole samples of `n` values and `out` one value per sample and row.
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 pub(crate) fn matmul_packed(x: &[i8], p: Packed, out: &mut [i32]) -> Option<()> {
     match Isa::best() {
@@ -710,11 +711,13 @@ pub(crate) struct Requant<'a> {
     pub hi: i8,
 }
 
-/// The output stage on every sample of `acc` (rows of `offset.len()` values) into `y`, compiled
-/// for the vector instructions of [`Isa::best`] so that LLVM vectorises the 64-bit products: on
-/// the MNIST MLP the scalar SSE2 version took as long as the int8 products themselves. The same
-/// integer code runs on every path. Panics unless the lengths agree and every multiplier's shift
-/// is in `[-31, 31]` (as [`QuantizedMultiplier::from_scale`] makes them).
+/// The output stage on every sample of `acc` (rows of `offset.len()` values) into `y`: for
+/// batches on x86-64 written by hand for AVX-512 or AVX2 (with AVX2, LLVM's vectorisation of the
+/// scalar code took 6.5 µs of the 784-64-10 MLP's 70 µs at batch 128 in a perf profile, the hand
+/// version 2.8 µs), else the scalar code compiled for [`Isa::best`]'s instructions (on the MNIST
+/// MLP the scalar SSE2 version took as long as the int8 products themselves). The same integers
+/// on every path. Panics unless the lengths agree and every multiplier's shift is in
+/// `[-31, 31]` (as [`QuantizedMultiplier::from_scale`] makes them).
 pub(crate) fn requantize(r: Requant, acc: &[i32], y: &mut [i8]) {
     let rows = r.offset.len();
     assert!(
@@ -2021,12 +2024,325 @@ mod x86 {
         unsafe { drive_packed::<ColAvxVnni, 2>(x, p, out) }
     }
 
+    /// Batches from this size take [`wide`] on AVX2, smaller ones `ColAvx2`: `wide` widens the
+    /// weights once per call (about 1.3 µs for 784 × 64 on a Zen 5 EPYC), which 32 samples
+    /// repay (784 × 64, `ColAvx2` / `wide`: batch 16 7.8 / 8.5 µs, 32 15.3 / 15.5 µs, 128 62.2
+    /// / 57.3 µs).
+    const WIDE_BATCH: usize = 32;
+
     /// # Safety
     /// The CPU has AVX2; lengths as `super::matmul_packed_with` checks.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn packed_avx2(x: &[i8], p: super::Packed, out: &mut [i32]) {
         // SAFETY: the contract.
+        unsafe {
+            if x.len() / p.n >= WIDE_BATCH {
+                wide::product(x, p, out)
+            } else {
+                drive_packed::<ColAvx2, 2>(x, p, out)
+            }
+        }
+    }
+
+    /// [`packed_avx2`] by `ColAvx2` at any batch size, for the tests.
+    ///
+    /// # Safety
+    /// As [`packed_avx2`].
+    #[cfg(test)]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn packed_avx2_sign(x: &[i8], p: super::Packed, out: &mut [i32]) {
+        // SAFETY: the contract.
         unsafe { drive_packed::<ColAvx2, 2>(x, p, out) }
+    }
+
+    /// [`packed_avx2`] by [`wide`] at any batch size, for the tests.
+    ///
+    /// # Safety
+    /// As [`packed_avx2`].
+    #[cfg(test)]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn packed_avx2_wide(x: &[i8], p: super::Packed, out: &mut [i32]) {
+        // SAFETY: the contract.
+        unsafe { wide::product(x, p, out) }
+    }
+
+    mod wide {
+        //! The AVX2 batch product on 16-bit copies: `vpmaddwd` multiplies 8 rows' weights for two
+        //! inputs by the sample's two activations broadcast and adds the pairs into i32 — 16
+        //! products per multiply, and one `vpaddd` — where `ColAvx2` needs `vpsignb`,
+        //! `vpmaddubsw`, `vpmaddwd` and `vpaddd` per 32 (and a `vpxor` per weight vector). Both
+        //! are bound by the two multiply ports of a Zen 5 core (`ColAvx2` 60.5 µs, this 55.0 µs
+        //! for 784 × 64 at batch 128, best of 15 interleaved rounds), this one with fewer
+        //! instructions besides. Exact: products of i16 in `[-128, 127]` into i32, wrapping sums.
+        //!
+        //! Per call the weights are widened chunk by chunk — `PAIRS` inputs × up to `8 · PASS`
+        //! rows, 32 KB, kept in L1 while every sample passes — and per tile of `NB` samples their
+        //! activations of the chunk. The i32 sums go to `out` after the first chunk and are read
+        //! back for the next.
+
+        use core::arch::x86_64::*;
+        use core::mem::MaybeUninit;
+
+        /// Pairs of inputs per chunk (256 inputs).
+        const PAIRS: usize = 128;
+        /// Vectors of 8 rows per chunk (64 rows).
+        const PASS: usize = 8;
+        /// Samples per tile.
+        const NB: usize = 2;
+        /// Vectors per tile: `NB · NV` accumulators, `NV` weights and `NB` activations in the
+        /// 16 registers (3 × 4 measured 40 % slower: spills; 1 × 8 and 4 × 2 the same as 2 × 4).
+        const NV: usize = 4;
+
+        /// One chunk's widened weights: `[pair][vector]`, 8 rows × (w[r][2j], w[r][2j + 1]).
+        type Chunk = [[MaybeUninit<__m256i>; PASS]; PAIRS];
+
+        /// `out = x · wᵀ` for every sample of `x`.
+        ///
+        /// # Safety
+        /// The CPU has AVX2; `x` holds whole samples of `p.n` and `out` one i32 per sample and
+        /// row (as `matmul_packed_with` checks).
+        #[inline(always)]
+        pub(super) unsafe fn product(x: &[i8], p: super::super::Packed, out: &mut [i32]) {
+            let (n, rows) = (p.n, p.rows);
+            let batch = x.len() / n;
+            let groups = n.div_ceil(4);
+            let mut chunk: Chunk = [[MaybeUninit::uninit(); PASS]; PAIRS];
+            let mut g0 = 0;
+            while g0 < groups {
+                let gc = (groups - g0).min(PAIRS / 2);
+                let mut c = 0;
+                while c < rows {
+                    let nvp = (rows - c).div_ceil(8).min(PASS);
+                    let last = (rows - c - 8 * (nvp - 1)).min(8);
+                    // SAFETY (both): AVX2 (the contract); the chunk's groups `g0..g0 + gc ≤
+                    // ⌈n / 4⌉` and vectors `< nvp` of rows `c..c + 8 · (nvp − 1) + last ≤ rows`,
+                    // the tiles' samples below `batch`. `widen` writes pairs `< 2 · gc`, vectors
+                    // `< nvp`: what `tile` reads.
+                    unsafe {
+                        widen(p, g0, gc, c, nvp, last, &mut chunk);
+                        let w = &chunk[..2 * gc];
+                        let mut b = 0;
+                        while b + NB <= batch {
+                            tile::<NB>(x, n, w, g0, nvp, last, rows, c, out, b);
+                            b += NB;
+                        }
+                        while b < batch {
+                            tile::<1>(x, n, w, g0, nvp, last, rows, c, out, b);
+                            b += 1;
+                        }
+                    }
+                    c += 8 * PASS;
+                }
+                g0 += gc;
+            }
+        }
+
+        /// Widens groups `g0..g0 + gc` (four inputs each) of rows `c..` (`nvp` vectors, the last
+        /// with `last` rows) into `chunk`: a packed vector (8 rows × 4 inputs, `w + 128` as u8)
+        /// becomes two, the rows' first two inputs as i16 and their last two.
+        ///
+        /// # Safety
+        /// AVX2; `g0 + gc ≤ ⌈n / 4⌉`, `gc ≤ PAIRS / 2`, `0 < nvp ≤ PASS`, `0 < last ≤ 8`, and
+        /// `c + 8 · (nvp − 1) + last ≤ rows`.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn widen(
+            p: super::super::Packed,
+            g0: usize,
+            gc: usize,
+            c: usize,
+            nvp: usize,
+            last: usize,
+            chunk: &mut Chunk,
+        ) {
+            let rows = p.rows;
+            let whole = p.n / 4;
+            // SAFETY: AVX2 (the contract); the sources are slices of `4 · lanes` bytes, read
+            // whole or by `vpmaskmovd` of `lanes` dwords (which does not touch the others).
+            unsafe {
+                // Per 128-bit lane (4 rows × 4 inputs): the rows' inputs 0, 1, then 2, 3.
+                let pairs = _mm256_setr_epi8(
+                    0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12, 13,
+                    2, 3, 6, 7, 10, 11, 14, 15,
+                );
+                let m = super::mask256(last);
+                for g in 0..gc {
+                    let gg = g0 + g;
+                    let (lo, hi) = chunk[2 * g..2 * g + 2].split_at_mut(1);
+                    for (v, (lo, hi)) in lo[0].iter_mut().zip(&mut hi[0]).take(nvp).enumerate() {
+                        let r = c + 8 * v;
+                        let lanes = if v == nvp - 1 { last } else { 8 };
+                        let src = if gg < whole {
+                            &p.body[(gg * rows + r) * 4..][..4 * lanes]
+                        } else {
+                            &p.tail[r * 4..][..4 * lanes]
+                        };
+                        let raw = if lanes == 8 {
+                            _mm256_loadu_si256(src.as_ptr().cast())
+                        } else {
+                            // The other rows become -128: their sums are never stored.
+                            _mm256_maskload_epi32(src.as_ptr().cast(), m)
+                        };
+                        let w = _mm256_xor_si256(raw, _mm256_set1_epi8(-128));
+                        let w = _mm256_shuffle_epi8(w, pairs);
+                        // Inputs 0, 1 of the 8 rows in the low half, 2, 3 in the high one.
+                        let w = _mm256_permute4x64_epi64::<0b11_01_10_00>(w);
+                        lo.write(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(w)));
+                        hi.write(_mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(w)));
+                    }
+                }
+            }
+        }
+
+        /// Samples `b..b + T` against the chunk `w` (groups from `g0`, `nvp` vectors of rows
+        /// from `c`): their activations widened to i16 pairs, then blocks of up to `NV` vectors.
+        ///
+        /// # Safety
+        /// AVX2; `b + T ≤ batch`; `w` as `widen` wrote it for `g0`, `w.len() / 2` groups,
+        /// `nvp`, `last` and `c`.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn tile<const T: usize>(
+            x: &[i8],
+            n: usize,
+            w: &[[MaybeUninit<__m256i>; PASS]],
+            g0: usize,
+            nvp: usize,
+            last: usize,
+            rows: usize,
+            c: usize,
+            out: &mut [i32],
+            b: usize,
+        ) {
+            let gc = w.len() / 2;
+            // Not zeroed (1 KB per tile and chunk: 2 % of the batch); `widen_x` writes the
+            // first `2 · gc` of each.
+            let mut xw = [[MaybeUninit::<i32>::uninit(); PAIRS]; T];
+            let mut dst = xw.iter_mut();
+            let xs: [&[i32]; T] = core::array::from_fn(|i| {
+                // Sliced, so checked.
+                let src = &x[(b + i) * n..][..n][4 * g0..(4 * (g0 + gc)).min(n)];
+                let dst = dst.next().expect("T buffers");
+                // SAFETY: AVX2 (the contract); `src` has at most `4 · gc` values.
+                unsafe { widen_x(src, &mut dst[..2 * gc]) }
+            });
+            let first = g0 == 0;
+            let mut v0 = 0;
+            while v0 < nvp {
+                let nv = (nvp - v0).min(NV);
+                let lanes = if v0 + nv == nvp { last } else { 8 };
+                let cc = c + 8 * v0;
+                // SAFETY: AVX2; vectors `v0..v0 + nv ≤ nvp` of rows from `cc`, the last with
+                // `lanes` rows, within `rows`.
+                unsafe {
+                    match nv {
+                        4 => block::<T, 4>(xs, w, v0, first, lanes, rows, cc, out, b),
+                        3 => block::<T, 3>(xs, w, v0, first, lanes, rows, cc, out, b),
+                        2 => block::<T, 2>(xs, w, v0, first, lanes, rows, cc, out, b),
+                        _ => block::<T, 1>(xs, w, v0, first, lanes, rows, cc, out, b),
+                    }
+                }
+                v0 += nv;
+            }
+        }
+
+        /// `src` as i16 pairs in i32 words, zero-padded to `2 · dst.len()` values (a zero
+        /// activation adds nothing, whatever the weight beside it); returns `dst`, initialised.
+        ///
+        /// # Safety
+        /// AVX2; `src.len() ≤ 2 · dst.len()`.
+        #[inline(always)]
+        unsafe fn widen_x<'a>(src: &[i8], dst: &'a mut [MaybeUninit<i32>]) -> &'a [i32] {
+            assert!(src.len() <= 2 * dst.len());
+            let d = dst.as_mut_ptr().cast::<i16>();
+            // SAFETY: AVX2 (the contract); reads within `src`, writes the `2 · dst.len()` i16
+            // of `dst`: 16 at a time where 16 values are left, then one by one, then zeros.
+            unsafe {
+                let mut k = 0;
+                while k + 16 <= src.len() {
+                    let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(src.as_ptr().add(k).cast()));
+                    _mm256_storeu_si256(d.add(k).cast(), v);
+                    k += 16;
+                }
+                for (k, &v) in src.iter().enumerate().skip(k) {
+                    d.add(k).write(i16::from(v));
+                }
+                for k in src.len()..2 * dst.len() {
+                    d.add(k).write(0);
+                }
+                // Every word written above.
+                core::slice::from_raw_parts(dst.as_ptr().cast(), dst.len())
+            }
+        }
+
+        /// `V` vectors of rows from `c` (vector `v0` of the chunk on) for `T` samples: the sums
+        /// start at 0 in the first chunk and at `out` after it, and go to `out`.
+        ///
+        /// # Safety
+        /// AVX2; `w` as `tile` has it, with vectors `v0..v0 + V` written; `c + 8 · (V − 1) +
+        /// lanes ≤ rows`, `0 < lanes ≤ 8`; `xs` of `w.len()` words each.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn block<const T: usize, const V: usize>(
+            xs: [&[i32]; T],
+            w: &[[MaybeUninit<__m256i>; PASS]],
+            v0: usize,
+            first: bool,
+            lanes: usize,
+            rows: usize,
+            c: usize,
+            out: &mut [i32],
+            b: usize,
+        ) {
+            // SAFETY: AVX2 (the contract). `out` is sliced (checked) to the `8 · (V − 1) +
+            // lanes` sums of each sample; a last vector of fewer lanes is loaded and stored
+            // masked. The loop reads `w[j][v0 + v]` (written by `widen`: the contract) and
+            // `xs[i][j]` for `j < w.len()`, the length of each `xs[i]` (checked in debug).
+            unsafe {
+                debug_assert!(xs.iter().all(|x| x.len() == w.len()) && v0 + V <= PASS);
+                let m = super::mask256(lanes);
+                let mut acc = [[_mm256_setzero_si256(); V]; T];
+                if !first {
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        let o = &out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
+                        for (v, a) in acc.iter_mut().enumerate() {
+                            let q = o.as_ptr().add(8 * v);
+                            *a = if v == V - 1 && lanes < 8 {
+                                _mm256_maskload_epi32(q, m)
+                            } else {
+                                _mm256_loadu_si256(q.cast())
+                            };
+                        }
+                    }
+                }
+                // Index loops: `array::from_fn`'s closures were not inlined into the
+                // `target_feature` entry points (as in the column kernels' `block`).
+                #[allow(clippy::needless_range_loop)]
+                for (j, w) in w.iter().enumerate() {
+                    let mut xv = [_mm256_setzero_si256(); T];
+                    for (xv, x) in xv.iter_mut().zip(xs) {
+                        *xv = _mm256_set1_epi32(*x.get_unchecked(j));
+                    }
+                    for v in 0..V {
+                        let wv = w.get_unchecked(v0 + v).assume_init();
+                        for i in 0..T {
+                            acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(wv, xv[i]));
+                        }
+                    }
+                }
+                for (i, acc) in acc.iter().enumerate() {
+                    let o = &mut out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
+                    for (v, &a) in acc.iter().enumerate() {
+                        let q = o.as_mut_ptr().add(8 * v);
+                        if v == V - 1 && lanes < 8 {
+                            _mm256_maskstore_epi32(q, m, a);
+                        } else {
+                            _mm256_storeu_si256(q.cast(), a);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// # Safety
@@ -2105,7 +2421,89 @@ mod x86 {
     /// The CPU has AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn requantize_avx2(r: super::Requant, acc: &[i32], y: &mut [i8]) {
-        super::requantize_rows(r, acc, y)
+        // `requantize_avx512`'s stage in 8 lanes. AVX2 has no 64-bit arithmetic shift, but the
+        // quotient `⌊(x · m + 2^30) / 2^31⌋` fits in i32 (but for the one saturating product),
+        // so its low 32 bits are bits 31..62 of the 64-bit sum: a logical shift right by 31
+        // for even lanes, left by 1 (into the high half) for odd ones.
+        let rows = r.offset.len();
+        let batch = acc.len() / rows;
+        if batch == 1 {
+            return super::requantize_rows(r, acc, y);
+        }
+        // SAFETY: the CPU has AVX2 (the contract); loads and stores are of slices checked to
+        // hold them (masked or copied for a last part vector); the rest is registers.
+        unsafe {
+            let zp = _mm256_set1_epi32(r.zero_point);
+            let lo = _mm256_set1_epi32(i32::from(r.lo) - r.zero_point);
+            let hi = _mm256_set1_epi32(i32::from(r.hi) - r.zero_point);
+            let half = _mm256_set1_epi64x(1 << 30);
+            let min = _mm256_set1_epi32(i32::MIN);
+            let one = _mm256_set1_epi32(1);
+            // Bytes 0, 4, 8, 12 of each 128-bit lane first, then those two dwords together.
+            let bytes = _mm256_setr_epi8(
+                0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1,
+                -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+            );
+            let dwords = _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1);
+            let mut c = 0;
+            while c < rows {
+                let t = (rows - c).min(8);
+                let k = mask256(t);
+                let (mut mul, mut left, mut right) = ([0i32; 8], [0i32; 8], [0i32; 8]);
+                let mut off = [0i32; 8];
+                for (j, q) in r.multiplier[c..c + t].iter().enumerate() {
+                    mul[j] = q.multiplier;
+                    left[j] = q.shift.max(0);
+                    right[j] = (-q.shift).max(0);
+                }
+                off[..t].copy_from_slice(&r.offset[c..c + t]);
+                let off = _mm256_loadu_si256(off.as_ptr().cast());
+                let m = _mm256_loadu_si256(mul.as_ptr().cast());
+                let m_odd = _mm256_shuffle_epi32::<0b11_11_01_01>(m);
+                let m_min = _mm256_cmpeq_epi32(m, min);
+                let left = _mm256_loadu_si256(left.as_ptr().cast());
+                let right = _mm256_loadu_si256(right.as_ptr().cast());
+                let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+                let threshold = _mm256_srai_epi32::<1>(mask);
+                for b in 0..batch {
+                    let a = &acc[b * rows + c..][..t];
+                    let out = &mut y[b * rows + c..][..t];
+                    let x = if t == 8 {
+                        _mm256_loadu_si256(a.as_ptr().cast())
+                    } else {
+                        _mm256_maskload_epi32(a.as_ptr(), k)
+                    };
+                    let x = _mm256_sllv_epi32(_mm256_add_epi32(x, off), left);
+                    let even = _mm256_add_epi64(_mm256_mul_epi32(x, m), half);
+                    let odd = _mm256_mul_epi32(_mm256_shuffle_epi32::<0b11_11_01_01>(x), m_odd);
+                    let odd = _mm256_add_epi64(odd, half);
+                    let high = _mm256_blend_epi32::<0b1010_1010>(
+                        _mm256_srli_epi64::<31>(even),
+                        _mm256_slli_epi64::<1>(odd),
+                    );
+                    // x = m = i32::MIN: the product 2^62 gives 2^31, i.e. i32::MIN; minus one
+                    // is the saturated i32::MAX.
+                    let sat = _mm256_and_si256(_mm256_cmpeq_epi32(x, min), m_min);
+                    let high = _mm256_add_epi32(high, sat);
+                    let rem = _mm256_and_si256(high, mask);
+                    let thr = _mm256_sub_epi32(threshold, _mm256_srai_epi32::<31>(high));
+                    let up = _mm256_cmpgt_epi32(rem, thr);
+                    let v = _mm256_sub_epi32(_mm256_srav_epi32(high, right), up);
+                    let v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi), zp);
+                    // In [-128, 127] now: the low byte of each lane is the output.
+                    let v = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, bytes), dwords);
+                    if t == 8 {
+                        _mm_storel_epi64(out.as_mut_ptr().cast(), _mm256_castsi256_si128(v));
+                    } else {
+                        let v = _mm256_extract_epi64::<0>(v).to_le_bytes();
+                        for (o, &b) in out.iter_mut().zip(&v) {
+                            *o = b as i8;
+                        }
+                    }
+                }
+                c += 8;
+            }
+        }
     }
 
     /// `Σ` of the eight i32 lanes (wrapping).
@@ -2439,6 +2837,9 @@ mod tests {
                 (5, 65),
                 (3, 70),
                 (2, 130),
+                // The AVX2 kernel widens weights from 32 samples on.
+                (32, 9),
+                (35, 66),
             ] {
                 let x = random_i8(&mut rng, batch * n, -128);
                 let wd = random_i8(&mut rng, rows * n, -127);
@@ -2455,6 +2856,23 @@ mod tests {
                     matmul_packed_with(isa, &x, p, &mut got);
                     assert_eq!(got, want, "{isa:?}, n {n}, batch {batch}, rows {rows}");
                     tested.insert(std::format!("{isa:?}"));
+                }
+                #[cfg(all(feature = "std", target_arch = "x86_64"))]
+                if Isa::Avx2.available() {
+                    // Both AVX2 kernels at every batch size, whichever `packed_avx2` picks.
+                    for (name, kernel) in [
+                        (
+                            "sign",
+                            x86::packed_avx2_sign as unsafe fn(&[i8], Packed, &mut [i32]),
+                        ),
+                        ("wide", x86::packed_avx2_wide),
+                    ] {
+                        let mut got = std::vec![0; batch * rows];
+                        // SAFETY: AVX2 found; the lengths as `matmul_packed_with` checks them.
+                        unsafe { kernel(&x, p, &mut got) };
+                        assert_eq!(got, want, "AVX2 {name}, n {n}, batch {batch}, rows {rows}");
+                        tested.insert(std::format!("Avx2 {name}"));
+                    }
                 }
             }
         }
@@ -2525,16 +2943,25 @@ mod tests {
     #[test]
     fn requantisation_of_every_kernel_is_the_scalar_one() {
         let mut rng = Rng::new(32);
-        // Rows around the 16-lane vectors; every shift, extreme multipliers and sums.
-        for rows in [1usize, 5, 16, 17, 37, 64] {
+        // Rows around the 16-lane vectors; every shift, extreme multipliers and sums. Kinds
+        // 0, 1 with `i32::MIN` multipliers, 2, 3 without; 1, 3 with right shifts only (as
+        // layers have them), where `i32::MIN · i32::MIN` saturates.
+        for (rows, kind) in [1usize, 5, 16, 17, 37, 64]
+            .into_iter()
+            .flat_map(|r| [(r, 0), (r, 1), (r, 2), (r, 3)])
+        {
             let multiplier: Vec<QuantizedMultiplier> = (0..rows)
                 .map(|o| QuantizedMultiplier {
-                    multiplier: match o % 5 {
-                        0 => i32::MIN,
-                        1 => i32::MAX,
+                    multiplier: match (o % 5, kind < 2) {
+                        (0, true) => i32::MIN,
+                        (0, false) => i32::MIN + 1,
+                        (1, _) => i32::MAX,
                         _ => rng.next_u64() as i32,
                     },
-                    shift: rng.below(63) as i32 - 31,
+                    shift: match kind % 2 {
+                        0 => rng.below(63) as i32 - 31,
+                        _ => -(rng.below(32) as i32),
+                    },
                 })
                 .collect();
             let offset: Vec<i32> = (0..rows)
@@ -2574,6 +3001,12 @@ mod tests {
                 requantize(stage(), &acc, &mut got);
                 assert_eq!(got, want, "rows {rows}, zp {zero_point}, {:?}", Isa::best());
                 #[cfg(all(feature = "std", target_arch = "x86_64"))]
+                if Isa::Avx2.available() {
+                    // SAFETY: AVX2 found; the lengths as `requantize` checks them.
+                    unsafe { x86::requantize_avx2(stage(), &acc, &mut got) };
+                    assert_eq!(got, want, "AVX2, rows {rows}, zp {zero_point}");
+                }
+                #[cfg(all(feature = "std", target_arch = "x86_64"))]
                 if Isa::Avx512Vnni.available() {
                     // SAFETY: AVX-512 F and BW found; the lengths as `requantize` checks them.
                     unsafe { x86::requantize_avx512(stage(), &acc, &mut got) };
@@ -2603,6 +3036,15 @@ mod tests {
                     let mut got = [0; 15];
                     matmul_packed_with(isa, &x, Packed::new(&body, &tail, n, 5), &mut got);
                     assert_eq!(got, [want; 15], "{isa:?} packed, {xv} · {wv}");
+                    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+                    if isa == Isa::Avx2 {
+                        let mut got = [0; 15];
+                        // SAFETY: AVX2 found; 3 samples of n, 3 × 5 sums.
+                        unsafe {
+                            x86::packed_avx2_wide(&x, Packed::new(&body, &tail, n, 5), &mut got)
+                        };
+                        assert_eq!(got, [want; 15], "AVX2 wide, {xv} · {wv}");
+                    }
                 }
             }
         }
