@@ -2297,9 +2297,9 @@ mod x86 {
             // SAFETY: AVX2 (the contract). `out` is sliced (checked) to the `8 · (V − 1) +
             // lanes` sums of each sample; a last vector of fewer lanes is loaded and stored
             // masked. The loop reads `w[j][v0 + v]` (written by `widen`: the contract) and
-            // `xs[i][j]` for `j < w.len()`, the length of each `xs[i]` (checked in debug).
+            // `xs[i][j]` for `j < w.len()`, the length of each `xs[i]` (asserted: once per block).
             unsafe {
-                debug_assert!(xs.iter().all(|x| x.len() == w.len()) && v0 + V <= PASS);
+                assert!(xs.iter().all(|x| x.len() == w.len()) && v0 + V <= PASS);
                 let m = super::mask256(lanes);
                 let mut acc = [[_mm256_setzero_si256(); V]; T];
                 if !first {
