@@ -19,18 +19,27 @@ fn identical_for_any_thread_count_and_close_to_the_single_batch() {
 
     let mut results = Vec::new();
     for threads in [1, 2, 3] {
-        let mut grads = Mnist::boxed_zeroed();
-        let loss = DataParallel::<Mnist, 32>::new(threads)
-            .unwrap()
-            .gradient(
-                &*net,
-                SparseCategoricalCrossEntropy,
-                &x,
-                &labels,
-                &mut grads,
-            )
-            .unwrap();
-        results.push((loss, grads));
+        // Called from outside the pool, and from a training loop run on it (`run`).
+        for inside in [false, true] {
+            let mut grads = Mnist::boxed_zeroed();
+            let mut dp = DataParallel::<Mnist, 32>::new(threads).unwrap();
+            let mut call = |dp: &mut DataParallel<Mnist, 32>| {
+                dp.gradient(
+                    &*net,
+                    SparseCategoricalCrossEntropy,
+                    &x,
+                    &labels,
+                    &mut grads,
+                )
+                .unwrap()
+            };
+            let loss = if inside {
+                dp.run(|dp| call(dp))
+            } else {
+                call(&mut dp)
+            };
+            results.push((loss, grads));
+        }
     }
     for (loss, grads) in &results[1..] {
         assert_eq!(loss.to_bits(), results[0].0.to_bits());

@@ -31,7 +31,7 @@ const BLOCK: usize = 4096;
 /// # Ok::<(), constnet::parallel::ParallelError>(())
 /// ```
 pub struct DataParallel<N: TrainBuffers<C>, const C: usize> {
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     /// One gradient per chunk; grown (once) to the largest batch seen.
     chunks: Vec<Box<N>>,
     /// One set of batch buffers per chunk, on the heap: a convolutional network's activations
@@ -95,11 +95,42 @@ where
                 message: e.to_string(),
             })?;
         Ok(DataParallel {
-            pool,
+            pool: std::sync::Arc::new(pool),
             chunks: Vec::new(),
             buffers: Vec::new(),
             losses: Vec::new(),
         })
+    }
+
+    /// Runs `f` — a training loop that calls [`gradient`](Self::gradient) — on one of the
+    /// pool's threads, so that each call splits its work among threads that are already awake
+    /// instead of handing it over from the caller and sleeping until it is done (two context
+    /// switches per call; on 2 vCPUs a fifth of a 784-64-10 step at batch 128).
+    ///
+    /// ```
+    /// use constnet::prelude::*;
+    /// use constnet::parallel::DataParallel;
+    /// network! { struct Net { Dense<4, 8, Tanh>, Dense<8, 3, Softmax> } }
+    /// let mut net = Net::new(1);
+    /// let (x, labels) = ([[0.5f32; 4]; 8], [0usize, 1, 2, 0, 1, 2, 0, 1]);
+    /// let mut grads = Net::zeroed();
+    /// let mut dp = DataParallel::<Net, 2>::new(2)?;
+    /// let mut sgd = Sgd::new(0.1);
+    /// let losses = dp.run(|dp| {
+    ///     (0..3)
+    ///         .map(|_| {
+    ///             let loss = dp.gradient(&net, SparseCategoricalCrossEntropy, &x, &labels, &mut grads)?;
+    ///             sgd.step(&mut net, &grads, &mut ());
+    ///             Ok(loss)
+    ///         })
+    ///         .collect::<Result<Vec<f32>, _>>()
+    /// })?;
+    /// assert!(losses[2] < losses[0]);
+    /// # Ok::<(), constnet::parallel::ParallelError>(())
+    /// ```
+    pub fn run<R: Send>(&mut self, f: impl FnOnce(&mut Self) -> R + Send) -> R {
+        let pool = std::sync::Arc::clone(&self.pool);
+        pool.install(|| f(self))
     }
 
     /// Overwrites `grads` with the gradient of the mean `loss` over all samples and returns that
