@@ -811,6 +811,13 @@ mod tests {
     }
 
     /// The arithmetics this CPU has: 0 portable, 1 AVX2, 2 AVX-512.
+    /// `R` rows of `N` values drawn uniformly from [-1, 1).
+    fn uniform_rows<const N: usize, const R: usize>(rng: &mut Rng) -> Box<[[f32; N]; R]> {
+        Box::new(core::array::from_fn(|_| {
+            core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
+        }))
+    }
+
     fn paths() -> Vec<usize> {
         match detect_simd() {
             Simd::None => vec![0],
@@ -902,16 +909,10 @@ mod tests {
     /// (inputs not a multiple of 16 or 8, outputs not a multiple of 4, batches not of 3).
     fn dense_case<const I: usize, const O: usize, const B: usize>(seed: u64) {
         let mut rng = Rng::new(seed);
-        let weight: Box<[[f32; I]; O]> = Box::new(core::array::from_fn(|_| {
-            core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
-        }));
+        let weight: Box<[[f32; I]; O]> = uniform_rows(&mut rng);
         let bias: [f32; O] = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
-        let x: Box<[[f32; I]; B]> = Box::new(core::array::from_fn(|_| {
-            core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
-        }));
-        let dz: Box<[[f32; O]; B]> = Box::new(core::array::from_fn(|_| {
-            core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
-        }));
+        let x: Box<[[f32; I]; B]> = uniform_rows(&mut rng);
+        let dz: Box<[[f32; O]; B]> = uniform_rows(&mut rng);
         type Outs<const I: usize, const O: usize, const B: usize> =
             (Box<[[f32; O]; B]>, Box<[[f32; I]; O]>, Box<[[f32; I]; B]>);
         let mut outs: Vec<Outs<I, O, B>> = Vec::new();
@@ -1040,12 +1041,8 @@ mod tests {
         fn case<const I: usize, const O: usize, const B: usize>(seed: u64) {
             let mut rng = Rng::new(seed);
             let weight: Box<[[f32; I]; O]> = Box::new([[0.5; I]; O]);
-            let x: Box<[[f32; I]; B]> = Box::new(core::array::from_fn(|_| {
-                core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
-            }));
-            let dz: Box<[[f32; O]; B]> = Box::new(core::array::from_fn(|_| {
-                core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
-            }));
+            let x: Box<[[f32; I]; B]> = uniform_rows(&mut rng);
+            let dz: Box<[[f32; O]; B]> = uniform_rows(&mut rng);
             for path in paths() {
                 let mut dw = Box::new([[0.0f32; I]; O]);
                 let mut db = [0.0f32; O];
@@ -1190,13 +1187,9 @@ mod tests {
     fn forward_of_a_batch_is_each_sample_alone() {
         fn case<const I: usize, const O: usize, const B: usize>(seed: u64) {
             let mut rng = Rng::new(seed);
-            let weight: Box<[[f32; I]; O]> = Box::new(core::array::from_fn(|_| {
-                core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
-            }));
+            let weight: Box<[[f32; I]; O]> = uniform_rows(&mut rng);
             let bias: [f32; O] = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
-            let x: Box<[[f32; I]; B]> = Box::new(core::array::from_fn(|_| {
-                core::array::from_fn(|_| rng.uniform(-1.0, 1.0))
-            }));
+            let x: Box<[[f32; I]; B]> = uniform_rows(&mut rng);
             for path in paths() {
                 let mut y = Box::new([[0.0f32; O]; B]);
                 let (weight, bias) = (&weight, &bias);
