@@ -641,7 +641,7 @@ unsafe fn combine_tile16<
 }
 
 /// `libm::expf` on every value, 16 at a time (batch-128 inference of 784-64-10 spent a tenth of its
-/// time in the scalar softmax); lanes that [`expf16`] leaves take `libm::expf` itself.
+/// time in the scalar softmax), through [`exp16`].
 ///
 /// # Safety
 /// As [`dot_tile16`].
@@ -651,27 +651,45 @@ unsafe fn exp16_in_place(v: &mut [f32]) {
     while i < v.len() {
         let t = (v.len() - i).min(LANES16);
         let m = ((1u32 << t) - 1) as __mmask16;
-        // SAFETY: `i + t ≤ v.len()`, and the masked lanes `t..` are neither read nor written.
-        let fine = unsafe {
+        // SAFETY: `i + t ≤ v.len()`, and the masked lanes `t..` are neither read nor written
+        // (they hold 0 in between).
+        unsafe {
             let p = v.as_mut_ptr().add(i);
-            let (y, fine) = expf16(_mm512_maskz_loadu_ps(m, p));
-            _mm512_mask_storeu_ps(p, m & fine, y);
-            fine
-        };
-        let mut rest = m & !fine;
-        while rest != 0 {
-            let j = i + rest.trailing_zeros() as usize;
-            v[j] = libm::expf(v[j]);
-            rest &= rest - 1;
+            _mm512_mask_storeu_ps(p, m, exp16(_mm512_maskz_loadu_ps(m, p)));
         }
         i += t;
     }
 }
 
+/// `libm::expf` of every lane: [`expf16`], and libm itself for the lanes it declines.
+///
+/// # Safety
+/// As [`dot_tile16`].
+#[inline(always)]
+unsafe fn exp16(x: __m512) -> __m512 {
+    let (y, fine) = expf16(x);
+    if fine == u16::MAX {
+        return y;
+    }
+    let (mut xs, mut ys) = ([0.0f32; LANES16], [0.0f32; LANES16]);
+    // SAFETY: both arrays hold 16 floats.
+    unsafe {
+        _mm512_storeu_ps(xs.as_mut_ptr(), x);
+        _mm512_storeu_ps(ys.as_mut_ptr(), y);
+    }
+    for (l, y) in ys.iter_mut().enumerate() {
+        if fine & (1 << l) == 0 {
+            *y = libm::expf(xs[l]);
+        }
+    }
+    // SAFETY: as above.
+    unsafe { _mm512_loadu_ps(ys.as_ptr()) }
+}
+
 /// `Math::softmax16`: 16 rows of `width ≤ 16` values, row `r` in lane `r` (gathered by column),
 /// every step the scalar row's: the maximum (exact in any order; NaN rows go back to the caller,
-/// as `vmaxps` treats NaN unlike `f32::max`), the differences, [`expf16`] (libm where it declines),
-/// the sum from `0.0` in column order, one division, the products.
+/// as `vmaxps` treats NaN unlike `f32::max`), the differences, [`exp16`], the sum from `0.0` in
+/// column order, one division, the products.
 ///
 /// # Safety
 /// As [`dot_tile16`].
@@ -700,22 +718,8 @@ unsafe fn softmax16(z: &mut [f32], width: usize) -> bool {
     let mut sum = _mm512_setzero_ps();
     for col in col.iter_mut().take(width) {
         let x = _mm512_sub_ps(*col, max);
-        let (mut e, fine) = expf16(x);
-        if fine != u16::MAX {
-            let (mut xs, mut es) = ([0.0f32; LANES16], [0.0f32; LANES16]);
-            // SAFETY: both arrays hold 16 floats.
-            unsafe {
-                _mm512_storeu_ps(xs.as_mut_ptr(), x);
-                _mm512_storeu_ps(es.as_mut_ptr(), e);
-            }
-            for (l, e) in es.iter_mut().enumerate() {
-                if fine & (1 << l) == 0 {
-                    *e = libm::expf(xs[l]);
-                }
-            }
-            // SAFETY: as above.
-            e = unsafe { _mm512_loadu_ps(es.as_ptr()) };
-        }
+        // SAFETY: as this function's.
+        let e = unsafe { exp16(x) };
         sum = _mm512_add_ps(sum, e);
         *col = e;
     }
