@@ -2345,6 +2345,19 @@ mod x86 {
         }
     }
 
+    /// The vector requantisations' per-row parameters for up to `L` rows: multipliers, left
+    /// shifts and right shifts (`mbqm`'s split of the shift), zero past the rows given.
+    #[inline(always)]
+    fn row_params<const L: usize>(m: &[super::QuantizedMultiplier]) -> [[i32; L]; 3] {
+        let mut p = [[0i32; L]; 3];
+        for (j, q) in m.iter().take(L).enumerate() {
+            p[0][j] = q.multiplier;
+            p[1][j] = q.shift.max(0);
+            p[2][j] = (-q.shift).max(0);
+        }
+        p
+    }
+
     /// # Safety
     /// The CPU has AVX-512 F and BW.
     #[target_feature(enable = "avx512f,avx512bw")]
@@ -2373,12 +2386,7 @@ mod x86 {
             while c < rows {
                 let t = (rows - c).min(16);
                 let k = ((1u32 << t) - 1) as u16;
-                let (mut mul, mut left, mut right) = ([0i32; 16], [0i32; 16], [0i32; 16]);
-                for (j, q) in r.multiplier[c..c + t].iter().enumerate() {
-                    mul[j] = q.multiplier;
-                    left[j] = q.shift.max(0);
-                    right[j] = (-q.shift).max(0);
-                }
+                let [mul, left, right] = row_params::<16>(&r.multiplier[c..c + t]);
                 let off = _mm512_maskz_loadu_epi32(k, r.offset[c..c + t].as_ptr());
                 let m = _mm512_loadu_si512(mul.as_ptr().cast());
                 let m_odd = _mm512_srli_epi64::<32>(m);
@@ -2449,13 +2457,8 @@ mod x86 {
             while c < rows {
                 let t = (rows - c).min(8);
                 let k = mask256(t);
-                let (mut mul, mut left, mut right) = ([0i32; 8], [0i32; 8], [0i32; 8]);
+                let [mul, left, right] = row_params::<8>(&r.multiplier[c..c + t]);
                 let mut off = [0i32; 8];
-                for (j, q) in r.multiplier[c..c + t].iter().enumerate() {
-                    mul[j] = q.multiplier;
-                    left[j] = q.shift.max(0);
-                    right[j] = (-q.shift).max(0);
-                }
                 off[..t].copy_from_slice(&r.offset[c..c + t]);
                 let off = _mm256_loadu_si256(off.as_ptr().cast());
                 let m = _mm256_loadu_si256(mul.as_ptr().cast());
