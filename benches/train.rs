@@ -100,34 +100,67 @@ fn training(c: &mut Criterion) {
     train_case::<Wide, _, 128>(c, "784-512-512-10 train b128 adam", Adam::default());
 }
 
-/// Batch 128, plain SGD, the gradient data-parallel over chunks of 64 on one and on two threads.
+/// Batch 128, plain SGD: one thread's `train_step` beside `DataParallel` (chunks of 64) on one
+/// and on two threads, its fused `train_step` (the update on the pool's threads) and its
+/// `gradient` followed by the optimizer's step on the calling thread.
 fn threads(c: &mut Criterion) {
     use constnet::parallel::DataParallel;
     let (x, labels) = batch::<128>();
     let mut g = c.benchmark_group("784-64-10 train b128 sgd threads");
     g.throughput(Throughput::Elements(128));
+    let mut net = Mnist::boxed_zeroed();
+    net.init(1);
+    let mut grads = Mnist::boxed_zeroed();
+    let mut sgd = Sgd::new(0.01);
+    g.bench_function("constnet train_step, no pool", |b| {
+        b.iter(|| {
+            net.train_step(
+                SparseCategoricalCrossEntropy,
+                &x,
+                &labels,
+                &mut grads,
+                &mut sgd,
+                &mut (),
+            )
+        })
+    });
     for threads in [1, 2] {
-        let mut net = Mnist::boxed_zeroed();
-        net.init(1);
-        let mut grads = Mnist::boxed_zeroed();
-        let mut sgd = Sgd::new(0.01);
         let mut dp = DataParallel::<Mnist, 64>::new(threads).unwrap();
         g.bench_function(format!("constnet {threads} thread(s)"), |b| {
             // The loop on a pool thread (`DataParallel::run`): no hand-off per step.
             dp.run(|dp| {
                 b.iter(|| {
-                    dp.gradient(
-                        &*net,
+                    dp.train_step(
+                        &mut *net,
                         SparseCategoricalCrossEntropy,
                         &x[..],
                         &labels,
                         &mut grads,
+                        &mut sgd,
+                        &mut (),
                     )
-                    .unwrap();
-                    sgd.step(&mut *net, &*grads, &mut ());
+                    .unwrap()
                 })
             })
         });
+        g.bench_function(
+            format!("constnet {threads} thread(s), gradient then step"),
+            |b| {
+                dp.run(|dp| {
+                    b.iter(|| {
+                        dp.gradient(
+                            &*net,
+                            SparseCategoricalCrossEntropy,
+                            &x[..],
+                            &labels,
+                            &mut grads,
+                        )
+                        .unwrap();
+                        sgd.step(&mut *net, &*grads, &mut ());
+                    })
+                })
+            },
+        );
     }
     g.finish();
 }

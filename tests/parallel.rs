@@ -1,6 +1,7 @@
 //! Data-parallel gradients give the same bits whatever the number of threads.
 use constnet::parallel::{DataParallel, ParallelError};
 use constnet::prelude::*;
+use constnet::BlockUpdate;
 use constnet::Rng;
 
 network! {
@@ -126,4 +127,100 @@ fn cnn_gradients_do_not_depend_on_threads() {
     assert!(grads[0].as_slice().iter().any(|&v| v != 0.0));
     assert_eq!(grads[0].as_slice(), grads[1].as_slice());
     assert_eq!(grads[0].as_slice(), grads[2].as_slice());
+}
+
+/// `train_step` updates the parameters on the pool's threads, block by block: bit-for-bit
+/// `gradient` followed by the optimizer's `step`, for every optimizer and thread count.
+#[test]
+fn train_step_is_gradient_then_step_for_every_optimizer() {
+    fn check<O: BlockUpdate<Mnist> + Clone + core::fmt::Debug + PartialEq>(opt: O)
+    where
+        O::State: Send,
+    {
+        let mut rng = Rng::new(5);
+        let x: Vec<[f32; 784]> = (0..64)
+            .map(|_| core::array::from_fn(|_| rng.next_f32()))
+            .collect();
+        let labels: Vec<usize> = (0..64).map(|i| (i * 7) % 10).collect();
+        for threads in [1, 2, 3] {
+            let (mut fused, mut apart) = (Mnist::boxed_zeroed(), Mnist::boxed_zeroed());
+            fused.init(3);
+            apart.init(3);
+            let (mut o1, mut o2) = (opt.clone(), opt.clone());
+            let (mut s1, mut s2) = (O::State::boxed_zeroed(), O::State::boxed_zeroed());
+            o1.reset(&mut s1);
+            o2.reset(&mut s2);
+            let (mut g1, mut g2) = (Mnist::boxed_zeroed(), Mnist::boxed_zeroed());
+            let mut dp = DataParallel::<Mnist, 16>::new(threads).unwrap();
+            for _ in 0..3 {
+                let l1 = dp
+                    .train_step(
+                        &mut *fused,
+                        SparseCategoricalCrossEntropy,
+                        &x,
+                        &labels,
+                        &mut g1,
+                        &mut o1,
+                        &mut s1,
+                    )
+                    .unwrap();
+                let l2 = dp
+                    .gradient(&*apart, SparseCategoricalCrossEntropy, &x, &labels, &mut g2)
+                    .unwrap();
+                o2.step(&mut *apart, &*g2, &mut s2);
+                assert_eq!(l1.to_bits(), l2.to_bits());
+            }
+            assert_eq!(g1.as_slice(), g2.as_slice(), "{opt:?}, {threads} threads");
+            assert_eq!(
+                fused.as_slice(),
+                apart.as_slice(),
+                "{opt:?}, {threads} threads"
+            );
+            assert_eq!(o1, o2);
+            let (mut b1, mut b2) = (Vec::new(), Vec::new());
+            o1.state_blocks(&s1, &mut |_, b| b1.extend_from_slice(b));
+            o2.state_blocks(&s2, &mut |_, b| b2.extend_from_slice(b));
+            assert_eq!(b1, b2);
+            let mut init = Mnist::boxed_zeroed();
+            init.init(3);
+            assert_ne!(fused.as_slice(), init.as_slice());
+        }
+    }
+    check(Sgd::new(0.1).decay(0.01));
+    check(Sgd::new(0.05).momentum(0.9).nesterov(true));
+    check(Sgd::new(0.05).momentum(0.9));
+    check(Adam::new(0.01));
+    check(RmsProp::new(0.01));
+    check(AdaGrad::new(0.1));
+}
+
+/// A refused step leaves the network and the optimizer's step counter as they were.
+#[test]
+fn a_refused_train_step_changes_nothing() {
+    let mut net = Mnist::boxed_zeroed();
+    net.init(1);
+    let before = net.as_slice().to_vec();
+    let mut grads = Mnist::boxed_zeroed();
+    let mut adam = Adam::new(0.01);
+    let mut state = Box::new(adam.new_state());
+    let mut dp = DataParallel::<Mnist, 32>::new(2).unwrap();
+    let x = vec![[0.5f32; 784]; 40];
+    let err = dp.train_step(
+        &mut *net,
+        SparseCategoricalCrossEntropy,
+        &x,
+        &[0; 40],
+        &mut grads,
+        &mut adam,
+        &mut *state,
+    );
+    assert_eq!(
+        err,
+        Err(ParallelError::NotWholeChunks {
+            samples: 40,
+            chunk: 32
+        })
+    );
+    assert_eq!(adam.iterations, 0);
+    assert_eq!(net.as_slice(), &before[..]);
 }

@@ -46,7 +46,7 @@ pub use loss::{
 pub use network::{
     argmax, class_of, largest, largest_adjacent_sum, InputLength, Network, Train, TrainBuffers,
 };
-pub use optim::{AdaGrad, Adam, Momentum, Optimizer, RmsProp, Sgd};
+pub use optim::{AdaGrad, Adam, BlockUpdate, Momentum, Optimizer, RmsProp, Sgd};
 pub use params::{params_from_le_bytes, Parameters, RawError, Zeroed};
 pub use rng::Rng;
 pub use summary::{LayerInfo, Summary};

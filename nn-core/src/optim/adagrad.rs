@@ -1,4 +1,4 @@
-use super::Optimizer;
+use super::{BlockUpdate, Optimizer, StateSlices};
 use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
@@ -71,12 +71,41 @@ impl<P: Parameters> Optimizer<P> for AdaGrad {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, acc: &mut P) {
+        let step = BlockUpdate::<P>::begin_step(self);
+        let state = <Self as BlockUpdate<P>>::state_slices(acc);
+        <Self as BlockUpdate<P>>::update_block(
+            &step,
+            params.as_mut_slice(),
+            grads.as_slice(),
+            state,
+        );
+    }
+}
+
+impl<P: Parameters> BlockUpdate<P> for AdaGrad {
+    /// No step counter: a step is the settings.
+    type Step = AdaGrad;
+
+    fn begin_step(&mut self) -> AdaGrad {
+        *self
+    }
+
+    fn state_slices(acc: &mut P) -> StateSlices<'_> {
+        StateSlices::one(acc.as_mut_slice())
+    }
+
+    fn update_block(step: &AdaGrad, params: &mut [f32], grads: &[f32], state: StateSlices<'_>) {
+        let [acc, _] = state.into_parts();
+        assert!(
+            grads.len() == params.len() && acc.len() == params.len(),
+            "a gradient and an accumulator per parameter"
+        );
         kernel::run(AdaGradUpdate {
-            params: params.as_mut_slice(),
-            grads: grads.as_slice(),
-            acc: acc.as_mut_slice(),
-            lr: self.lr,
-            eps: self.epsilon,
+            params,
+            grads,
+            acc,
+            lr: step.lr,
+            eps: step.epsilon,
         });
     }
 }

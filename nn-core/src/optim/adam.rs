@@ -1,4 +1,4 @@
-use super::Optimizer;
+use super::{BlockUpdate, Optimizer, StateSlices};
 use crate::kernel::{self, Kernel, Math};
 use crate::{Parameters, Zeroed};
 
@@ -111,31 +111,58 @@ impl<P: Parameters> Optimizer<P> for Adam {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, state: &mut AdamState<P>) {
+        let step = BlockUpdate::<P>::begin_step(self);
+        let state = <Self as BlockUpdate<P>>::state_slices(state);
+        <Self as BlockUpdate<P>>::update_block(
+            &step,
+            params.as_mut_slice(),
+            grads.as_slice(),
+            state,
+        );
+    }
+}
+
+impl<P: Parameters> BlockUpdate<P> for Adam {
+    type Step = AdamStep;
+
+    fn begin_step(&mut self) -> AdamStep {
         self.iterations += 1;
         let t = self.iterations as f32;
         let (b1, b2) = (self.beta1, self.beta2);
-        let lr_t = self.lr * libm::sqrtf(1.0 - libm::powf(b2, t)) / (1.0 - libm::powf(b1, t));
-        kernel::run(AdamUpdate {
-            params: params.as_mut_slice(),
-            grads: grads.as_slice(),
-            m: state.m.as_mut_slice(),
-            v: state.v.as_mut_slice(),
-            lr_t,
+        AdamStep {
+            lr_t: self.lr * libm::sqrtf(1.0 - libm::powf(b2, t)) / (1.0 - libm::powf(b1, t)),
             b1,
             b2,
             c1: super::complement(b1),
             c2: super::complement(b2),
             eps: self.epsilon,
+        }
+    }
+
+    fn state_slices(state: &mut AdamState<P>) -> StateSlices<'_> {
+        StateSlices::two(state.m.as_mut_slice(), state.v.as_mut_slice())
+    }
+
+    fn update_block(step: &AdamStep, params: &mut [f32], grads: &[f32], state: StateSlices<'_>) {
+        let [m, v] = state.into_parts();
+        assert!(
+            grads.len() == params.len() && m.len() == params.len() && v.len() == params.len(),
+            "a gradient and two moments per parameter"
+        );
+        kernel::run(AdamUpdate {
+            params,
+            grads,
+            m,
+            v,
+            step: *step,
         });
     }
 }
 
-/// One fused pass over parameters, gradients and both moments.
-struct AdamUpdate<'a> {
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    m: &'a mut [f32],
-    v: &'a mut [f32],
+/// One step of [`Adam`]: its bias-corrected learning rate and the decays
+/// ([`BlockUpdate::Step`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
     lr_t: f32,
     b1: f32,
     b2: f32,
@@ -145,13 +172,28 @@ struct AdamUpdate<'a> {
     eps: f32,
 }
 
+/// One fused pass over parameters, gradients and both moments.
+struct AdamUpdate<'a> {
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    step: AdamStep,
+}
+
 impl Kernel for AdamUpdate<'_> {
     #[inline(always)]
     fn run<M: Math>(self) {
         let n = self.params.len();
         let (g, m, v) = (&self.grads[..n], &mut self.m[..n], &mut self.v[..n]);
-        let (b1, b2, lr_t, eps) = (self.b1, self.b2, self.lr_t, self.eps);
-        let (c1, c2) = (self.c1, self.c2);
+        let AdamStep {
+            lr_t,
+            b1,
+            b2,
+            c1,
+            c2,
+            eps,
+        } = self.step;
         for i in 0..n {
             m[i] = super::flush(M::mul_add(b1, m[i], c1 * g[i]));
             v[i] = super::flush(M::mul_add(b2, v[i], c2 * g[i] * g[i]));

@@ -5,17 +5,19 @@
 
 mod adagrad;
 mod adam;
+mod block;
 mod rmsprop;
 mod schedule;
 mod sgd;
 
 pub use adagrad::AdaGrad;
-pub use adam::{Adam, AdamState};
+pub use adam::{Adam, AdamState, AdamStep};
+pub use block::{BlockUpdate, StateSlices};
 pub use rmsprop::RmsProp;
 pub use schedule::{
     Constant, CosineDecay, ExponentialDecay, InverseTimeDecay, Schedule, StepDecay,
 };
-pub use sgd::{Momentum, Sgd};
+pub use sgd::{Momentum, Sgd, SgdStep};
 
 use crate::{Parameters, Zeroed};
 

@@ -1,4 +1,4 @@
-use super::Optimizer;
+use super::{BlockUpdate, Optimizer, StateSlices};
 use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
@@ -77,11 +77,40 @@ impl<P: Parameters> Optimizer<P> for RmsProp {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, mean_square: &mut P) {
+        let step = BlockUpdate::<P>::begin_step(self);
+        let state = <Self as BlockUpdate<P>>::state_slices(mean_square);
+        <Self as BlockUpdate<P>>::update_block(
+            &step,
+            params.as_mut_slice(),
+            grads.as_slice(),
+            state,
+        );
+    }
+}
+
+impl<P: Parameters> BlockUpdate<P> for RmsProp {
+    /// No step counter: a step is the settings.
+    type Step = RmsProp;
+
+    fn begin_step(&mut self) -> RmsProp {
+        *self
+    }
+
+    fn state_slices(mean_square: &mut P) -> StateSlices<'_> {
+        StateSlices::one(mean_square.as_mut_slice())
+    }
+
+    fn update_block(step: &RmsProp, params: &mut [f32], grads: &[f32], state: StateSlices<'_>) {
+        let [mean_square, _] = state.into_parts();
+        assert!(
+            grads.len() == params.len() && mean_square.len() == params.len(),
+            "a gradient and an accumulator per parameter"
+        );
         kernel::run(RmsPropUpdate {
-            params: params.as_mut_slice(),
-            grads: grads.as_slice(),
-            mean_square: mean_square.as_mut_slice(),
-            opt: *self,
+            params,
+            grads,
+            mean_square,
+            opt: *step,
         });
     }
 }

@@ -1,4 +1,4 @@
-use super::Optimizer;
+use super::{BlockUpdate, Optimizer, StateSlices};
 use crate::kernel::{self, Kernel, Math};
 use crate::Parameters;
 
@@ -91,16 +91,60 @@ impl<P: Parameters> Optimizer<P> for Sgd {
         self.lr = lr;
     }
 
-    fn step(&mut self, params: &mut P, grads: &P, _: &mut ()) {
-        kernel::run(MomentumUpdate {
-            params: params.as_mut_slice(),
-            grads: grads.as_slice(),
-            velocity: &mut [],
+    fn step(&mut self, params: &mut P, grads: &P, state: &mut ()) {
+        let step = BlockUpdate::<P>::begin_step(self);
+        let state = <Self as BlockUpdate<P>>::state_slices(state);
+        <Self as BlockUpdate<P>>::update_block(
+            &step,
+            params.as_mut_slice(),
+            grads.as_slice(),
+            state,
+        );
+    }
+}
+
+impl<P: Parameters> BlockUpdate<P> for Sgd {
+    type Step = SgdStep;
+
+    fn begin_step(&mut self) -> SgdStep {
+        let step = SgdStep {
             lr: self.current_lr(),
             momentum: 0.0,
             nesterov: false,
-        });
+        };
         self.iterations += 1;
+        step
+    }
+
+    fn state_slices(_: &mut ()) -> StateSlices<'_> {
+        StateSlices::none()
+    }
+
+    fn update_block(step: &SgdStep, params: &mut [f32], grads: &[f32], _: StateSlices<'_>) {
+        step.update(params, grads, &mut []);
+    }
+}
+
+/// One step of [`Sgd`] or [`Momentum`]: its decayed learning rate and the momentum
+/// ([`BlockUpdate::Step`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SgdStep {
+    lr: f32,
+    momentum: f32,
+    nesterov: bool,
+}
+
+impl SgdStep {
+    fn update(&self, params: &mut [f32], grads: &[f32], velocity: &mut [f32]) {
+        assert_eq!(grads.len(), params.len(), "a gradient per parameter");
+        kernel::run(MomentumUpdate {
+            params,
+            grads,
+            velocity,
+            lr: self.lr,
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+        });
     }
 }
 
@@ -176,15 +220,38 @@ impl<P: Parameters> Optimizer<P> for Momentum {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, velocity: &mut P) {
-        kernel::run(MomentumUpdate {
-            params: params.as_mut_slice(),
-            grads: grads.as_slice(),
-            velocity: velocity.as_mut_slice(),
+        let step = BlockUpdate::<P>::begin_step(self);
+        let state = <Self as BlockUpdate<P>>::state_slices(velocity);
+        <Self as BlockUpdate<P>>::update_block(
+            &step,
+            params.as_mut_slice(),
+            grads.as_slice(),
+            state,
+        );
+    }
+}
+
+impl<P: Parameters> BlockUpdate<P> for Momentum {
+    type Step = SgdStep;
+
+    fn begin_step(&mut self) -> SgdStep {
+        let step = SgdStep {
             lr: decayed(self.lr, self.decay, self.iterations),
             momentum: self.momentum,
             nesterov: self.nesterov,
-        });
+        };
         self.iterations += 1;
+        step
+    }
+
+    fn state_slices(velocity: &mut P) -> StateSlices<'_> {
+        StateSlices::one(velocity.as_mut_slice())
+    }
+
+    fn update_block(step: &SgdStep, params: &mut [f32], grads: &[f32], state: StateSlices<'_>) {
+        let [velocity, _] = state.into_parts();
+        assert_eq!(velocity.len(), params.len(), "a velocity per parameter");
+        step.update(params, grads, velocity);
     }
 }
 
