@@ -11,7 +11,6 @@ use crate::Parameters;
 /// [`update_block`](BlockUpdate::update_block) over everything.
 ///
 /// ```
-/// use nn_core::optim::StateSlices;
 /// use nn_core::{Adam, BlockUpdate, Dense, Identity, Optimizer, Parameters};
 /// type L = Dense<2, 2, Identity>;
 /// let start = L::new([[1.0, 2.0], [3.0, 4.0]], [5.0, 6.0]);
