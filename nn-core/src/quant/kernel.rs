@@ -600,13 +600,20 @@ pub(crate) fn matmul_with(isa: Isa, x: &[i8], w: Weights, out: &mut [i32]) {
 /// Offset to u8 because `vpdpbusd` wants its unsigned operand in a register and its signed one
 /// may then be the broadcast activations: `Σ w·x = Σ (w + 128)·x − 128 · Σ x`.
 ///
+/// The AVX2 batch kernel (`x86::wide`) reads a second copy, `wide`, of 16-bit pairs: `wide[(j ·
+/// rows + r) · 2 + t] = w[r][2j + t]` for the `n / 2` whole pairs, and for an odd `n` the last
+/// input in `wide_tail` (`rows` pairs, the second of each 0) ([`pack_wide`]): `vpmaddwd`
+/// multiplies 8 rows' pairs by one sample's two activations broadcast.
+///
 /// Lengths are checked by [`Packed::new`]; the contents (that they are `w`'s) by the layer that
-/// owns both ([`pack`] at construction), as with [`Weights`]' sums.
+/// owns both ([`pack`] and [`pack_wide`] at construction), as with [`Weights`]' sums.
 #[derive(Clone, Copy)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 pub(crate) struct Packed<'a> {
     body: &'a [u8],
     tail: &'a [u8],
+    wide: &'a [i16],
+    wide_tail: &'a [i16],
     n: usize,
     rows: usize,
 }
@@ -614,15 +621,35 @@ pub(crate) struct Packed<'a> {
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 impl<'a> Packed<'a> {
     /// Panics unless `n > 0`, `rows > 0`, `body` holds at least `n / 4` groups of `rows × 4`
-    /// bytes (only those are used) and `tail` exactly `rows × 4`.
-    pub(crate) fn new(body: &'a [u8], tail: &'a [u8], n: usize, rows: usize) -> Self {
+    /// bytes (only those are used) and `tail` exactly `rows × 4`, `wide` at least `n / 2` pairs
+    /// of `rows × 2` values and `wide_tail` exactly `rows × 2`.
+    pub(crate) fn new(
+        body: &'a [u8],
+        tail: &'a [u8],
+        wide: &'a [i16],
+        wide_tail: &'a [i16],
+        n: usize,
+        rows: usize,
+    ) -> Self {
         assert!(n > 0 && rows > 0, "packed: empty product");
         let len = n / 4 * rows * 4;
         assert!(body.len() >= len, "packed: n / 4 groups of rows × 4 bytes");
         assert_eq!(tail.len(), rows * 4, "packed: a tail of rows × 4 bytes");
+        let wide_len = n / 2 * rows * 2;
+        assert!(
+            wide.len() >= wide_len,
+            "packed: n / 2 pairs of rows × 2 values"
+        );
+        assert_eq!(
+            wide_tail.len(),
+            rows * 2,
+            "packed: a wide tail of rows × 2 values"
+        );
         Packed {
             body: &body[..len],
             tail,
+            wide: &wide[..wide_len],
+            wide_tail,
             n,
             rows,
         }
@@ -654,6 +681,31 @@ pub(crate) const fn pack(w: &[i8], n: usize, rows: usize, body: &mut [u8], tail:
             tail[r * 4 + j] = 0x80;
             j += 1;
         }
+        r += 1;
+    }
+}
+
+/// Packs `rows` rows of `n` weights (`w`, row-major) into 16-bit pairs as [`Packed`] describes:
+/// `body` (at least `n / 2 · rows · 2` values) and `tail` (`rows · 2`; for an even `n` zeros). A
+/// `const fn`, as [`pack`]. Panics unless the lengths are as stated.
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+pub(crate) const fn pack_wide(w: &[i8], n: usize, rows: usize, body: &mut [i16], tail: &mut [i16]) {
+    assert!(w.len() == n * rows && body.len() >= n / 2 * rows * 2 && tail.len() == rows * 2);
+    let whole = n / 2 * 2;
+    let mut r = 0;
+    while r < rows {
+        let mut k = 0;
+        while k < whole {
+            body[((k / 2) * rows + r) * 2 + k % 2] = w[r * n + k] as i16;
+            k += 1;
+        }
+        // The last input of an odd `n`, beside the weight 0.
+        tail[r * 2] = if whole < n {
+            w[r * n + whole] as i16
+        } else {
+            0
+        };
+        tail[r * 2 + 1] = 0;
         r += 1;
     }
 }
@@ -2067,23 +2119,25 @@ mod x86 {
     }
 
     mod wide {
-        //! The AVX2 batch product on 16-bit copies: `vpmaddwd` multiplies 8 rows' weights for two
+        //! The AVX2 batch product on 16-bit weights: `vpmaddwd` multiplies 8 rows' weights for two
         //! inputs by the sample's two activations broadcast and adds the pairs into i32 — 16
         //! products per multiply, and one `vpaddd` — where `ColAvx2` needs `vpsignb`,
         //! `vpmaddubsw`, `vpmaddwd` and `vpaddd` per 32 (and a `vpxor` per weight vector). Both
-        //! are bound by the two multiply ports of a Zen 5 core (`ColAvx2` 60.5 µs, this 55.0 µs
-        //! for 784 × 64 at batch 128, best of 15 interleaved rounds), this one with fewer
-        //! instructions besides. Exact: products of i16 in `[-128, 127]` into i32, wrapping sums.
+        //! are bound by the vector pipes of a Zen 5 core (`ColAvx2` 60.5 µs, this 55.0 µs for 784
+        //! × 64 at batch 128, best of 15 interleaved rounds), this one with fewer instructions
+        //! besides. Exact: products of i16 in `[-128, 127]` into i32, wrapping sums.
         //!
-        //! Per call the weights are widened chunk by chunk — `PAIRS` inputs × up to `8 · PASS`
-        //! rows, 32 KB, kept in L1 while every sample passes — and per tile of `NB` samples their
-        //! activations of the chunk. The i32 sums go to `out` after the first chunk and are read
-        //! back for the next.
+        //! The weights are the layer's 16-bit copy ([`super::super::pack_wide`], built with the
+        //! layer: widening them per call cost 1.5–2 µs of the 784-64-10 MLP's batch of 128),
+        //! taken in chunks of up to `PAIRS` inputs × `8 · PASS` rows, at most 32 KB, kept in L1
+        //! while every sample passes; per tile of `NB` samples their activations of the chunk are
+        //! widened. The i32 sums go to `out` after the first chunk and are read back for the next.
 
         use core::arch::x86_64::*;
         use core::mem::MaybeUninit;
 
-        /// Pairs of inputs per chunk (256 inputs).
+        /// Pairs of inputs per chunk, at most (256 inputs); the pairs are split into chunks of
+        /// equal size (784 inputs: 4 × 98 pairs).
         const PAIRS: usize = 128;
         /// Vectors of 8 rows per chunk (64 rows).
         const PASS: usize = 8;
@@ -2093,8 +2147,17 @@ mod x86 {
         /// 16 registers (3 × 4 measured 40 % slower: spills; 1 × 8 and 4 × 2 the same as 2 × 4).
         const NV: usize = 4;
 
-        /// One chunk's widened weights: `[pair][vector]`, 8 rows × (w[r][2j], w[r][2j + 1]).
-        type Chunk = [[MaybeUninit<__m256i>; PASS]; PAIRS];
+        /// The inputs of one chunk: `pairs` pairs of weights, pair `j`'s at `w[j · rows · 2..]`
+        /// (`rows` × 2 values), multiplying the activations `x0..x0 + 2 · pairs` of each sample
+        /// (those past `n` are 0).
+        #[derive(Clone, Copy)]
+        struct Chunk<'a> {
+            w: &'a [i16],
+            pairs: usize,
+            x0: usize,
+            /// The sums start at 0 (else at `out`).
+            first: bool,
+        }
 
         /// `out = x · wᵀ` for every sample of `x`.
         ///
@@ -2104,129 +2167,114 @@ mod x86 {
         #[inline(always)]
         pub(super) unsafe fn product(x: &[i8], p: super::super::Packed, out: &mut [i32]) {
             let (n, rows) = (p.n, p.rows);
-            let batch = x.len() / n;
-            let groups = n.div_ceil(4);
-            let mut chunk: Chunk = [[MaybeUninit::uninit(); PASS]; PAIRS];
-            let mut g0 = 0;
-            while g0 < groups {
-                let gc = (groups - g0).min(PAIRS / 2);
-                let mut c = 0;
-                while c < rows {
-                    let nvp = (rows - c).div_ceil(8).min(PASS);
-                    let last = (rows - c - 8 * (nvp - 1)).min(8);
-                    // SAFETY (both): AVX2 (the contract); the chunk's groups `g0..g0 + gc ≤
-                    // ⌈n / 4⌉` and vectors `< nvp` of rows `c..c + 8 · (nvp − 1) + last ≤ rows`,
-                    // the tiles' samples below `batch`. `widen` writes pairs `< 2 · gc`, vectors
-                    // `< nvp`: what `tile` reads.
-                    unsafe {
-                        widen(p, g0, gc, c, nvp, last, &mut chunk);
-                        let w = &chunk[..2 * gc];
-                        let mut b = 0;
-                        while b + NB <= batch {
-                            tile::<NB>(x, n, w, g0, nvp, last, rows, c, out, b);
-                            b += NB;
-                        }
-                        while b < batch {
-                            tile::<1>(x, n, w, g0, nvp, last, rows, c, out, b);
-                            b += 1;
-                        }
-                    }
-                    c += 8 * PASS;
-                }
-                g0 += gc;
-            }
-        }
-
-        /// Widens groups `g0..g0 + gc` (four inputs each) of rows `c..` (`nvp` vectors, the last
-        /// with `last` rows) into `chunk`: a packed vector (8 rows × 4 inputs, `w + 128` as u8)
-        /// becomes two, the rows' first two inputs as i16 and their last two.
-        ///
-        /// # Safety
-        /// AVX2; `g0 + gc ≤ ⌈n / 4⌉`, `gc ≤ PAIRS / 2`, `0 < nvp ≤ PASS`, `0 < last ≤ 8`, and
-        /// `c + 8 · (nvp − 1) + last ≤ rows`.
-        #[inline(always)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn widen(
-            p: super::super::Packed,
-            g0: usize,
-            gc: usize,
-            c: usize,
-            nvp: usize,
-            last: usize,
-            chunk: &mut Chunk,
-        ) {
-            let rows = p.rows;
-            let whole = p.n / 4;
-            // SAFETY: AVX2 (the contract); the sources are slices of `4 · lanes` bytes, read
-            // whole or by `vpmaskmovd` of `lanes` dwords (which does not touch the others).
+            let pairs = n / 2;
+            let size = pairs.div_ceil(pairs.div_ceil(PAIRS).max(1));
+            let mut j0 = 0;
+            // SAFETY (both): AVX2 (the contract); each chunk's slice of `p.wide` holds its pairs
+            // (sliced, so checked) of `rows × 2` values, as `Packed::new` checked for `n / 2`
+            // pairs and `rows × 2` values of the tail.
             unsafe {
-                // Per 128-bit lane (4 rows × 4 inputs): the rows' inputs 0, 1, then 2, 3.
-                let pairs = _mm256_setr_epi8(
-                    0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12, 13,
-                    2, 3, 6, 7, 10, 11, 14, 15,
-                );
-                let m = super::mask256(last);
-                for g in 0..gc {
-                    let gg = g0 + g;
-                    let (lo, hi) = chunk[2 * g..2 * g + 2].split_at_mut(1);
-                    for (v, (lo, hi)) in lo[0].iter_mut().zip(&mut hi[0]).take(nvp).enumerate() {
-                        let r = c + 8 * v;
-                        let lanes = if v == nvp - 1 { last } else { 8 };
-                        let src = if gg < whole {
-                            &p.body[(gg * rows + r) * 4..][..4 * lanes]
-                        } else {
-                            &p.tail[r * 4..][..4 * lanes]
-                        };
-                        let raw = if lanes == 8 {
-                            _mm256_loadu_si256(src.as_ptr().cast())
-                        } else {
-                            // The other rows become -128: their sums are never stored.
-                            _mm256_maskload_epi32(src.as_ptr().cast(), m)
-                        };
-                        let w = _mm256_xor_si256(raw, _mm256_set1_epi8(-128));
-                        let w = _mm256_shuffle_epi8(w, pairs);
-                        // Inputs 0, 1 of the 8 rows in the low half, 2, 3 in the high one.
-                        let w = _mm256_permute4x64_epi64::<0b11_01_10_00>(w);
-                        lo.write(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(w)));
-                        hi.write(_mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(w)));
-                    }
+                while j0 < pairs {
+                    let jc = size.min(pairs - j0);
+                    let w = &p.wide[j0 * rows * 2..(j0 + jc) * rows * 2];
+                    let first = j0 == 0;
+                    chunk(
+                        x,
+                        n,
+                        rows,
+                        Chunk {
+                            w,
+                            pairs: jc,
+                            x0: 2 * j0,
+                            first,
+                        },
+                        out,
+                    );
+                    j0 += jc;
+                }
+                if n % 2 == 1 {
+                    let (w, first) = (p.wide_tail, pairs == 0);
+                    chunk(
+                        x,
+                        n,
+                        rows,
+                        Chunk {
+                            w,
+                            pairs: 1,
+                            x0: n - 1,
+                            first,
+                        },
+                        out,
+                    );
                 }
             }
         }
 
-        /// Samples `b..b + T` against the chunk `w` (groups from `g0`, `nvp` vectors of rows
-        /// from `c`): their activations widened to i16 pairs, then blocks of up to `NV` vectors.
+        /// Every sample and row through one chunk.
         ///
         /// # Safety
-        /// AVX2; `b + T ≤ batch`; `w` as `widen` wrote it for `g0`, `w.len() / 2` groups,
-        /// `nvp`, `last` and `c`.
+        /// AVX2; as `product`, and `k.w` holds `k.pairs` pairs of `rows × 2` values, `0 <
+        /// k.pairs ≤ PAIRS`, `k.x0 < n`.
+        #[inline(always)]
+        unsafe fn chunk(x: &[i8], n: usize, rows: usize, k: Chunk, out: &mut [i32]) {
+            let batch = x.len() / n;
+            let mut c = 0;
+            while c < rows {
+                let nvp = (rows - c).div_ceil(8).min(PASS);
+                let last = (rows - c - 8 * (nvp - 1)).min(8);
+                let mut b = 0;
+                // SAFETY (both): the contract; vectors `< nvp` of rows `c..c + 8 · (nvp − 1) +
+                // last ≤ rows`, the tiles' samples below `batch`.
+                unsafe {
+                    while b + NB <= batch {
+                        tile::<NB>(x, n, rows, k, nvp, last, c, out, b);
+                        b += NB;
+                    }
+                    while b < batch {
+                        tile::<1>(x, n, rows, k, nvp, last, c, out, b);
+                        b += 1;
+                    }
+                }
+                c += 8 * PASS;
+            }
+        }
+
+        /// Samples `b..b + T` against the chunk `k` (`nvp` vectors of rows from `c`, the last
+        /// with `last` rows): their activations widened to i16 pairs, then blocks of up to `NV`
+        /// vectors.
+        ///
+        /// # Safety
+        /// As `chunk`; `b + T ≤ batch`, `0 < nvp ≤ PASS`, `0 < last ≤ 8`, `c + 8 · (nvp − 1) +
+        /// last ≤ rows`.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn tile<const T: usize>(
             x: &[i8],
             n: usize,
-            w: &[[MaybeUninit<__m256i>; PASS]],
-            g0: usize,
+            rows: usize,
+            k: Chunk,
             nvp: usize,
             last: usize,
-            rows: usize,
             c: usize,
             out: &mut [i32],
             b: usize,
         ) {
-            let gc = w.len() / 2;
             // Not zeroed (1 KB per tile and chunk: 2 % of the batch); `widen_x` writes the
-            // first `2 · gc` of each.
+            // first `k.pairs` of each.
             let mut xw = [[MaybeUninit::<i32>::uninit(); PAIRS]; T];
-            let mut dst = xw.iter_mut();
-            let xs: [&[i32]; T] = core::array::from_fn(|i| {
+            // A loop, not in `array::from_fn`'s closure: not inlined there, `widen_x`'s
+            // intrinsics were calls (17 % of the batch).
+            for (i, dst) in xw.iter_mut().enumerate() {
                 // Sliced, so checked.
-                let src = &x[(b + i) * n..][..n][4 * g0..(4 * (g0 + gc)).min(n)];
-                let dst = dst.next().expect("T buffers");
-                // SAFETY: AVX2 (the contract); `src` has at most `4 · gc` values.
-                unsafe { widen_x(src, &mut dst[..2 * gc]) }
+                let src = &x[(b + i) * n..][..n][k.x0..(k.x0 + 2 * k.pairs).min(n)];
+                // SAFETY: AVX2 (the contract); `src` has at most `2 · k.pairs` values.
+                unsafe { widen_x(src, &mut dst[..k.pairs]) };
+            }
+            // SAFETY: `widen_x` initialised the first `k.pairs` words of each (`k.pairs ≤
+            // PAIRS`: `chunk`'s contract).
+            let xs: [&[i32]; T] = core::array::from_fn(|i| unsafe {
+                core::slice::from_raw_parts(xw[i].as_ptr().cast::<i32>(), k.pairs)
             });
-            let first = g0 == 0;
             let mut v0 = 0;
             while v0 < nvp {
                 let nv = (nvp - v0).min(NV);
@@ -2235,11 +2283,15 @@ mod x86 {
                 // SAFETY: AVX2; vectors `v0..v0 + nv ≤ nvp` of rows from `cc`, the last with
                 // `lanes` rows, within `rows`.
                 unsafe {
-                    match nv {
-                        4 => block::<T, 4>(xs, w, v0, first, lanes, rows, cc, out, b),
-                        3 => block::<T, 3>(xs, w, v0, first, lanes, rows, cc, out, b),
-                        2 => block::<T, 2>(xs, w, v0, first, lanes, rows, cc, out, b),
-                        _ => block::<T, 1>(xs, w, v0, first, lanes, rows, cc, out, b),
+                    match (nv, lanes == 8) {
+                        (4, true) => block::<T, 4, false>(xs, k, lanes, rows, cc, out, b),
+                        (4, false) => block::<T, 4, true>(xs, k, lanes, rows, cc, out, b),
+                        (3, true) => block::<T, 3, false>(xs, k, lanes, rows, cc, out, b),
+                        (3, false) => block::<T, 3, true>(xs, k, lanes, rows, cc, out, b),
+                        (2, true) => block::<T, 2, false>(xs, k, lanes, rows, cc, out, b),
+                        (2, false) => block::<T, 2, true>(xs, k, lanes, rows, cc, out, b),
+                        (_, true) => block::<T, 1, false>(xs, k, lanes, rows, cc, out, b),
+                        (_, false) => block::<T, 1, true>(xs, k, lanes, rows, cc, out, b),
                     }
                 }
                 v0 += nv;
@@ -2247,12 +2299,12 @@ mod x86 {
         }
 
         /// `src` as i16 pairs in i32 words, zero-padded to `2 · dst.len()` values (a zero
-        /// activation adds nothing, whatever the weight beside it); returns `dst`, initialised.
+        /// activation adds nothing, whatever the weight beside it): every word of `dst` written.
         ///
         /// # Safety
         /// AVX2; `src.len() ≤ 2 · dst.len()`.
         #[inline(always)]
-        unsafe fn widen_x<'a>(src: &[i8], dst: &'a mut [MaybeUninit<i32>]) -> &'a [i32] {
+        unsafe fn widen_x(src: &[i8], dst: &mut [MaybeUninit<i32>]) {
             assert!(src.len() <= 2 * dst.len());
             let d = dst.as_mut_ptr().cast::<i16>();
             // SAFETY: AVX2 (the contract); reads within `src`, writes the `2 · dst.len()` i16
@@ -2270,24 +2322,21 @@ mod x86 {
                 for k in src.len()..2 * dst.len() {
                     d.add(k).write(0);
                 }
-                // Every word written above.
-                core::slice::from_raw_parts(dst.as_ptr().cast(), dst.len())
             }
         }
 
-        /// `V` vectors of rows from `c` (vector `v0` of the chunk on) for `T` samples: the sums
-        /// start at 0 in the first chunk and at `out` after it, and go to `out`.
+        /// `V` vectors of rows from `c` for `T` samples against the chunk `k` (`PART`: the
+        /// last vector has `lanes < 8` rows, loaded and stored masked): the sums start at 0 in
+        /// the first chunk and at `out` after it, and go to `out`.
         ///
         /// # Safety
-        /// AVX2; `w` as `tile` has it, with vectors `v0..v0 + V` written; `c + 8 · (V − 1) +
-        /// lanes ≤ rows`, `0 < lanes ≤ 8`; `xs` of `w.len()` words each.
+        /// AVX2; as `tile`, with `c + 8 · (V − 1) + lanes ≤ rows`, `lanes = 8` unless `PART`;
+        /// `xs` of `k.pairs` words each.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn block<const T: usize, const V: usize>(
+        unsafe fn block<const T: usize, const V: usize, const PART: bool>(
             xs: [&[i32]; T],
-            w: &[[MaybeUninit<__m256i>; PASS]],
-            v0: usize,
-            first: bool,
+            k: Chunk,
             lanes: usize,
             rows: usize,
             c: usize,
@@ -2296,18 +2345,26 @@ mod x86 {
         ) {
             // SAFETY: AVX2 (the contract). `out` is sliced (checked) to the `8 · (V − 1) +
             // lanes` sums of each sample; a last vector of fewer lanes is loaded and stored
-            // masked. The loop reads `w[j][v0 + v]` (written by `widen`: the contract) and
-            // `xs[i][j]` for `j < w.len()`, the length of each `xs[i]` (asserted: once per block).
+            // masked (`vpmaskmovd` does not touch the other lanes). Pair `j < k.pairs` of
+            // vector `v` is read at `(j · rows + c + 8v) · 2`, `2 · lanes` values (16 unless
+            // the part vector), which end at or before `(j · rows + rows) · 2 ≤ k.w.len()`
+            // (asserted), and `xs[i][j]` for `j < k.pairs`, the length of each `xs[i]`
+            // (asserted: once per block).
             unsafe {
-                assert!(xs.iter().all(|x| x.len() == w.len()) && v0 + V <= PASS);
+                assert!(
+                    xs.iter().all(|x| x.len() == k.pairs)
+                        && k.w.len() >= k.pairs * rows * 2
+                        && c + 8 * (V - 1) + lanes <= rows
+                        && (PART || lanes == 8)
+                );
                 let m = super::mask256(lanes);
                 let mut acc = [[_mm256_setzero_si256(); V]; T];
-                if !first {
+                if !k.first {
                     for (i, acc) in acc.iter_mut().enumerate() {
                         let o = &out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
                         for (v, a) in acc.iter_mut().enumerate() {
                             let q = o.as_ptr().add(8 * v);
-                            *a = if v == V - 1 && lanes < 8 {
+                            *a = if PART && v == V - 1 {
                                 _mm256_maskload_epi32(q, m)
                             } else {
                                 _mm256_loadu_si256(q.cast())
@@ -2315,16 +2372,25 @@ mod x86 {
                         }
                     }
                 }
+                let base = k.w.as_ptr().add(2 * c);
                 // Index loops: `array::from_fn`'s closures were not inlined into the
                 // `target_feature` entry points (as in the column kernels' `block`).
                 #[allow(clippy::needless_range_loop)]
-                for (j, w) in w.iter().enumerate() {
+                for j in 0..k.pairs {
                     let mut xv = [_mm256_setzero_si256(); T];
                     for (xv, x) in xv.iter_mut().zip(xs) {
                         *xv = _mm256_set1_epi32(*x.get_unchecked(j));
                     }
+                    // Offset from the start each time: a running pointer would step past the
+                    // end.
+                    let q = base.add(j * rows * 2);
                     for v in 0..V {
-                        let wv = w.get_unchecked(v0 + v).assume_init();
+                        let q = q.add(16 * v);
+                        let wv = if PART && v == V - 1 {
+                            _mm256_maskload_epi32(q.cast(), m)
+                        } else {
+                            _mm256_loadu_si256(q.cast())
+                        };
                         for i in 0..T {
                             acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(wv, xv[i]));
                         }
@@ -2334,7 +2400,7 @@ mod x86 {
                     let o = &mut out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
                     for (v, &a) in acc.iter().enumerate() {
                         let q = o.as_mut_ptr().add(8 * v);
-                        if v == V - 1 && lanes < 8 {
+                        if PART && v == V - 1 {
                             _mm256_maskstore_epi32(q, m, a);
                         } else {
                             _mm256_storeu_si256(q.cast(), a);
@@ -2814,11 +2880,42 @@ mod tests {
         std::println!("kernels tested: {tested:?} (best: {:?})", Isa::best());
     }
 
-    /// [`pack`] into fresh buffers.
-    fn packed_copy(wd: &[i8], n: usize, rows: usize) -> (Vec<u8>, Vec<u8>) {
+    /// [`pack`] and [`pack_wide`] into fresh buffers.
+    struct Copies {
+        body: Vec<u8>,
+        tail: Vec<u8>,
+        wide: Vec<i16>,
+        wide_tail: Vec<i16>,
+        n: usize,
+        rows: usize,
+    }
+
+    impl Copies {
+        fn packed(&self) -> Packed<'_> {
+            Packed::new(
+                &self.body,
+                &self.tail,
+                &self.wide,
+                &self.wide_tail,
+                self.n,
+                self.rows,
+            )
+        }
+    }
+
+    fn packed_copy(wd: &[i8], n: usize, rows: usize) -> Copies {
         let (mut body, mut tail) = (std::vec![0; n / 4 * rows * 4], std::vec![0; rows * 4]);
         pack(wd, n, rows, &mut body, &mut tail);
-        (body, tail)
+        let (mut wide, mut wide_tail) = (std::vec![0; n / 2 * rows * 2], std::vec![0; rows * 2]);
+        pack_wide(wd, n, rows, &mut wide, &mut wide_tail);
+        Copies {
+            body,
+            tail,
+            wide,
+            wide_tail,
+            n,
+            rows,
+        }
     }
 
     #[test]
@@ -2849,8 +2946,8 @@ mod tests {
                 let sums: Vec<i32> = wd.chunks(n).map(row_sum).collect();
                 let mut want = std::vec![0; batch * rows];
                 portable(&x, Weights::new(&wd, &sums, n), &mut want);
-                let (body, tail) = packed_copy(&wd, n, rows);
-                let p = Packed::new(&body, &tail, n, rows);
+                let copies = packed_copy(&wd, n, rows);
+                let p = copies.packed();
                 for isa in [Isa::Avx2, Isa::AvxVnni, Isa::Avx512Vnni] {
                     if !isa.available() {
                         continue;
@@ -2890,10 +2987,17 @@ mod tests {
     fn packing_puts_every_weight_in_its_group() {
         // 2 rows of 5: groups of 4 inputs, each all rows' four, then the tail padded with 0.
         let w = [1, 2, 3, 4, 5, -1, -2, -3, -4, -5];
-        let (body, tail) = packed_copy(&w, 5, 2);
+        let c = packed_copy(&w, 5, 2);
         let back = |v: &[u8]| v.iter().map(|&b| (b ^ 0x80) as i8).collect::<Vec<_>>();
-        assert_eq!(back(&body), [1, 2, 3, 4, -1, -2, -3, -4]);
-        assert_eq!(back(&tail), [5, 0, 0, 0, -5, 0, 0, 0]);
+        assert_eq!(back(&c.body), [1, 2, 3, 4, -1, -2, -3, -4]);
+        assert_eq!(back(&c.tail), [5, 0, 0, 0, -5, 0, 0, 0]);
+        // 16-bit pairs, pair-major: inputs 0, 1 of both rows, then 2, 3; the fifth beside 0.
+        assert_eq!(c.wide, [1, 2, -1, -2, 3, 4, -3, -4]);
+        assert_eq!(c.wide_tail, [5, 0, -5, 0]);
+        // An even length leaves the tail zero.
+        let c = packed_copy(&w[..4], 2, 2);
+        assert_eq!(c.wide, [1, 2, 3, 4]);
+        assert_eq!(c.wide_tail, [0; 4]);
     }
 
     #[test]
@@ -3035,17 +3139,15 @@ mod tests {
                 matmul_with(isa, &x, w, &mut got);
                 assert_eq!(got, [want; 15], "{isa:?}, {xv} · {wv}");
                 if isa != Isa::Portable {
-                    let (body, tail) = packed_copy(&wd, n, 5);
+                    let copies = packed_copy(&wd, n, 5);
                     let mut got = [0; 15];
-                    matmul_packed_with(isa, &x, Packed::new(&body, &tail, n, 5), &mut got);
+                    matmul_packed_with(isa, &x, copies.packed(), &mut got);
                     assert_eq!(got, [want; 15], "{isa:?} packed, {xv} · {wv}");
                     #[cfg(all(feature = "std", target_arch = "x86_64"))]
                     if isa == Isa::Avx2 {
                         let mut got = [0; 15];
                         // SAFETY: AVX2 found; 3 samples of n, 3 × 5 sums.
-                        unsafe {
-                            x86::packed_avx2_wide(&x, Packed::new(&body, &tail, n, 5), &mut got)
-                        };
+                        unsafe { x86::packed_avx2_wide(&x, copies.packed(), &mut got) };
                         assert_eq!(got, [want; 15], "AVX2 wide, {xv} · {wv}");
                     }
                 }
@@ -3104,8 +3206,8 @@ mod tests {
                     batch as f64 / best / 1e6
                 );
             };
-            let (body, tail) = packed_copy(&wd, n, rows);
-            let p = Packed::new(&body, &tail, n, rows);
+            let copies = packed_copy(&wd, n, rows);
+            let p = copies.packed();
             for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
                 run(&std::format!("{isa:?}"), &mut |o| {
                     matmul_with(isa, &x, w, o)
