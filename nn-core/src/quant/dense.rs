@@ -17,7 +17,7 @@ use crate::Dense;
 /// inner loop is a plain int8 dot product. `size_of` is `I·O + 24·O + 19` bytes rounded up to a
 /// multiple of 64: the weights start 64-byte aligned. On x86-64 hosts (feature `std`) the layer
 /// also holds its weights packed for the column kernels, `I·O + 4·O` bytes more, and as 16-bit
-/// pairs for the AVX2 batch kernel, `2·I·O + 4·O` more (not stored: [`WEIGHT_BYTES`](Self::WEIGHT_BYTES)
+/// values for the AVX2 batch kernel, `2·I·O + 12·O` more (not stored: [`WEIGHT_BYTES`](Self::WEIGHT_BYTES)
 /// and the byte layout are the same everywhere).
 ///
 /// ```
@@ -43,7 +43,7 @@ use crate::Dense;
 /// #[cfg(target_arch = "x86_64")]
 /// assert_eq!(
 ///     core::mem::size_of::<QDense<784, 64>>(),
-///     51_776 + (784 * 64 + 4 * 64) + (2 * 784 * 64 + 4 * 64)
+///     51_776 + (784 * 64 + 4 * 64) + (2 * 784 * 64 + 12 * 64)
 /// );
 /// ```
 #[repr(C, align(64))]
@@ -63,14 +63,17 @@ pub struct QDense<const I: usize, const O: usize> {
     packed: [[u8; I]; O],
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     packed_tail: [[u8; 4]; O],
-    // And as 16-bit pairs for the AVX2 batch kernel (`kernel::pack_wide`): pair-major, the
-    // first `I / 2 · 2 · O` values, and the last input of an odd `I` in `wide_tail`. Twice the
-    // bytes of the weights again (784 × 64: 100 352 + 256 B), for 1.5–2 µs of the MNIST MLP's
-    // 64 µs at batch 128 that widening per call cost.
+    // And as 16-bit values for the AVX2 batch kernel (`kernel::pack_wide`, Winograd's inner
+    // product): groups of four inputs in the first `I / 4 · 4 · O` values, the last `I % 4` in
+    // `wide_tail`, and each row's correction. Twice the bytes of the weights again (784 × 64:
+    // 100 352 + 768 B), for 1.5–2 µs of the MNIST MLP's 64 µs at batch 128 that widening per
+    // call cost.
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     wide: [[i16; I]; O],
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    wide_tail: [[i16; 2]; O],
+    wide_tail: [[i16; 4]; O],
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    wide_corr: [i32; O],
     bias: [i32; O],
     weight_scale: [f32; O],
     multiplier: [QuantizedMultiplier; O],
@@ -186,16 +189,17 @@ impl<const I: usize, const O: usize> QDense<I, O> {
             (body, tail)
         };
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        let (wide, wide_tail) = {
-            let (mut body, mut tail) = ([[0i16; I]; O], [[0i16; 2]; O]);
+        let (wide, wide_tail, wide_corr) = {
+            let (mut body, mut tail, mut corr) = ([[0i16; I]; O], [[0i16; 4]; O], [0i32; O]);
             kernel::pack_wide(
                 weight.as_flattened(),
                 I,
                 O,
                 body.as_flattened_mut(),
                 tail.as_flattened_mut(),
+                &mut corr,
             );
-            (body, tail)
+            (body, tail, corr)
         };
         Ok(QDense {
             weight,
@@ -207,6 +211,8 @@ impl<const I: usize, const O: usize> QDense<I, O> {
             wide,
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             wide_tail,
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            wide_corr,
             bias,
             weight_scale,
             multiplier,
@@ -398,6 +404,7 @@ impl<const I: usize, const O: usize> QDense<I, O> {
                 self.packed_tail.as_flattened(),
                 self.wide.as_flattened(),
                 self.wide_tail.as_flattened(),
+                &self.wide_corr,
                 I,
                 O,
             );
@@ -681,6 +688,7 @@ mod tests {
                     q.packed_tail.as_flattened(),
                     q.wide.as_flattened(),
                     q.wide_tail.as_flattened(),
+                    &q.wide_corr,
                     I,
                     O,
                 );

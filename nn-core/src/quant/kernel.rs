@@ -600,10 +600,13 @@ pub(crate) fn matmul_with(isa: Isa, x: &[i8], w: Weights, out: &mut [i32]) {
 /// Offset to u8 because `vpdpbusd` wants its unsigned operand in a register and its signed one
 /// may then be the broadcast activations: `Σ w·x = Σ (w + 128)·x − 128 · Σ x`.
 ///
-/// The AVX2 batch kernel (`x86::wide`) reads a second copy, `wide`, of 16-bit pairs: `wide[(j ·
-/// rows + r) · 2 + t] = w[r][2j + t]` for the `n / 2` whole pairs, and for an odd `n` the last
-/// input in `wide_tail` (`rows` pairs, the second of each 0) ([`pack_wide`]): `vpmaddwd`
-/// multiplies 8 rows' pairs by one sample's two activations broadcast.
+/// The AVX2 batch kernel (`x86::wide`) reads a second copy, `wide`, of 16-bit pairs for
+/// Winograd's inner product (1968), which halves the multiplies: `Σ w·x = Σ_g [(x₀ + w₁)(x₁ +
+/// w₀) + (x₂ + w₃)(x₃ + w₂)] − Σ_g (x₀x₁ + x₂x₃) − Σ_g (w₀w₁ + w₂w₃)` over the groups of four
+/// inputs (`x₀ = x[4g]`, `w₁ = w[r][4g + 1]`, …). Per group two vectors of `rows` pairs:
+/// `wide[(2g · rows + r) · 2..]` holds `(w₁, w₃)` and `wide[((2g + 1) · rows + r) · 2..]` holds
+/// `(w₀, w₂)`, for the `n / 4` whole groups, and the last `n % 4` inputs (padded with 0) the
+/// same way in `wide_tail`; `wide_corr[r]` is row `r`'s `Σ w[2k]·w[2k + 1]` ([`pack_wide`]).
 ///
 /// Lengths are checked by [`Packed::new`]; the contents (that they are `w`'s) by the layer that
 /// owns both ([`pack`] and [`pack_wide`] at construction), as with [`Weights`]' sums.
@@ -614,6 +617,7 @@ pub(crate) struct Packed<'a> {
     tail: &'a [u8],
     wide: &'a [i16],
     wide_tail: &'a [i16],
+    wide_corr: &'a [i32],
     n: usize,
     rows: usize,
 }
@@ -621,13 +625,14 @@ pub(crate) struct Packed<'a> {
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 impl<'a> Packed<'a> {
     /// Panics unless `n > 0`, `rows > 0`, `body` holds at least `n / 4` groups of `rows × 4`
-    /// bytes (only those are used) and `tail` exactly `rows × 4`, `wide` at least `n / 2` pairs
-    /// of `rows × 2` values and `wide_tail` exactly `rows × 2`.
+    /// bytes (only those are used) and `tail` exactly `rows × 4`, `wide` at least `n / 4` groups
+    /// of `rows × 4` values, `wide_tail` exactly `rows × 4` and `wide_corr` `rows`.
     pub(crate) fn new(
         body: &'a [u8],
         tail: &'a [u8],
         wide: &'a [i16],
         wide_tail: &'a [i16],
+        wide_corr: &'a [i32],
         n: usize,
         rows: usize,
     ) -> Self {
@@ -635,21 +640,15 @@ impl<'a> Packed<'a> {
         let len = n / 4 * rows * 4;
         assert!(body.len() >= len, "packed: n / 4 groups of rows × 4 bytes");
         assert_eq!(tail.len(), rows * 4, "packed: a tail of rows × 4 bytes");
-        let wide_len = n / 2 * rows * 2;
-        assert!(
-            wide.len() >= wide_len,
-            "packed: n / 2 pairs of rows × 2 values"
-        );
-        assert_eq!(
-            wide_tail.len(),
-            rows * 2,
-            "packed: a wide tail of rows × 2 values"
-        );
+        assert!(wide.len() >= len, "packed: n / 4 groups of rows × 4 values");
+        assert_eq!(wide_tail.len(), rows * 4, "packed: a wide tail of rows × 4");
+        assert_eq!(wide_corr.len(), rows, "packed: one correction per row");
         Packed {
             body: &body[..len],
             tail,
-            wide: &wide[..wide_len],
+            wide: &wide[..len],
             wide_tail,
+            wide_corr,
             n,
             rows,
         }
@@ -685,27 +684,58 @@ pub(crate) const fn pack(w: &[i8], n: usize, rows: usize, body: &mut [u8], tail:
     }
 }
 
-/// Packs `rows` rows of `n` weights (`w`, row-major) into 16-bit pairs as [`Packed`] describes:
-/// `body` (at least `n / 2 · rows · 2` values) and `tail` (`rows · 2`; for an even `n` zeros). A
-/// `const fn`, as [`pack`]. Panics unless the lengths are as stated.
+/// Packs `rows` rows of `n` weights (`w`, row-major) into the 16-bit copy [`Packed`] describes:
+/// `body` (at least `n / 4 · rows · 4` values), `tail` (`rows · 4`; zeros for `n % 4 = 0`) and
+/// `corr` (`rows`). A `const fn`, as [`pack`]. Panics unless the lengths are as stated.
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
-pub(crate) const fn pack_wide(w: &[i8], n: usize, rows: usize, body: &mut [i16], tail: &mut [i16]) {
-    assert!(w.len() == n * rows && body.len() >= n / 2 * rows * 2 && tail.len() == rows * 2);
-    let whole = n / 2 * 2;
+pub(crate) const fn pack_wide(
+    w: &[i8],
+    n: usize,
+    rows: usize,
+    body: &mut [i16],
+    tail: &mut [i16],
+    corr: &mut [i32],
+) {
+    assert!(w.len() == n * rows && body.len() >= n / 4 * rows * 4);
+    assert!(tail.len() == rows * 4 && corr.len() == rows);
+    let whole = n / 4 * 4;
     let mut r = 0;
     while r < rows {
         let mut k = 0;
-        while k < whole {
-            body[((k / 2) * rows + r) * 2 + k % 2] = w[r * n + k] as i16;
+        let mut c = 0i32;
+        while k < whole.div_ceil(4) * 4 + (n - whole).div_ceil(4) * 4 {
+            // Padded with 0 past `n`.
+            let v = if k < n { w[r * n + k] as i16 } else { 0 };
+            // Input j of the group: (w₁, w₃) in the first vector, (w₀, w₂) in the second.
+            let (half, t) = match k % 4 {
+                0 => (1, 0),
+                1 => (0, 0),
+                2 => (1, 1),
+                _ => (0, 1),
+            };
+            if k < whole {
+                body[((2 * (k / 4) + half) * rows + r) * 2 + t] = v;
+            } else {
+                tail[(half * rows + r) * 2 + t] = v;
+            }
+            if k % 2 == 1 {
+                let prev = if k - 1 < n {
+                    w[r * n + k - 1] as i32
+                } else {
+                    0
+                };
+                c += prev * v as i32;
+            }
             k += 1;
         }
-        // The last input of an odd `n`, beside the weight 0.
-        tail[r * 2] = if whole < n {
-            w[r * n + whole] as i16
-        } else {
-            0
-        };
-        tail[r * 2 + 1] = 0;
+        corr[r] = c;
+        if whole == n {
+            let mut j = 0;
+            while j < 4 {
+                tail[r * 4 + j] = 0;
+                j += 1;
+            }
+        }
         r += 1;
     }
 }
@@ -2119,44 +2149,50 @@ mod x86 {
     }
 
     mod wide {
-        //! The AVX2 batch product on 16-bit weights: `vpmaddwd` multiplies 8 rows' weights for two
-        //! inputs by the sample's two activations broadcast and adds the pairs into i32 — 16
-        //! products per multiply, and one `vpaddd` — where `ColAvx2` needs `vpsignb`,
-        //! `vpmaddubsw`, `vpmaddwd` and `vpaddd` per 32 (and a `vpxor` per weight vector). Both
-        //! are bound by the vector pipes of a Zen 5 core (`ColAvx2` 60.5 µs, this 55.0 µs for 784
-        //! × 64 at batch 128, best of 15 interleaved rounds), this one with fewer instructions
-        //! besides. Exact: products of i16 in `[-128, 127]` into i32, wrapping sums.
+        //! The AVX2 batch product by Winograd's inner product on 16-bit values (see `Packed`):
+        //! per group of four inputs and 8 rows, two `vpaddw` form `(x₀ + w₁, x₂ + w₃)` and
+        //! `(x₁ + w₀, x₃ + w₂)` (in `[-255, 254]`), one `vpmaddwd` multiplies them into i32 —
+        //! four products' worth in two multiplies per lane — and one `vpaddd` accumulates; the
+        //! sums start at `−Σ w₀w₁ − Σ x₀x₁` (the rows' part stored with the weights, the
+        //! samples' computed with their activations). Two multiplies and two additions per 32
+        //! products before, one and three now: the additions run on more of a core's vector
+        //! pipes than the multiplies (784 × 64 at batch 128 on the Zen 5 EPYC, with the output
+        //! stage: 59.4 → 58.2 µs; the MLP 61.4 → 60.7 µs, medians of 5 interleaved runs). Exact:
+        //! products of i16 below 2^16 in magnitude into i32, wrapping sums whose true value fits.
         //!
         //! The weights are the layer's 16-bit copy ([`super::super::pack_wide`], built with the
         //! layer: widening them per call cost 1.5–2 µs of the 784-64-10 MLP's batch of 128),
-        //! taken in chunks of up to `PAIRS` inputs × `8 · PASS` rows, at most 32 KB, kept in L1
+        //! taken in chunks of up to `GROUPS` groups × `8 · PASS` rows, at most 32 KB, kept in L1
         //! while every sample passes; per tile of `NB` samples their activations of the chunk are
-        //! widened. The i32 sums go to `out` after the first chunk and are read back for the next.
+        //! widened and reordered. The i32 sums go to `out` after the first chunk and are read
+        //! back for the next.
 
         use core::arch::x86_64::*;
         use core::mem::MaybeUninit;
 
-        /// Pairs of inputs per chunk, at most (256 inputs); the pairs are split into chunks of
-        /// equal size (784 inputs: 4 × 98 pairs).
-        const PAIRS: usize = 128;
+        /// Groups of four inputs per chunk, at most (256 inputs); the groups are split into
+        /// chunks of equal size (784 inputs: 4 × 49 groups).
+        const GROUPS: usize = 64;
         /// Vectors of 8 rows per chunk (64 rows).
         const PASS: usize = 8;
         /// Samples per tile.
         const NB: usize = 2;
-        /// Vectors per tile: `NB · NV` accumulators, `NV` weights and `NB` activations in the
-        /// 16 registers (3 × 4 measured 40 % slower: spills; 1 × 8 and 4 × 2 the same as 2 × 4).
+        /// Vectors per tile: `NB · NV` accumulators and `2 · NB` activations in the 16
+        /// registers, the weights read as memory operands.
         const NV: usize = 4;
 
-        /// The inputs of one chunk: `pairs` pairs of weights, pair `j`'s at `w[j · rows · 2..]`
-        /// (`rows` × 2 values), multiplying the activations `x0..x0 + 2 · pairs` of each sample
-        /// (those past `n` are 0).
+        /// The inputs of one chunk: `groups` groups of weights, group `g`'s two vectors at
+        /// `w[2g · rows · 2..]` and `w[(2g + 1) · rows · 2..]` (`rows` × 2 values each),
+        /// multiplying the activations `x0..x0 + 4 · groups` of each sample (those past `n`
+        /// are 0).
         #[derive(Clone, Copy)]
         struct Chunk<'a> {
             w: &'a [i16],
-            pairs: usize,
+            groups: usize,
             x0: usize,
-            /// The sums start at 0 (else at `out`).
+            /// The sums start at `−corr` (else at `out`).
             first: bool,
+            corr: &'a [i32],
         }
 
         /// `out = x · wᵀ` for every sample of `x`.
@@ -2167,42 +2203,45 @@ mod x86 {
         #[inline(always)]
         pub(super) unsafe fn product(x: &[i8], p: super::super::Packed, out: &mut [i32]) {
             let (n, rows) = (p.n, p.rows);
-            let pairs = n / 2;
-            let size = pairs.div_ceil(pairs.div_ceil(PAIRS).max(1));
-            let mut j0 = 0;
-            // SAFETY (both): AVX2 (the contract); each chunk's slice of `p.wide` holds its pairs
-            // (sliced, so checked) of `rows × 2` values, as `Packed::new` checked for `n / 2`
-            // pairs and `rows × 2` values of the tail.
+            let groups = n / 4;
+            let size = groups.div_ceil(groups.div_ceil(GROUPS).max(1));
+            let corr = p.wide_corr;
+            let mut g0 = 0;
+            // SAFETY (both): AVX2 (the contract); each chunk's slice of `p.wide` holds its
+            // groups (sliced, so checked) of `rows × 4` values, as `Packed::new` checked for
+            // `n / 4` groups and `rows × 4` values of the tail.
             unsafe {
-                while j0 < pairs {
-                    let jc = size.min(pairs - j0);
-                    let w = &p.wide[j0 * rows * 2..(j0 + jc) * rows * 2];
-                    let first = j0 == 0;
+                while g0 < groups {
+                    let gc = size.min(groups - g0);
+                    let w = &p.wide[g0 * rows * 4..(g0 + gc) * rows * 4];
+                    let (x0, first) = (4 * g0, g0 == 0);
                     chunk(
                         x,
                         n,
                         rows,
                         Chunk {
                             w,
-                            pairs: jc,
-                            x0: 2 * j0,
+                            groups: gc,
+                            x0,
                             first,
+                            corr,
                         },
                         out,
                     );
-                    j0 += jc;
+                    g0 += gc;
                 }
-                if n % 2 == 1 {
-                    let (w, first) = (p.wide_tail, pairs == 0);
+                if !n.is_multiple_of(4) {
+                    let (w, x0, first) = (p.wide_tail, 4 * groups, groups == 0);
                     chunk(
                         x,
                         n,
                         rows,
                         Chunk {
                             w,
-                            pairs: 1,
-                            x0: n - 1,
+                            groups: 1,
+                            x0,
                             first,
+                            corr,
                         },
                         out,
                     );
@@ -2213,8 +2252,8 @@ mod x86 {
         /// Every sample and row through one chunk.
         ///
         /// # Safety
-        /// AVX2; as `product`, and `k.w` holds `k.pairs` pairs of `rows × 2` values, `0 <
-        /// k.pairs ≤ PAIRS`, `k.x0 < n`.
+        /// AVX2; as `product`, and `k.w` holds `k.groups` groups of `rows × 4` values, `0 <
+        /// k.groups ≤ GROUPS`, `k.x0 < n`, `k.corr` `rows` values.
         #[inline(always)]
         unsafe fn chunk(x: &[i8], n: usize, rows: usize, k: Chunk, out: &mut [i32]) {
             let batch = x.len() / n;
@@ -2223,11 +2262,11 @@ mod x86 {
                 let nvp = (rows - c).div_ceil(8).min(PASS);
                 let last = (rows - c - 8 * (nvp - 1)).min(8);
                 let mut b = 0;
-                // SAFETY (both): the contract; vectors `< nvp` of rows `c..c + 8 · (nvp − 1) +
+                // SAFETY (all): the contract; vectors `< nvp` of rows `c..c + 8 · (nvp − 1) +
                 // last ≤ rows`, the tiles' samples below `batch`.
                 unsafe {
                     // Few rows (a classifier's 10: two vectors) leave registers for 4 samples,
-                    // half the tiles' overhead (784-64-10 at batch 128: layer 2 ... µs).
+                    // half the tiles' overhead (784-64-10 at batch 128: layer 2 2.43 → 2.20 µs).
                     if nvp <= 2 {
                         while b + 2 * NB <= batch {
                             tile::<{ 2 * NB }>(x, n, rows, k, nvp, last, c, out, b);
@@ -2248,8 +2287,8 @@ mod x86 {
         }
 
         /// Samples `b..b + T` against the chunk `k` (`nvp` vectors of rows from `c`, the last
-        /// with `last` rows): their activations widened to i16 pairs, then blocks of up to `NV`
-        /// vectors.
+        /// with `last` rows): their activations widened and reordered, then blocks of up to
+        /// `NV` vectors.
         ///
         /// # Safety
         /// As `chunk`; `b + T ≤ batch`, `0 < nvp ≤ PASS`, `0 < last ≤ 8`, `c + 8 · (nvp − 1) +
@@ -2267,21 +2306,22 @@ mod x86 {
             out: &mut [i32],
             b: usize,
         ) {
-            // Not zeroed (1 KB per tile and chunk: 2 % of the batch); `widen_x` writes the
-            // first `k.pairs` of each.
-            let mut xw = [[MaybeUninit::<i32>::uninit(); PAIRS]; T];
+            // Not zeroed (2 KB per tile and chunk); `widen_x` writes the first `2 · k.groups`
+            // of each.
+            let mut xw = [[MaybeUninit::<i32>::uninit(); 2 * GROUPS]; T];
+            let mut cx = [0i32; T];
             // A loop, not in `array::from_fn`'s closure: not inlined there, `widen_x`'s
             // intrinsics were calls (17 % of the batch).
             for (i, dst) in xw.iter_mut().enumerate() {
                 // Sliced, so checked.
-                let src = &x[(b + i) * n..][..n][k.x0..(k.x0 + 2 * k.pairs).min(n)];
-                // SAFETY: AVX2 (the contract); `src` has at most `2 · k.pairs` values.
-                unsafe { widen_x(src, &mut dst[..k.pairs]) };
+                let src = &x[(b + i) * n..][..n][k.x0..(k.x0 + 4 * k.groups).min(n)];
+                // SAFETY: AVX2 (the contract); `src` has at most `4 · k.groups` values.
+                cx[i] = unsafe { widen_x(src, &mut dst[..2 * k.groups]) };
             }
-            // SAFETY: `widen_x` initialised the first `k.pairs` words of each (`k.pairs ≤
-            // PAIRS`: `chunk`'s contract).
+            // SAFETY: `widen_x` initialised the first `2 · k.groups` words of each (`k.groups
+            // ≤ GROUPS`: `chunk`'s contract).
             let xs: [&[i32]; T] = core::array::from_fn(|i| unsafe {
-                core::slice::from_raw_parts(xw[i].as_ptr().cast::<i32>(), k.pairs)
+                core::slice::from_raw_parts(xw[i].as_ptr().cast::<i32>(), 2 * k.groups)
             });
             let mut v0 = 0;
             while v0 < nvp {
@@ -2292,58 +2332,98 @@ mod x86 {
                 // `lanes` rows, within `rows`.
                 unsafe {
                     match (nv, lanes == 8) {
-                        (4, true) => block::<T, 4, false>(xs, k, lanes, rows, cc, out, b),
-                        (4, false) => block::<T, 4, true>(xs, k, lanes, rows, cc, out, b),
-                        (3, true) => block::<T, 3, false>(xs, k, lanes, rows, cc, out, b),
-                        (3, false) => block::<T, 3, true>(xs, k, lanes, rows, cc, out, b),
-                        (2, true) => block::<T, 2, false>(xs, k, lanes, rows, cc, out, b),
-                        (2, false) => block::<T, 2, true>(xs, k, lanes, rows, cc, out, b),
-                        (_, true) => block::<T, 1, false>(xs, k, lanes, rows, cc, out, b),
-                        (_, false) => block::<T, 1, true>(xs, k, lanes, rows, cc, out, b),
+                        (4, true) => block::<T, 4, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (4, false) => block::<T, 4, true>(xs, cx, k, lanes, rows, cc, out, b),
+                        (3, true) => block::<T, 3, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (3, false) => block::<T, 3, true>(xs, cx, k, lanes, rows, cc, out, b),
+                        (2, true) => block::<T, 2, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (2, false) => block::<T, 2, true>(xs, cx, k, lanes, rows, cc, out, b),
+                        (_, true) => block::<T, 1, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (_, false) => block::<T, 1, true>(xs, cx, k, lanes, rows, cc, out, b),
                     }
                 }
                 v0 += nv;
             }
         }
 
-        /// `src` as i16 pairs in i32 words, zero-padded to `2 · dst.len()` values (a zero
-        /// activation adds nothing, whatever the weight beside it): every word of `dst` written.
+        /// `src` (groups of four, the last zero-padded to `2 · dst.len()` values) as i16 pairs
+        /// in i32 words, each group's `(x₀, x₂)` then `(x₁, x₃)`: every word of `dst` written.
+        /// Returns `Σ x[2k] · x[2k + 1]`.
         ///
         /// # Safety
-        /// AVX2; `src.len() ≤ 2 · dst.len()`.
+        /// AVX2; `src.len() ≤ 2 · dst.len()`, `dst.len()` even.
         #[inline(always)]
-        unsafe fn widen_x(src: &[i8], dst: &mut [MaybeUninit<i32>]) {
-            assert!(src.len() <= 2 * dst.len());
+        unsafe fn widen_x(src: &[i8], dst: &mut [MaybeUninit<i32>]) -> i32 {
+            assert!(src.len() <= 2 * dst.len() && dst.len().is_multiple_of(2));
             let d = dst.as_mut_ptr().cast::<i16>();
+            // Where input `j` of a group goes among its four i16.
+            const AT: [usize; 4] = [0, 2, 1, 3];
             // SAFETY: AVX2 (the contract); reads within `src`, writes the `2 · dst.len()` i16
             // of `dst`: 16 at a time where 16 values are left, then one by one, then zeros.
             unsafe {
+                // Per group of four i16 (8 bytes): x₀, x₂, x₁, x₃.
+                let order = _mm256_setr_epi8(
+                    0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15, 0, 1, 4, 5, 2, 3, 6, 7,
+                    8, 9, 12, 13, 10, 11, 14, 15,
+                );
+                let mut sum = _mm256_setzero_si256();
                 let mut k = 0;
                 while k + 16 <= src.len() {
                     let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(src.as_ptr().add(k).cast()));
-                    _mm256_storeu_si256(d.add(k).cast(), v);
+                    // (x₀, x₁)·(x₁, x₀) = 2 x₀x₁ per word.
+                    let swapped =
+                        _mm256_shufflehi_epi16::<0b10_11_00_01>(_mm256_shufflelo_epi16::<
+                            0b10_11_00_01,
+                        >(v));
+                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(v, swapped));
+                    _mm256_storeu_si256(d.add(k).cast(), _mm256_shuffle_epi8(v, order));
                     k += 16;
                 }
-                for (k, &v) in src.iter().enumerate().skip(k) {
-                    d.add(k).write(i16::from(v));
+                // Even, and at most 16 · 16 256 · 2 · (values / 16): no wrap.
+                let mut cx = super::hsum256(sum) / 2;
+                for (j, &v) in src.iter().enumerate().skip(k) {
+                    d.add(j / 4 * 4 + AT[j % 4]).write(i16::from(v));
+                    if j % 2 == 1 {
+                        cx += i32::from(src[j - 1]) * i32::from(v);
+                    }
                 }
-                for k in src.len()..2 * dst.len() {
-                    d.add(k).write(0);
+                for j in src.len()..2 * dst.len() {
+                    d.add(j / 4 * 4 + AT[j % 4]).write(0);
+                }
+                cx
+            }
+        }
+
+        /// A vector of 8 i32 at `q`, or with `PART` and `last` only the mask's lanes (the
+        /// others 0).
+        ///
+        /// # Safety
+        /// AVX2; `q` points to 8 readable i32, or with `PART` and `last` to the mask's.
+        #[inline(always)]
+        unsafe fn load<const PART: bool>(q: *const i32, last: bool, m: __m256i) -> __m256i {
+            // SAFETY: the contract; `vpmaskmovd` does not touch the masked lanes.
+            unsafe {
+                if PART && last {
+                    _mm256_maskload_epi32(q, m)
+                } else {
+                    _mm256_loadu_si256(q.cast())
                 }
             }
         }
 
         /// `V` vectors of rows from `c` for `T` samples against the chunk `k` (`PART`: the
-        /// last vector has `lanes < 8` rows, loaded and stored masked): the sums start at 0 in
-        /// the first chunk and at `out` after it, and go to `out`.
+        /// last vector has `lanes < 8` rows, loaded and stored masked): the sums start at
+        /// `−corr` in the first chunk and at `out` after it, less each sample's `cx`, and go to
+        /// `out`.
         ///
         /// # Safety
         /// AVX2; as `tile`, with `c + 8 · (V − 1) + lanes ≤ rows`, `lanes = 8` unless `PART`;
-        /// `xs` of `k.pairs` words each.
+        /// `xs` of `2 · k.groups` words each.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn block<const T: usize, const V: usize, const PART: bool>(
             xs: [&[i32]; T],
+            cx: [i32; T],
             k: Chunk,
             lanes: usize,
             rows: usize,
@@ -2351,56 +2431,59 @@ mod x86 {
             out: &mut [i32],
             b: usize,
         ) {
-            // SAFETY: AVX2 (the contract). `out` is sliced (checked) to the `8 · (V − 1) +
-            // lanes` sums of each sample; a last vector of fewer lanes is loaded and stored
-            // masked (`vpmaskmovd` does not touch the other lanes). Pair `j < k.pairs` of
-            // vector `v` is read at `(j · rows + c + 8v) · 2`, `2 · lanes` values (16 unless
-            // the part vector), which end at or before `(j · rows + rows) · 2 ≤ k.w.len()`
-            // (asserted), and `xs[i][j]` for `j < k.pairs`, the length of each `xs[i]`
-            // (asserted: once per block).
+            // SAFETY: AVX2 (the contract). `out` and `k.corr` are sliced (checked) to the `8 ·
+            // (V − 1) + lanes` sums of each sample; a last vector of fewer lanes is loaded and
+            // stored masked (`vpmaskmovd` does not touch the other lanes). Vector `v` of half
+            // `h` of group `g < k.groups` is read at `((2g + h) · rows + c + 8v) · 2`, `2 ·
+            // lanes` values (16 unless the part vector), which end at or before `((2g + h) ·
+            // rows + rows) · 2 ≤ k.w.len()` (asserted), and `xs[i][2g + h]`, within the `2 ·
+            // k.groups` words of each `xs[i]` (asserted: once per block).
             unsafe {
                 assert!(
-                    xs.iter().all(|x| x.len() == k.pairs)
-                        && k.w.len() >= k.pairs * rows * 2
+                    xs.iter().all(|x| x.len() == 2 * k.groups)
+                        && k.w.len() >= k.groups * rows * 4
                         && c + 8 * (V - 1) + lanes <= rows
                         && (PART || lanes == 8)
                 );
                 let m = super::mask256(lanes);
+                let load = |q: *const i32, v: usize| load::<PART>(q, v == V - 1, m);
                 let mut acc = [[_mm256_setzero_si256(); V]; T];
-                if !k.first {
-                    for (i, acc) in acc.iter_mut().enumerate() {
-                        let o = &out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
-                        for (v, a) in acc.iter_mut().enumerate() {
-                            let q = o.as_ptr().add(8 * v);
-                            *a = if PART && v == V - 1 {
-                                _mm256_maskload_epi32(q, m)
-                            } else {
-                                _mm256_loadu_si256(q.cast())
-                            };
-                        }
+                let corr = &k.corr[c..][..8 * (V - 1) + lanes];
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let o = &out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
+                    let cxv = _mm256_set1_epi32(cx[i]);
+                    for (v, a) in acc.iter_mut().enumerate() {
+                        *a = if k.first {
+                            let w = load(corr.as_ptr().add(8 * v), v);
+                            _mm256_sub_epi32(_mm256_setzero_si256(), w)
+                        } else {
+                            load(o.as_ptr().add(8 * v), v)
+                        };
+                        *a = _mm256_sub_epi32(*a, cxv);
                     }
                 }
                 let base = k.w.as_ptr().add(2 * c);
+                let half = rows * 2;
                 // Index loops: `array::from_fn`'s closures were not inlined into the
                 // `target_feature` entry points (as in the column kernels' `block`).
                 #[allow(clippy::needless_range_loop)]
-                for j in 0..k.pairs {
-                    let mut xv = [_mm256_setzero_si256(); T];
-                    for (xv, x) in xv.iter_mut().zip(xs) {
-                        *xv = _mm256_set1_epi32(*x.get_unchecked(j));
+                for g in 0..k.groups {
+                    let mut xa = [_mm256_setzero_si256(); T];
+                    let mut xb = [_mm256_setzero_si256(); T];
+                    for i in 0..T {
+                        xa[i] = _mm256_set1_epi32(*xs[i].get_unchecked(2 * g));
+                        xb[i] = _mm256_set1_epi32(*xs[i].get_unchecked(2 * g + 1));
                     }
                     // Offset from the start each time: a running pointer would step past the
                     // end.
-                    let q = base.add(j * rows * 2);
+                    let q = base.add(2 * g * half);
                     for v in 0..V {
-                        let q = q.add(16 * v);
-                        let wv = if PART && v == V - 1 {
-                            _mm256_maskload_epi32(q.cast(), m)
-                        } else {
-                            _mm256_loadu_si256(q.cast())
-                        };
+                        let wa = load(q.add(16 * v).cast(), v);
+                        let wb = load(q.add(half + 16 * v).cast(), v);
                         for i in 0..T {
-                            acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(wv, xv[i]));
+                            let a = _mm256_add_epi16(xa[i], wa);
+                            let bb = _mm256_add_epi16(xb[i], wb);
+                            acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(a, bb));
                         }
                     }
                 }
@@ -2894,6 +2977,7 @@ mod tests {
         tail: Vec<u8>,
         wide: Vec<i16>,
         wide_tail: Vec<i16>,
+        wide_corr: Vec<i32>,
         n: usize,
         rows: usize,
     }
@@ -2905,6 +2989,7 @@ mod tests {
                 &self.tail,
                 &self.wide,
                 &self.wide_tail,
+                &self.wide_corr,
                 self.n,
                 self.rows,
             )
@@ -2914,13 +2999,15 @@ mod tests {
     fn packed_copy(wd: &[i8], n: usize, rows: usize) -> Copies {
         let (mut body, mut tail) = (std::vec![0; n / 4 * rows * 4], std::vec![0; rows * 4]);
         pack(wd, n, rows, &mut body, &mut tail);
-        let (mut wide, mut wide_tail) = (std::vec![0; n / 2 * rows * 2], std::vec![0; rows * 2]);
-        pack_wide(wd, n, rows, &mut wide, &mut wide_tail);
+        let (mut wide, mut wide_tail) = (std::vec![0; n / 4 * rows * 4], std::vec![0; rows * 4]);
+        let mut wide_corr = std::vec![0; rows];
+        pack_wide(wd, n, rows, &mut wide, &mut wide_tail, &mut wide_corr);
         Copies {
             body,
             tail,
             wide,
             wide_tail,
+            wide_corr,
             n,
             rows,
         }
@@ -2999,13 +3086,16 @@ mod tests {
         let back = |v: &[u8]| v.iter().map(|&b| (b ^ 0x80) as i8).collect::<Vec<_>>();
         assert_eq!(back(&c.body), [1, 2, 3, 4, -1, -2, -3, -4]);
         assert_eq!(back(&c.tail), [5, 0, 0, 0, -5, 0, 0, 0]);
-        // 16-bit pairs, pair-major: inputs 0, 1 of both rows, then 2, 3; the fifth beside 0.
-        assert_eq!(c.wide, [1, 2, -1, -2, 3, 4, -3, -4]);
-        assert_eq!(c.wide_tail, [5, 0, -5, 0]);
-        // An even length leaves the tail zero.
-        let c = packed_copy(&w[..4], 2, 2);
-        assert_eq!(c.wide, [1, 2, 3, 4]);
-        assert_eq!(c.wide_tail, [0; 4]);
+        // 16-bit, per group: (w₁, w₃) of both rows, then (w₀, w₂); the fifth input padded
+        // with 0. Corrections: 1·2 + 3·4 + 5·0 for both rows.
+        assert_eq!(c.wide, [2, 4, -2, -4, 1, 3, -1, -3]);
+        assert_eq!(c.wide_tail, [0, 0, 0, 0, 5, 0, -5, 0]);
+        assert_eq!(c.wide_corr, [14, 14]);
+        // Whole groups leave the tail zero (two rows of four here).
+        let c = packed_copy(&[1, 2, 3, 4, 5, 6, 7, 8], 4, 2);
+        assert_eq!(c.wide, [2, 4, 6, 8, 1, 3, 5, 7]);
+        assert_eq!(c.wide_tail, [0; 8]);
+        assert_eq!(c.wide_corr, [14, 86]);
     }
 
     #[test]
