@@ -2171,7 +2171,7 @@ mod x86 {
         use core::mem::MaybeUninit;
 
         /// Groups of four inputs per chunk, at most (256 inputs); the groups are split into
-        /// chunks of equal size (784 inputs: 4 × 49 groups).
+        /// chunks of about equal size, multiples of 4.
         const GROUPS: usize = 64;
         /// Vectors of 8 rows per chunk (64 rows).
         const PASS: usize = 8;
@@ -2204,7 +2204,11 @@ mod x86 {
         pub(super) unsafe fn product(x: &[i8], p: super::super::Packed, out: &mut [i32]) {
             let (n, rows) = (p.n, p.rows);
             let groups = n / 4;
-            let size = groups.div_ceil(groups.div_ceil(GROUPS).max(1));
+            // Whole vectors of 16 activations per chunk but in the last (`widen_x`'s
+            // remainder is scalar): 196 groups as 52 + 3 × 48.
+            let size = groups
+                .div_ceil(groups.div_ceil(GROUPS).max(1))
+                .next_multiple_of(4);
             let corr = p.wide_corr;
             let mut g0 = 0;
             // SAFETY (both): AVX2 (the contract); each chunk's slice of `p.wide` holds its
@@ -2370,16 +2374,14 @@ mod x86 {
                 let mut k = 0;
                 while k + 16 <= src.len() {
                     let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(src.as_ptr().add(k).cast()));
-                    // (x₀, x₁)·(x₁, x₀) = 2 x₀x₁ per word.
-                    let swapped =
-                        _mm256_shufflehi_epi16::<0b10_11_00_01>(_mm256_shufflelo_epi16::<
-                            0b10_11_00_01,
-                        >(v));
+                    let v = _mm256_shuffle_epi8(v, order);
+                    // (x₀, x₂)·(x₁, x₃) = x₀x₁ + x₂x₃, in both words of a group.
+                    let swapped = _mm256_shuffle_epi32::<0b10_11_00_01>(v);
                     sum = _mm256_add_epi32(sum, _mm256_madd_epi16(v, swapped));
-                    _mm256_storeu_si256(d.add(k).cast(), _mm256_shuffle_epi8(v, order));
+                    _mm256_storeu_si256(d.add(k).cast(), v);
                     k += 16;
                 }
-                // Even, and at most 16 · 16 256 · 2 · (values / 16): no wrap.
+                // Twice the sum, and at most 16 384 · values: no wrap.
                 let mut cx = super::hsum256(sum) / 2;
                 for (j, &v) in src.iter().enumerate().skip(k) {
                     d.add(j / 4 * 4 + AT[j % 4]).write(i16::from(v));
