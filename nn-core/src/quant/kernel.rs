@@ -17,8 +17,9 @@
 //!   packed per four inputs × every row ([`Packed`], XNNPACK's layout), four broadcast
 //!   activations against 16 (or 8) rows per vector, each output one lane of an accumulator: no
 //!   horizontal sums, each weight vector loaded once for 4 (or 2) samples. The layers use them
-//!   for batches (and, with AVX-512 VNNI, for one sample too). AVX2 batches of 32 samples or more
-//!   take `vpmaddwd` on weights widened to i16 once per call instead (`x86::wide`).
+//!   for batches (and, with AVX-512 VNNI, for one sample too). AVX2 batches of 4 samples or more
+//!   take `vpmaddwd` on a 16-bit copy of the weights instead, by Winograd's inner product
+//!   (`x86::wide`).
 //!
 //! - On Cortex-M4/M7 (`thumbv7em`, the `constnet_arm_dsp` cfg of the build script) the portable
 //!   kernel is replaced by [`dsp`]: `SXTB16` and `SMLAD`, two 16-bit products per instruction.
@@ -744,9 +745,9 @@ pub(crate) const fn pack_wide(
 /// or `None` (nothing written) where the caller should take [`matmul_zp`]: on the portable
 /// kernel, and for one sample on the 256-bit ones (784 × 64 on a Zen 5 EPYC, one sample /
 /// 128: AVX-512 VNNI 0.63 → 0.49 µs / 17.8 → 13.1 µs; AVX-VNNI 0.68 → 0.83 µs / 37.5 → 27.7
-/// µs; AVX2 0.64 → 0.65 µs / 69.5 → 63.1 µs, and 55.0 µs at 128 by 16-bit copies, `x86::wide`,
-/// from 32 samples on). The same wrapping i32 sums as every other kernel. Panics unless `x`
-/// holds whole samples of `n` values and `out` one value per sample and row.
+/// µs; AVX2 0.64 → 0.65 µs / 69.5 → 63.1 µs, and 52.8 µs at 128 by the 16-bit copy,
+/// `x86::wide`, from 4 samples on). The same wrapping i32 sums as every other kernel. Panics
+/// unless `x` holds whole samples of `n` values and `out` one value per sample and row.
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 pub(crate) fn matmul_packed(x: &[i8], p: Packed, out: &mut [i32]) -> Option<()> {
     match Isa::best() {
@@ -2106,11 +2107,11 @@ mod x86 {
         unsafe { drive_packed::<ColAvxVnni, 2>(x, p, out) }
     }
 
-    /// Batches from this size take [`wide`] on AVX2, smaller ones `ColAvx2`: `wide` widens the
-    /// weights once per call (about 1.3 µs for 784 × 64 on a Zen 5 EPYC), which 32 samples
-    /// repay (784 × 64, `ColAvx2` / `wide`: batch 16 7.8 / 8.5 µs, 32 15.3 / 15.5 µs, 128 62.2
-    /// / 57.3 µs).
-    const WIDE_BATCH: usize = 32;
+    /// Batches from this size take [`wide`] on AVX2, smaller ones `ColAvx2`: `wide` prepares
+    /// each sample's activations and correction, which a tile of 2 samples does not repay
+    /// (784 × 64 on a Zen 5 EPYC, `ColAvx2` / `wide`: batch 2 0.96 / 1.00 µs, 4 1.92 / 1.83,
+    /// 16 7.60 / 6.73, 128 60.6 / 52.8; the ignored test `measure_kernels`).
+    const WIDE_BATCH: usize = 4;
 
     /// # Safety
     /// The CPU has AVX2; lengths as `super::matmul_packed_with` checks.
@@ -3100,7 +3101,9 @@ mod tests {
                 (5, 65),
                 (3, 70),
                 (2, 130),
-                // The AVX2 kernel widens weights from 32 samples on.
+                // Around the AVX2 kernels' switch (4 samples) and its chunks (n 785: 52 + 52 +
+                // 52 + 40 groups, and the tail).
+                (4, 9),
                 (32, 9),
                 (35, 66),
             ] {
@@ -3382,6 +3385,35 @@ mod tests {
                     run(&std::format!("{isa:?} cols"), &mut |o| {
                         matmul_packed_with(isa, &x, p, o)
                     });
+                }
+            }
+        }
+        // The two AVX2 batch kernels around `WIDE_BATCH`.
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if Isa::Avx2.available() {
+            let copies = packed_copy(&wd, n, rows);
+            let p = copies.packed();
+            for batch in [2usize, 4, 8, 16, 32, 128] {
+                let x = random_i8(&mut rng, batch * n, -128);
+                let mut out = std::vec![0; batch * rows];
+                for (name, kernel) in [
+                    (
+                        "sign",
+                        x86::packed_avx2_sign as unsafe fn(&[i8], Packed, &mut [i32]),
+                    ),
+                    ("wide", x86::packed_avx2_wide),
+                ] {
+                    let reps = 200_000 / batch;
+                    let mut best = f64::MAX;
+                    for _ in 0..7 {
+                        let t = Instant::now();
+                        for _ in 0..reps {
+                            // SAFETY: AVX2 found; whole samples and one sum per sample and row.
+                            unsafe { kernel(&x, p, core::hint::black_box(&mut out)) };
+                        }
+                        best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+                    }
+                    std::println!("AVX2 {name} batch {batch:>3}: {:8.3} µs/call", best * 1e6);
                 }
             }
         }
