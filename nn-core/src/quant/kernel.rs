@@ -2270,14 +2270,6 @@ mod x86 {
                 // SAFETY (all): the contract; vectors `< nvp` of rows `c..c + 8 · (nvp − 1) +
                 // last ≤ rows`, the tiles' samples below `batch`.
                 unsafe {
-                    // Few rows (a classifier's 10: two vectors) leave registers for 4 samples,
-                    // half the tiles' overhead (784-64-10 at batch 128: layer 2 2.43 → 2.20 µs).
-                    if nvp <= 2 {
-                        while b + 2 * NB <= batch {
-                            tile::<{ 2 * NB }>(x, n, rows, k, nvp, last, c, out, b);
-                            b += 2 * NB;
-                        }
-                    }
                     while b + NB <= batch {
                         tile::<NB>(x, n, rows, k, nvp, last, c, out, b);
                         b += NB;
