@@ -2158,8 +2158,9 @@ mod x86 {
         //! samples' computed with their activations). Two multiplies and two additions per 32
         //! products before, one and three now: the additions run on more of a core's vector
         //! pipes than the multiplies (784 × 64 at batch 128 on the Zen 5 EPYC, with the output
-        //! stage: 59.4 → 58.2 µs; the MLP 61.4 → 60.7 µs, medians of 5 interleaved runs). Exact:
-        //! products of i16 below 2^16 in magnitude into i32, wrapping sums whose true value fits.
+        //! stage: 59.1–59.6 → 58.0–58.3 µs, 3 interleaved rounds; the MLP 61.4 → 60.7 µs,
+        //! medians of 5). Exact: products below 2^16 in magnitude into i32 (no saturation), and
+        //! the wrapping sums are congruent to the dot product modulo 2^32: every kernel's i32.
         //!
         //! The weights are the layer's 16-bit copy ([`super::super::pack_wide`], built with the
         //! layer: widening them per call cost 1.5–2 µs of the 784-64-10 MLP's batch of 128),
