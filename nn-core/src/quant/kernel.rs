@@ -17,8 +17,9 @@
 //!   packed per four inputs × every row ([`Packed`], XNNPACK's layout), four broadcast
 //!   activations against 16 (or 8) rows per vector, each output one lane of an accumulator: no
 //!   horizontal sums, each weight vector loaded once for 4 (or 2) samples. The layers use them
-//!   for batches (and, with AVX-512 VNNI, for one sample too). AVX2 batches of 32 samples or more
-//!   take `vpmaddwd` on weights widened to i16 once per call instead (`x86::wide`).
+//!   for batches (and, with AVX-512 VNNI, for one sample too). AVX2 batches of 4 samples or more
+//!   take `vpmaddwd` on a 16-bit copy of the weights instead, by Winograd's inner product
+//!   (`x86::wide`).
 //!
 //! - On Cortex-M4/M7 (`thumbv7em`, the `constnet_arm_dsp` cfg of the build script) the portable
 //!   kernel is replaced by [`dsp`]: `SXTB16` and `SMLAD`, two 16-bit products per instruction.
@@ -600,13 +601,24 @@ pub(crate) fn matmul_with(isa: Isa, x: &[i8], w: Weights, out: &mut [i32]) {
 /// Offset to u8 because `vpdpbusd` wants its unsigned operand in a register and its signed one
 /// may then be the broadcast activations: `Σ w·x = Σ (w + 128)·x − 128 · Σ x`.
 ///
+/// The AVX2 batch kernel (`x86::wide`) reads a second copy, `wide`, of 16-bit pairs for
+/// Winograd's inner product (1968), which halves the multiplies: `Σ w·x = Σ_g [(x₀ + w₁)(x₁ +
+/// w₀) + (x₂ + w₃)(x₃ + w₂)] − Σ_g (x₀x₁ + x₂x₃) − Σ_g (w₀w₁ + w₂w₃)` over the groups of four
+/// inputs (`x₀ = x[4g]`, `w₁ = w[r][4g + 1]`, …). Per group two vectors of `rows` pairs:
+/// `wide[(2g · rows + r) · 2..]` holds `(w₁, w₃)` and `wide[((2g + 1) · rows + r) · 2..]` holds
+/// `(w₀, w₂)`, for the `n / 4` whole groups, and the last `n % 4` inputs (padded with 0) the
+/// same way in `wide_tail`; `wide_corr[r]` is row `r`'s `Σ w[2k]·w[2k + 1]` ([`pack_wide`]).
+///
 /// Lengths are checked by [`Packed::new`]; the contents (that they are `w`'s) by the layer that
-/// owns both ([`pack`] at construction), as with [`Weights`]' sums.
+/// owns both ([`pack`] and [`pack_wide`] at construction), as with [`Weights`]' sums.
 #[derive(Clone, Copy)]
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 pub(crate) struct Packed<'a> {
     body: &'a [u8],
     tail: &'a [u8],
+    wide: &'a [i16],
+    wide_tail: &'a [i16],
+    wide_corr: &'a [i32],
     n: usize,
     rows: usize,
 }
@@ -614,15 +626,30 @@ pub(crate) struct Packed<'a> {
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 impl<'a> Packed<'a> {
     /// Panics unless `n > 0`, `rows > 0`, `body` holds at least `n / 4` groups of `rows × 4`
-    /// bytes (only those are used) and `tail` exactly `rows × 4`.
-    pub(crate) fn new(body: &'a [u8], tail: &'a [u8], n: usize, rows: usize) -> Self {
+    /// bytes (only those are used) and `tail` exactly `rows × 4`, `wide` at least `n / 4` groups
+    /// of `rows × 4` values, `wide_tail` exactly `rows × 4` and `wide_corr` `rows`.
+    pub(crate) fn new(
+        body: &'a [u8],
+        tail: &'a [u8],
+        wide: &'a [i16],
+        wide_tail: &'a [i16],
+        wide_corr: &'a [i32],
+        n: usize,
+        rows: usize,
+    ) -> Self {
         assert!(n > 0 && rows > 0, "packed: empty product");
         let len = n / 4 * rows * 4;
         assert!(body.len() >= len, "packed: n / 4 groups of rows × 4 bytes");
         assert_eq!(tail.len(), rows * 4, "packed: a tail of rows × 4 bytes");
+        assert!(wide.len() >= len, "packed: n / 4 groups of rows × 4 values");
+        assert_eq!(wide_tail.len(), rows * 4, "packed: a wide tail of rows × 4");
+        assert_eq!(wide_corr.len(), rows, "packed: one correction per row");
         Packed {
             body: &body[..len],
             tail,
+            wide: &wide[..len],
+            wide_tail,
+            wide_corr,
             n,
             rows,
         }
@@ -658,13 +685,69 @@ pub(crate) const fn pack(w: &[i8], n: usize, rows: usize, body: &mut [u8], tail:
     }
 }
 
+/// Packs `rows` rows of `n` weights (`w`, row-major) into the 16-bit copy [`Packed`] describes:
+/// `body` (at least `n / 4 · rows · 4` values), `tail` (`rows · 4`; zeros for `n % 4 = 0`) and
+/// `corr` (`rows`). A `const fn`, as [`pack`]. Panics unless the lengths are as stated.
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+pub(crate) const fn pack_wide(
+    w: &[i8],
+    n: usize,
+    rows: usize,
+    body: &mut [i16],
+    tail: &mut [i16],
+    corr: &mut [i32],
+) {
+    assert!(w.len() == n * rows && body.len() >= n / 4 * rows * 4);
+    assert!(tail.len() == rows * 4 && corr.len() == rows);
+    let whole = n / 4 * 4;
+    let mut r = 0;
+    while r < rows {
+        let mut k = 0;
+        let mut c = 0i32;
+        while k < whole.div_ceil(4) * 4 + (n - whole).div_ceil(4) * 4 {
+            // Padded with 0 past `n`.
+            let v = if k < n { w[r * n + k] as i16 } else { 0 };
+            // Input j of the group: (w₁, w₃) in the first vector, (w₀, w₂) in the second.
+            let (half, t) = match k % 4 {
+                0 => (1, 0),
+                1 => (0, 0),
+                2 => (1, 1),
+                _ => (0, 1),
+            };
+            if k < whole {
+                body[((2 * (k / 4) + half) * rows + r) * 2 + t] = v;
+            } else {
+                tail[(half * rows + r) * 2 + t] = v;
+            }
+            if k % 2 == 1 {
+                let prev = if k - 1 < n {
+                    w[r * n + k - 1] as i32
+                } else {
+                    0
+                };
+                c += prev * v as i32;
+            }
+            k += 1;
+        }
+        corr[r] = c;
+        if whole == n {
+            let mut j = 0;
+            while j < 4 {
+                tail[r * 4 + j] = 0;
+                j += 1;
+            }
+        }
+        r += 1;
+    }
+}
+
 /// [`matmul`] from packed weights: the column kernel of [`Isa::best`] where it is the faster,
 /// or `None` (nothing written) where the caller should take [`matmul_zp`]: on the portable
 /// kernel, and for one sample on the 256-bit ones (784 × 64 on a Zen 5 EPYC, one sample /
 /// 128: AVX-512 VNNI 0.63 → 0.49 µs / 17.8 → 13.1 µs; AVX-VNNI 0.68 → 0.83 µs / 37.5 → 27.7
-/// µs; AVX2 0.64 → 0.65 µs / 69.5 → 63.1 µs, and 55.0 µs at 128 by 16-bit copies, `x86::wide`,
-/// from 32 samples on). The same wrapping i32 sums as every other kernel. Panics unless `x`
-/// holds whole samples of `n` values and `out` one value per sample and row.
+/// µs; AVX2 0.64 → 0.65 µs / 69.5 → 63.1 µs, and 52.8 µs at 128 by the 16-bit copy,
+/// `x86::wide`, from 4 samples on). The same wrapping i32 sums as every other kernel. Panics
+/// unless `x` holds whole samples of `n` values and `out` one value per sample and row.
 #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 pub(crate) fn matmul_packed(x: &[i8], p: Packed, out: &mut [i32]) -> Option<()> {
     match Isa::best() {
@@ -2024,11 +2107,11 @@ mod x86 {
         unsafe { drive_packed::<ColAvxVnni, 2>(x, p, out) }
     }
 
-    /// Batches from this size take [`wide`] on AVX2, smaller ones `ColAvx2`: `wide` widens the
-    /// weights once per call (about 1.3 µs for 784 × 64 on a Zen 5 EPYC), which 32 samples
-    /// repay (784 × 64, `ColAvx2` / `wide`: batch 16 7.8 / 8.5 µs, 32 15.3 / 15.5 µs, 128 62.2
-    /// / 57.3 µs).
-    const WIDE_BATCH: usize = 32;
+    /// Batches from this size take [`wide`] on AVX2, smaller ones `ColAvx2`: `wide` prepares
+    /// each sample's activations and correction, which a tile of 2 samples does not repay
+    /// (784 × 64 on a Zen 5 EPYC, `ColAvx2` / `wide`: batch 2 0.96 / 1.00 µs, 4 1.92 / 1.83,
+    /// 16 7.60 / 6.73, 128 60.6 / 52.8; the ignored test `measure_kernels`).
+    const WIDE_BATCH: usize = 4;
 
     /// # Safety
     /// The CPU has AVX2; lengths as `super::matmul_packed_with` checks.
@@ -2067,34 +2150,52 @@ mod x86 {
     }
 
     mod wide {
-        //! The AVX2 batch product on 16-bit copies: `vpmaddwd` multiplies 8 rows' weights for two
-        //! inputs by the sample's two activations broadcast and adds the pairs into i32 — 16
-        //! products per multiply, and one `vpaddd` — where `ColAvx2` needs `vpsignb`,
-        //! `vpmaddubsw`, `vpmaddwd` and `vpaddd` per 32 (and a `vpxor` per weight vector). Both
-        //! are bound by the two multiply ports of a Zen 5 core (`ColAvx2` 60.5 µs, this 55.0 µs
-        //! for 784 × 64 at batch 128, best of 15 interleaved rounds), this one with fewer
-        //! instructions besides. Exact: products of i16 in `[-128, 127]` into i32, wrapping sums.
+        //! The AVX2 batch product by Winograd's inner product on 16-bit values (see `Packed`):
+        //! per group of four inputs and 8 rows, two `vpaddw` form `(x₀ + w₁, x₂ + w₃)` and
+        //! `(x₁ + w₀, x₃ + w₂)` (in `[-255, 254]`), one `vpmaddwd` multiplies them into i32 —
+        //! four products' worth in two multiplies per lane — and one `vpaddd` accumulates; the
+        //! sums start at `−Σ w₀w₁ − Σ x₀x₁` (the rows' part stored with the weights, the
+        //! samples' computed with their activations). Two multiplies and two additions per 32
+        //! products before, one and three now: the additions run on more of a core's vector
+        //! pipes than the multiplies (784 × 64 at batch 128 on the Zen 5 EPYC, with the output
+        //! stage: 59.1–59.6 → 58.0–58.3 µs, 3 interleaved rounds; the MLP 61.4 → 60.7 µs,
+        //! medians of 5). Exact: products below 2^16 in magnitude into i32 (no saturation), and
+        //! the wrapping sums are congruent to the dot product modulo 2^32: every kernel's i32.
         //!
-        //! Per call the weights are widened chunk by chunk — `PAIRS` inputs × up to `8 · PASS`
-        //! rows, 32 KB, kept in L1 while every sample passes — and per tile of `NB` samples their
-        //! activations of the chunk. The i32 sums go to `out` after the first chunk and are read
+        //! The weights are the layer's 16-bit copy ([`super::super::pack_wide`], built with the
+        //! layer: widening them per call cost 1.5–2 µs of the 784-64-10 MLP's batch of 128),
+        //! taken in chunks of up to `GROUPS` groups × `8 · PASS` rows, at most 32 KB, kept in L1
+        //! while every sample passes; per tile of `NB` samples their activations of the chunk are
+        //! widened and reordered. The i32 sums go to `out` after the first chunk and are read
         //! back for the next.
 
         use core::arch::x86_64::*;
         use core::mem::MaybeUninit;
 
-        /// Pairs of inputs per chunk (256 inputs).
-        const PAIRS: usize = 128;
+        /// Groups of four inputs per chunk, at most (256 inputs); the groups are split into
+        /// chunks of about equal size, multiples of 4.
+        const GROUPS: usize = 64;
         /// Vectors of 8 rows per chunk (64 rows).
         const PASS: usize = 8;
         /// Samples per tile.
         const NB: usize = 2;
-        /// Vectors per tile: `NB · NV` accumulators, `NV` weights and `NB` activations in the
-        /// 16 registers (3 × 4 measured 40 % slower: spills; 1 × 8 and 4 × 2 the same as 2 × 4).
+        /// Vectors per tile: `NB · NV` accumulators and `2 · NB` activations in the 16
+        /// registers, the weights read as memory operands.
         const NV: usize = 4;
 
-        /// One chunk's widened weights: `[pair][vector]`, 8 rows × (w[r][2j], w[r][2j + 1]).
-        type Chunk = [[MaybeUninit<__m256i>; PASS]; PAIRS];
+        /// The inputs of one chunk: `groups` groups of weights, group `g`'s two vectors at
+        /// `w[2g · rows · 2..]` and `w[(2g + 1) · rows · 2..]` (`rows` × 2 values each),
+        /// multiplying the activations `x0..x0 + 4 · groups` of each sample (those past `n`
+        /// are 0).
+        #[derive(Clone, Copy)]
+        struct Chunk<'a> {
+            w: &'a [i16],
+            groups: usize,
+            x0: usize,
+            /// The sums start at `−corr` (else at `out`).
+            first: bool,
+            corr: &'a [i32],
+        }
 
         /// `out = x · wᵀ` for every sample of `x`.
         ///
@@ -2104,129 +2205,122 @@ mod x86 {
         #[inline(always)]
         pub(super) unsafe fn product(x: &[i8], p: super::super::Packed, out: &mut [i32]) {
             let (n, rows) = (p.n, p.rows);
-            let batch = x.len() / n;
-            let groups = n.div_ceil(4);
-            let mut chunk: Chunk = [[MaybeUninit::uninit(); PASS]; PAIRS];
+            let groups = n / 4;
+            // Whole vectors of 16 activations per chunk but in the last (`widen_x`'s
+            // remainder is scalar): 196 groups as 52 + 3 × 48.
+            let size = groups
+                .div_ceil(groups.div_ceil(GROUPS).max(1))
+                .next_multiple_of(4);
+            let corr = p.wide_corr;
             let mut g0 = 0;
-            while g0 < groups {
-                let gc = (groups - g0).min(PAIRS / 2);
-                let mut c = 0;
-                while c < rows {
-                    let nvp = (rows - c).div_ceil(8).min(PASS);
-                    let last = (rows - c - 8 * (nvp - 1)).min(8);
-                    // SAFETY (both): AVX2 (the contract); the chunk's groups `g0..g0 + gc ≤
-                    // ⌈n / 4⌉` and vectors `< nvp` of rows `c..c + 8 · (nvp − 1) + last ≤ rows`,
-                    // the tiles' samples below `batch`. `widen` writes pairs `< 2 · gc`, vectors
-                    // `< nvp`: what `tile` reads.
-                    unsafe {
-                        widen(p, g0, gc, c, nvp, last, &mut chunk);
-                        let w = &chunk[..2 * gc];
-                        let mut b = 0;
-                        while b + NB <= batch {
-                            tile::<NB>(x, n, w, g0, nvp, last, rows, c, out, b);
-                            b += NB;
-                        }
-                        while b < batch {
-                            tile::<1>(x, n, w, g0, nvp, last, rows, c, out, b);
-                            b += 1;
-                        }
-                    }
-                    c += 8 * PASS;
-                }
-                g0 += gc;
-            }
-        }
-
-        /// Widens groups `g0..g0 + gc` (four inputs each) of rows `c..` (`nvp` vectors, the last
-        /// with `last` rows) into `chunk`: a packed vector (8 rows × 4 inputs, `w + 128` as u8)
-        /// becomes two, the rows' first two inputs as i16 and their last two.
-        ///
-        /// # Safety
-        /// AVX2; `g0 + gc ≤ ⌈n / 4⌉`, `gc ≤ PAIRS / 2`, `0 < nvp ≤ PASS`, `0 < last ≤ 8`, and
-        /// `c + 8 · (nvp − 1) + last ≤ rows`.
-        #[inline(always)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn widen(
-            p: super::super::Packed,
-            g0: usize,
-            gc: usize,
-            c: usize,
-            nvp: usize,
-            last: usize,
-            chunk: &mut Chunk,
-        ) {
-            let rows = p.rows;
-            let whole = p.n / 4;
-            // SAFETY: AVX2 (the contract); the sources are slices of `4 · lanes` bytes, read
-            // whole or by `vpmaskmovd` of `lanes` dwords (which does not touch the others).
+            // SAFETY (both): AVX2 (the contract); each chunk's slice of `p.wide` holds its
+            // groups (sliced, so checked) of `rows × 4` values, as `Packed::new` checked for
+            // `n / 4` groups and `rows × 4` values of the tail.
             unsafe {
-                // Per 128-bit lane (4 rows × 4 inputs): the rows' inputs 0, 1, then 2, 3.
-                let pairs = _mm256_setr_epi8(
-                    0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12, 13,
-                    2, 3, 6, 7, 10, 11, 14, 15,
-                );
-                let m = super::mask256(last);
-                for g in 0..gc {
-                    let gg = g0 + g;
-                    let (lo, hi) = chunk[2 * g..2 * g + 2].split_at_mut(1);
-                    for (v, (lo, hi)) in lo[0].iter_mut().zip(&mut hi[0]).take(nvp).enumerate() {
-                        let r = c + 8 * v;
-                        let lanes = if v == nvp - 1 { last } else { 8 };
-                        let src = if gg < whole {
-                            &p.body[(gg * rows + r) * 4..][..4 * lanes]
-                        } else {
-                            &p.tail[r * 4..][..4 * lanes]
-                        };
-                        let raw = if lanes == 8 {
-                            _mm256_loadu_si256(src.as_ptr().cast())
-                        } else {
-                            // The other rows become -128: their sums are never stored.
-                            _mm256_maskload_epi32(src.as_ptr().cast(), m)
-                        };
-                        let w = _mm256_xor_si256(raw, _mm256_set1_epi8(-128));
-                        let w = _mm256_shuffle_epi8(w, pairs);
-                        // Inputs 0, 1 of the 8 rows in the low half, 2, 3 in the high one.
-                        let w = _mm256_permute4x64_epi64::<0b11_01_10_00>(w);
-                        lo.write(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(w)));
-                        hi.write(_mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(w)));
-                    }
+                while g0 < groups {
+                    let gc = size.min(groups - g0);
+                    let w = &p.wide[g0 * rows * 4..(g0 + gc) * rows * 4];
+                    let (x0, first) = (4 * g0, g0 == 0);
+                    chunk(
+                        x,
+                        n,
+                        rows,
+                        Chunk {
+                            w,
+                            groups: gc,
+                            x0,
+                            first,
+                            corr,
+                        },
+                        out,
+                    );
+                    g0 += gc;
+                }
+                if !n.is_multiple_of(4) {
+                    let (w, x0, first) = (p.wide_tail, 4 * groups, groups == 0);
+                    chunk(
+                        x,
+                        n,
+                        rows,
+                        Chunk {
+                            w,
+                            groups: 1,
+                            x0,
+                            first,
+                            corr,
+                        },
+                        out,
+                    );
                 }
             }
         }
 
-        /// Samples `b..b + T` against the chunk `w` (groups from `g0`, `nvp` vectors of rows
-        /// from `c`): their activations widened to i16 pairs, then blocks of up to `NV` vectors.
+        /// Every sample and row through one chunk.
         ///
         /// # Safety
-        /// AVX2; `b + T ≤ batch`; `w` as `widen` wrote it for `g0`, `w.len() / 2` groups,
-        /// `nvp`, `last` and `c`.
+        /// AVX2; as `product`, and `k.w` holds `k.groups` groups of `rows × 4` values, `0 <
+        /// k.groups ≤ GROUPS`, `k.x0 < n`, `k.corr` `rows` values.
+        #[inline(always)]
+        unsafe fn chunk(x: &[i8], n: usize, rows: usize, k: Chunk, out: &mut [i32]) {
+            let batch = x.len() / n;
+            let mut c = 0;
+            while c < rows {
+                let nvp = (rows - c).div_ceil(8).min(PASS);
+                let last = (rows - c - 8 * (nvp - 1)).min(8);
+                let mut b = 0;
+                // SAFETY (all): the contract; vectors `< nvp` of rows `c..c + 8 · (nvp − 1) +
+                // last ≤ rows`, the tiles' samples below `batch`.
+                unsafe {
+                    while b + NB <= batch {
+                        tile::<NB>(x, n, rows, k, nvp, last, c, out, b);
+                        b += NB;
+                    }
+                    while b < batch {
+                        tile::<1>(x, n, rows, k, nvp, last, c, out, b);
+                        b += 1;
+                    }
+                }
+                c += 8 * PASS;
+            }
+        }
+
+        /// Samples `b..b + T` against the chunk `k` (`nvp` vectors of rows from `c`, the last
+        /// with `last` rows): their activations widened and reordered, then blocks of up to
+        /// `NV` vectors.
+        ///
+        /// # Safety
+        /// As `chunk`; `b + T ≤ batch`, `0 < nvp ≤ PASS`, `0 < last ≤ 8`, `c + 8 · (nvp − 1) +
+        /// last ≤ rows`.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn tile<const T: usize>(
             x: &[i8],
             n: usize,
-            w: &[[MaybeUninit<__m256i>; PASS]],
-            g0: usize,
+            rows: usize,
+            k: Chunk,
             nvp: usize,
             last: usize,
-            rows: usize,
             c: usize,
             out: &mut [i32],
             b: usize,
         ) {
-            let gc = w.len() / 2;
-            // Not zeroed (1 KB per tile and chunk: 2 % of the batch); `widen_x` writes the
-            // first `2 · gc` of each.
-            let mut xw = [[MaybeUninit::<i32>::uninit(); PAIRS]; T];
-            let mut dst = xw.iter_mut();
-            let xs: [&[i32]; T] = core::array::from_fn(|i| {
+            // Not zeroed (2 KB per tile and chunk); `widen_x` writes the first `2 · k.groups`
+            // of each.
+            let mut xw = [[MaybeUninit::<i32>::uninit(); 2 * GROUPS]; T];
+            let mut cx = [0i32; T];
+            // A loop, not in `array::from_fn`'s closure: not inlined there, `widen_x`'s
+            // intrinsics were calls (17 % of the batch).
+            for (i, dst) in xw.iter_mut().enumerate() {
                 // Sliced, so checked.
-                let src = &x[(b + i) * n..][..n][4 * g0..(4 * (g0 + gc)).min(n)];
-                let dst = dst.next().expect("T buffers");
-                // SAFETY: AVX2 (the contract); `src` has at most `4 · gc` values.
-                unsafe { widen_x(src, &mut dst[..2 * gc]) }
+                let src = &x[(b + i) * n..][..n][k.x0..(k.x0 + 4 * k.groups).min(n)];
+                // SAFETY: AVX2 (the contract); `src` has at most `4 · k.groups` values.
+                cx[i] = unsafe { widen_x(src, &mut dst[..2 * k.groups]) };
+            }
+            // SAFETY: `widen_x` initialised the first `2 · k.groups` words of each (`k.groups
+            // ≤ GROUPS`: `chunk`'s contract).
+            let xs: [&[i32]; T] = core::array::from_fn(|i| unsafe {
+                core::slice::from_raw_parts(xw[i].as_ptr().cast::<i32>(), 2 * k.groups)
             });
-            let first = g0 == 0;
             let mut v0 = 0;
             while v0 < nvp {
                 let nv = (nvp - v0).min(NV);
@@ -2235,98 +2329,155 @@ mod x86 {
                 // SAFETY: AVX2; vectors `v0..v0 + nv ≤ nvp` of rows from `cc`, the last with
                 // `lanes` rows, within `rows`.
                 unsafe {
-                    match nv {
-                        4 => block::<T, 4>(xs, w, v0, first, lanes, rows, cc, out, b),
-                        3 => block::<T, 3>(xs, w, v0, first, lanes, rows, cc, out, b),
-                        2 => block::<T, 2>(xs, w, v0, first, lanes, rows, cc, out, b),
-                        _ => block::<T, 1>(xs, w, v0, first, lanes, rows, cc, out, b),
+                    match (nv, lanes == 8) {
+                        (4, true) => block::<T, 4, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (4, false) => block::<T, 4, true>(xs, cx, k, lanes, rows, cc, out, b),
+                        (3, true) => block::<T, 3, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (3, false) => block::<T, 3, true>(xs, cx, k, lanes, rows, cc, out, b),
+                        (2, true) => block::<T, 2, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (2, false) => block::<T, 2, true>(xs, cx, k, lanes, rows, cc, out, b),
+                        (_, true) => block::<T, 1, false>(xs, cx, k, lanes, rows, cc, out, b),
+                        (_, false) => block::<T, 1, true>(xs, cx, k, lanes, rows, cc, out, b),
                     }
                 }
                 v0 += nv;
             }
         }
 
-        /// `src` as i16 pairs in i32 words, zero-padded to `2 · dst.len()` values (a zero
-        /// activation adds nothing, whatever the weight beside it); returns `dst`, initialised.
+        /// `src` (groups of four, the last zero-padded to `2 · dst.len()` values) as i16 pairs
+        /// in i32 words, each group's `(x₀, x₂)` then `(x₁, x₃)`: every word of `dst` written.
+        /// Returns `Σ x[2k] · x[2k + 1]`.
         ///
         /// # Safety
-        /// AVX2; `src.len() ≤ 2 · dst.len()`.
+        /// AVX2; `src.len() ≤ 2 · dst.len()`, `dst.len()` even.
         #[inline(always)]
-        unsafe fn widen_x<'a>(src: &[i8], dst: &'a mut [MaybeUninit<i32>]) -> &'a [i32] {
-            assert!(src.len() <= 2 * dst.len());
+        unsafe fn widen_x(src: &[i8], dst: &mut [MaybeUninit<i32>]) -> i32 {
+            assert!(src.len() <= 2 * dst.len() && dst.len().is_multiple_of(2));
             let d = dst.as_mut_ptr().cast::<i16>();
+            // Where input `j` of a group goes among its four i16.
+            const AT: [usize; 4] = [0, 2, 1, 3];
             // SAFETY: AVX2 (the contract); reads within `src`, writes the `2 · dst.len()` i16
             // of `dst`: 16 at a time where 16 values are left, then one by one, then zeros.
             unsafe {
+                // Per group of four bytes: x₀, x₂, x₁, x₃ (reordered before widening: one
+                // byte shuffle, where LLVM made two of the 16-bit one).
+                let order = _mm_setr_epi8(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
+                let mut sum = _mm256_setzero_si256();
                 let mut k = 0;
                 while k + 16 <= src.len() {
-                    let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(src.as_ptr().add(k).cast()));
+                    let v = _mm_loadu_si128(src.as_ptr().add(k).cast());
+                    let v = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, order));
+                    // (x₀, x₂)·(x₁, x₃) = x₀x₁ + x₂x₃, in both words of a group.
+                    let swapped = _mm256_shuffle_epi32::<0b10_11_00_01>(v);
+                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(v, swapped));
                     _mm256_storeu_si256(d.add(k).cast(), v);
                     k += 16;
                 }
-                for (k, &v) in src.iter().enumerate().skip(k) {
-                    d.add(k).write(i16::from(v));
+                // Twice the sum, and at most 16 384 · values: no wrap.
+                let mut cx = super::hsum256(sum) / 2;
+                for (j, &v) in src.iter().enumerate().skip(k) {
+                    d.add(j / 4 * 4 + AT[j % 4]).write(i16::from(v));
+                    if j % 2 == 1 {
+                        cx += i32::from(src[j - 1]) * i32::from(v);
+                    }
                 }
-                for k in src.len()..2 * dst.len() {
-                    d.add(k).write(0);
+                for j in src.len()..2 * dst.len() {
+                    d.add(j / 4 * 4 + AT[j % 4]).write(0);
                 }
-                // Every word written above.
-                core::slice::from_raw_parts(dst.as_ptr().cast(), dst.len())
+                cx
             }
         }
 
-        /// `V` vectors of rows from `c` (vector `v0` of the chunk on) for `T` samples: the sums
-        /// start at 0 in the first chunk and at `out` after it, and go to `out`.
+        /// A vector of 8 i32 at `q`, or with `PART` and `last` only the mask's lanes (the
+        /// others 0).
         ///
         /// # Safety
-        /// AVX2; `w` as `tile` has it, with vectors `v0..v0 + V` written; `c + 8 · (V − 1) +
-        /// lanes ≤ rows`, `0 < lanes ≤ 8`; `xs` of `w.len()` words each.
+        /// AVX2; `q` points to 8 readable i32, or with `PART` and `last` to the mask's.
+        #[inline(always)]
+        unsafe fn load<const PART: bool>(q: *const i32, last: bool, m: __m256i) -> __m256i {
+            // SAFETY: the contract; `vpmaskmovd` does not touch the masked lanes.
+            unsafe {
+                if PART && last {
+                    _mm256_maskload_epi32(q, m)
+                } else {
+                    _mm256_loadu_si256(q.cast())
+                }
+            }
+        }
+
+        /// `V` vectors of rows from `c` for `T` samples against the chunk `k` (`PART`: the
+        /// last vector has `lanes < 8` rows, loaded and stored masked): the sums start at
+        /// `−corr` in the first chunk and at `out` after it, less each sample's `cx`, and go to
+        /// `out`.
+        ///
+        /// # Safety
+        /// AVX2; as `tile`, with `c + 8 · (V − 1) + lanes ≤ rows`, `lanes = 8` unless `PART`;
+        /// `xs` of `2 · k.groups` words each.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn block<const T: usize, const V: usize>(
+        unsafe fn block<const T: usize, const V: usize, const PART: bool>(
             xs: [&[i32]; T],
-            w: &[[MaybeUninit<__m256i>; PASS]],
-            v0: usize,
-            first: bool,
+            cx: [i32; T],
+            k: Chunk,
             lanes: usize,
             rows: usize,
             c: usize,
             out: &mut [i32],
             b: usize,
         ) {
-            // SAFETY: AVX2 (the contract). `out` is sliced (checked) to the `8 · (V − 1) +
-            // lanes` sums of each sample; a last vector of fewer lanes is loaded and stored
-            // masked. The loop reads `w[j][v0 + v]` (written by `widen`: the contract) and
-            // `xs[i][j]` for `j < w.len()`, the length of each `xs[i]` (asserted: once per block).
+            // SAFETY: AVX2 (the contract). `out` and `k.corr` are sliced (checked) to the `8 ·
+            // (V − 1) + lanes` sums of each sample; a last vector of fewer lanes is loaded and
+            // stored masked (`vpmaskmovd` does not touch the other lanes). Vector `v` of half
+            // `h` of group `g < k.groups` is read at `((2g + h) · rows + c + 8v) · 2`, `2 ·
+            // lanes` values (16 unless the part vector), which end at or before `((2g + h) ·
+            // rows + rows) · 2 ≤ k.w.len()` (asserted), and `xs[i][2g + h]`, within the `2 ·
+            // k.groups` words of each `xs[i]` (asserted: once per block).
             unsafe {
-                assert!(xs.iter().all(|x| x.len() == w.len()) && v0 + V <= PASS);
+                assert!(
+                    xs.iter().all(|x| x.len() == 2 * k.groups)
+                        && k.w.len() >= k.groups * rows * 4
+                        && c + 8 * (V - 1) + lanes <= rows
+                        && (PART || lanes == 8)
+                );
                 let m = super::mask256(lanes);
+                let load = |q: *const i32, v: usize| load::<PART>(q, v == V - 1, m);
                 let mut acc = [[_mm256_setzero_si256(); V]; T];
-                if !first {
-                    for (i, acc) in acc.iter_mut().enumerate() {
-                        let o = &out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
-                        for (v, a) in acc.iter_mut().enumerate() {
-                            let q = o.as_ptr().add(8 * v);
-                            *a = if v == V - 1 && lanes < 8 {
-                                _mm256_maskload_epi32(q, m)
-                            } else {
-                                _mm256_loadu_si256(q.cast())
-                            };
-                        }
+                let corr = &k.corr[c..][..8 * (V - 1) + lanes];
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let o = &out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
+                    let cxv = _mm256_set1_epi32(cx[i]);
+                    for (v, a) in acc.iter_mut().enumerate() {
+                        *a = if k.first {
+                            let w = load(corr.as_ptr().add(8 * v), v);
+                            _mm256_sub_epi32(_mm256_setzero_si256(), w)
+                        } else {
+                            load(o.as_ptr().add(8 * v), v)
+                        };
+                        *a = _mm256_sub_epi32(*a, cxv);
                     }
                 }
+                let base = k.w.as_ptr().add(2 * c);
+                let half = rows * 2;
                 // Index loops: `array::from_fn`'s closures were not inlined into the
                 // `target_feature` entry points (as in the column kernels' `block`).
                 #[allow(clippy::needless_range_loop)]
-                for (j, w) in w.iter().enumerate() {
-                    let mut xv = [_mm256_setzero_si256(); T];
-                    for (xv, x) in xv.iter_mut().zip(xs) {
-                        *xv = _mm256_set1_epi32(*x.get_unchecked(j));
+                for g in 0..k.groups {
+                    let mut xa = [_mm256_setzero_si256(); T];
+                    let mut xb = [_mm256_setzero_si256(); T];
+                    for i in 0..T {
+                        xa[i] = _mm256_set1_epi32(*xs[i].get_unchecked(2 * g));
+                        xb[i] = _mm256_set1_epi32(*xs[i].get_unchecked(2 * g + 1));
                     }
+                    // Offset from the start each time: a running pointer would step past the
+                    // end.
+                    let q = base.add(2 * g * half);
                     for v in 0..V {
-                        let wv = w.get_unchecked(v0 + v).assume_init();
+                        let wa = load(q.add(16 * v).cast(), v);
+                        let wb = load(q.add(half + 16 * v).cast(), v);
                         for i in 0..T {
-                            acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(wv, xv[i]));
+                            let a = _mm256_add_epi16(xa[i], wa);
+                            let bb = _mm256_add_epi16(xb[i], wb);
+                            acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(a, bb));
                         }
                     }
                 }
@@ -2334,7 +2485,7 @@ mod x86 {
                     let o = &mut out[(b + i) * rows + c..][..8 * (V - 1) + lanes];
                     for (v, &a) in acc.iter().enumerate() {
                         let q = o.as_mut_ptr().add(8 * v);
-                        if v == V - 1 && lanes < 8 {
+                        if PART && v == V - 1 {
                             _mm256_maskstore_epi32(q, m, a);
                         } else {
                             _mm256_storeu_si256(q.cast(), a);
@@ -2438,73 +2589,139 @@ mod x86 {
         if batch == 1 {
             return super::requantize_rows(r, acc, y);
         }
-        // SAFETY: the CPU has AVX2 (the contract); loads and stores are of slices checked to
-        // hold them (masked or copied for a last part vector); the rest is registers.
+        let min = _mm256_set1_epi32(i32::MIN);
+        let mut c = 0;
+        while c < rows {
+            let t = (rows - c).min(8);
+            let [mul, left, right] = row_params::<8>(&r.multiplier[c..c + t]);
+            let mut off = [0i32; 8];
+            off[..t].copy_from_slice(&r.offset[c..c + t]);
+            // SAFETY: the contract; the parameters are arrays of 8.
+            let s = unsafe {
+                let one = _mm256_set1_epi32(1);
+                let right_v = _mm256_loadu_si256(right.as_ptr().cast());
+                let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right_v), one);
+                let m = _mm256_loadu_si256(mul.as_ptr().cast());
+                Stage {
+                    zp: _mm256_set1_epi32(r.zero_point),
+                    lo: _mm256_set1_epi32(i32::from(r.lo) - r.zero_point),
+                    hi: _mm256_set1_epi32(i32::from(r.hi) - r.zero_point),
+                    off: _mm256_loadu_si256(off.as_ptr().cast()),
+                    m,
+                    m_odd: _mm256_shuffle_epi32::<0b11_11_01_01>(m),
+                    m_min: _mm256_cmpeq_epi32(m, min),
+                    left: _mm256_loadu_si256(left.as_ptr().cast()),
+                    right: right_v,
+                    mask,
+                    threshold: _mm256_srai_epi32::<1>(mask),
+                }
+            };
+            // The left shift and the saturating product only where a row needs them (MNIST
+            // MLP: neither; 4 of about 25 instructions per 8 outputs).
+            let shifts = left.iter().any(|&l| l != 0);
+            let saturates = mul.contains(&i32::MIN);
+            // SAFETY: the contract; rows `c..c + t` of every sample.
+            unsafe {
+                match (shifts, saturates) {
+                    (false, false) => stage_rows::<false, false>(&s, acc, y, rows, c, t, batch),
+                    (true, false) => stage_rows::<true, false>(&s, acc, y, rows, c, t, batch),
+                    (false, true) => stage_rows::<false, true>(&s, acc, y, rows, c, t, batch),
+                    (true, true) => stage_rows::<true, true>(&s, acc, y, rows, c, t, batch),
+                }
+            }
+            c += 8;
+        }
+    }
+
+    /// One block of 8 rows' parameters of `requantize_avx2`.
+    struct Stage {
+        zp: __m256i,
+        lo: __m256i,
+        hi: __m256i,
+        off: __m256i,
+        m: __m256i,
+        m_odd: __m256i,
+        m_min: __m256i,
+        left: __m256i,
+        right: __m256i,
+        mask: __m256i,
+        threshold: __m256i,
+    }
+
+    /// Rows `c..c + t` of every sample through the stage `s` (`LEFT`: some left shift is not
+    /// 0; `SAT`: some multiplier is `i32::MIN`).
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `0 < t ≤ 8`, `c + t ≤ rows`; `acc` and `y` hold `batch` samples of
+    /// `rows`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn stage_rows<const LEFT: bool, const SAT: bool>(
+        s: &Stage,
+        acc: &[i32],
+        y: &mut [i8],
+        rows: usize,
+        c: usize,
+        t: usize,
+        batch: usize,
+    ) {
+        // SAFETY: the contract; loads and stores are of slices checked to hold them (masked
+        // or copied for a last part vector); the rest is registers.
         unsafe {
-            let zp = _mm256_set1_epi32(r.zero_point);
-            let lo = _mm256_set1_epi32(i32::from(r.lo) - r.zero_point);
-            let hi = _mm256_set1_epi32(i32::from(r.hi) - r.zero_point);
+            let k = mask256(t);
             let half = _mm256_set1_epi64x(1 << 30);
             let min = _mm256_set1_epi32(i32::MIN);
-            let one = _mm256_set1_epi32(1);
             // Bytes 0, 4, 8, 12 of each 128-bit lane first, then those two dwords together.
             let bytes = _mm256_setr_epi8(
                 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1,
                 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
             );
             let dwords = _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1);
-            let mut c = 0;
-            while c < rows {
-                let t = (rows - c).min(8);
-                let k = mask256(t);
-                let [mul, left, right] = row_params::<8>(&r.multiplier[c..c + t]);
-                let mut off = [0i32; 8];
-                off[..t].copy_from_slice(&r.offset[c..c + t]);
-                let off = _mm256_loadu_si256(off.as_ptr().cast());
-                let m = _mm256_loadu_si256(mul.as_ptr().cast());
-                let m_odd = _mm256_shuffle_epi32::<0b11_11_01_01>(m);
-                let m_min = _mm256_cmpeq_epi32(m, min);
-                let left = _mm256_loadu_si256(left.as_ptr().cast());
-                let right = _mm256_loadu_si256(right.as_ptr().cast());
-                let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
-                let threshold = _mm256_srai_epi32::<1>(mask);
-                for b in 0..batch {
-                    let a = &acc[b * rows + c..][..t];
-                    let out = &mut y[b * rows + c..][..t];
-                    let x = if t == 8 {
-                        _mm256_loadu_si256(a.as_ptr().cast())
-                    } else {
-                        _mm256_maskload_epi32(a.as_ptr(), k)
-                    };
-                    let x = _mm256_sllv_epi32(_mm256_add_epi32(x, off), left);
-                    let even = _mm256_add_epi64(_mm256_mul_epi32(x, m), half);
-                    let odd = _mm256_mul_epi32(_mm256_shuffle_epi32::<0b11_11_01_01>(x), m_odd);
-                    let odd = _mm256_add_epi64(odd, half);
-                    let high = _mm256_blend_epi32::<0b1010_1010>(
-                        _mm256_srli_epi64::<31>(even),
-                        _mm256_slli_epi64::<1>(odd),
-                    );
-                    // x = m = i32::MIN: the product 2^62 gives 2^31, i.e. i32::MIN; minus one
-                    // is the saturated i32::MAX.
-                    let sat = _mm256_and_si256(_mm256_cmpeq_epi32(x, min), m_min);
-                    let high = _mm256_add_epi32(high, sat);
-                    let rem = _mm256_and_si256(high, mask);
-                    let thr = _mm256_sub_epi32(threshold, _mm256_srai_epi32::<31>(high));
-                    let up = _mm256_cmpgt_epi32(rem, thr);
-                    let v = _mm256_sub_epi32(_mm256_srav_epi32(high, right), up);
-                    let v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi), zp);
-                    // In [-128, 127] now: the low byte of each lane is the output.
-                    let v = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, bytes), dwords);
-                    if t == 8 {
-                        _mm_storel_epi64(out.as_mut_ptr().cast(), _mm256_castsi256_si128(v));
-                    } else {
-                        let v = _mm256_extract_epi64::<0>(v).to_le_bytes();
-                        for (o, &b) in out.iter_mut().zip(&v) {
-                            *o = b as i8;
-                        }
+            for b in 0..batch {
+                let a = &acc[b * rows + c..][..t];
+                let out = &mut y[b * rows + c..][..t];
+                let x = if t == 8 {
+                    _mm256_loadu_si256(a.as_ptr().cast())
+                } else {
+                    _mm256_maskload_epi32(a.as_ptr(), k)
+                };
+                let x = _mm256_add_epi32(x, s.off);
+                // A shift by 0 is the identity.
+                let x = if LEFT {
+                    _mm256_sllv_epi32(x, s.left)
+                } else {
+                    x
+                };
+                let even = _mm256_add_epi64(_mm256_mul_epi32(x, s.m), half);
+                let odd = _mm256_mul_epi32(_mm256_shuffle_epi32::<0b11_11_01_01>(x), s.m_odd);
+                let odd = _mm256_add_epi64(odd, half);
+                let high = _mm256_blend_epi32::<0b1010_1010>(
+                    _mm256_srli_epi64::<31>(even),
+                    _mm256_slli_epi64::<1>(odd),
+                );
+                // x = m = i32::MIN: the product 2^62 gives 2^31, i.e. i32::MIN; minus one is
+                // the saturated i32::MAX. No multiplier i32::MIN: never.
+                let high = if SAT {
+                    let sat = _mm256_and_si256(_mm256_cmpeq_epi32(x, min), s.m_min);
+                    _mm256_add_epi32(high, sat)
+                } else {
+                    high
+                };
+                let rem = _mm256_and_si256(high, s.mask);
+                let thr = _mm256_sub_epi32(s.threshold, _mm256_srai_epi32::<31>(high));
+                let up = _mm256_cmpgt_epi32(rem, thr);
+                let v = _mm256_sub_epi32(_mm256_srav_epi32(high, s.right), up);
+                let v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, s.lo), s.hi), s.zp);
+                // In [-128, 127] now: the low byte of each lane is the output.
+                let v = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, bytes), dwords);
+                if t == 8 {
+                    _mm_storel_epi64(out.as_mut_ptr().cast(), _mm256_castsi256_si128(v));
+                } else {
+                    let v = _mm256_extract_epi64::<0>(v).to_le_bytes();
+                    for (o, &b) in out.iter_mut().zip(&v) {
+                        *o = b as i8;
                     }
                 }
-                c += 8;
             }
         }
     }
@@ -2814,11 +3031,46 @@ mod tests {
         std::println!("kernels tested: {tested:?} (best: {:?})", Isa::best());
     }
 
-    /// [`pack`] into fresh buffers.
-    fn packed_copy(wd: &[i8], n: usize, rows: usize) -> (Vec<u8>, Vec<u8>) {
+    /// [`pack`] and [`pack_wide`] into fresh buffers.
+    struct Copies {
+        body: Vec<u8>,
+        tail: Vec<u8>,
+        wide: Vec<i16>,
+        wide_tail: Vec<i16>,
+        wide_corr: Vec<i32>,
+        n: usize,
+        rows: usize,
+    }
+
+    impl Copies {
+        fn packed(&self) -> Packed<'_> {
+            Packed::new(
+                &self.body,
+                &self.tail,
+                &self.wide,
+                &self.wide_tail,
+                &self.wide_corr,
+                self.n,
+                self.rows,
+            )
+        }
+    }
+
+    fn packed_copy(wd: &[i8], n: usize, rows: usize) -> Copies {
         let (mut body, mut tail) = (std::vec![0; n / 4 * rows * 4], std::vec![0; rows * 4]);
         pack(wd, n, rows, &mut body, &mut tail);
-        (body, tail)
+        let (mut wide, mut wide_tail) = (std::vec![0; n / 4 * rows * 4], std::vec![0; rows * 4]);
+        let mut wide_corr = std::vec![0; rows];
+        pack_wide(wd, n, rows, &mut wide, &mut wide_tail, &mut wide_corr);
+        Copies {
+            body,
+            tail,
+            wide,
+            wide_tail,
+            wide_corr,
+            n,
+            rows,
+        }
     }
 
     #[test]
@@ -2840,7 +3092,9 @@ mod tests {
                 (5, 65),
                 (3, 70),
                 (2, 130),
-                // The AVX2 kernel widens weights from 32 samples on.
+                // Around the AVX2 kernels' switch (4 samples) and its chunks (n 785: 52 + 52 +
+                // 52 + 40 groups, and the tail).
+                (4, 9),
                 (32, 9),
                 (35, 66),
             ] {
@@ -2849,8 +3103,8 @@ mod tests {
                 let sums: Vec<i32> = wd.chunks(n).map(row_sum).collect();
                 let mut want = std::vec![0; batch * rows];
                 portable(&x, Weights::new(&wd, &sums, n), &mut want);
-                let (body, tail) = packed_copy(&wd, n, rows);
-                let p = Packed::new(&body, &tail, n, rows);
+                let copies = packed_copy(&wd, n, rows);
+                let p = copies.packed();
                 for isa in [Isa::Avx2, Isa::AvxVnni, Isa::Avx512Vnni] {
                     if !isa.available() {
                         continue;
@@ -2890,10 +3144,20 @@ mod tests {
     fn packing_puts_every_weight_in_its_group() {
         // 2 rows of 5: groups of 4 inputs, each all rows' four, then the tail padded with 0.
         let w = [1, 2, 3, 4, 5, -1, -2, -3, -4, -5];
-        let (body, tail) = packed_copy(&w, 5, 2);
+        let c = packed_copy(&w, 5, 2);
         let back = |v: &[u8]| v.iter().map(|&b| (b ^ 0x80) as i8).collect::<Vec<_>>();
-        assert_eq!(back(&body), [1, 2, 3, 4, -1, -2, -3, -4]);
-        assert_eq!(back(&tail), [5, 0, 0, 0, -5, 0, 0, 0]);
+        assert_eq!(back(&c.body), [1, 2, 3, 4, -1, -2, -3, -4]);
+        assert_eq!(back(&c.tail), [5, 0, 0, 0, -5, 0, 0, 0]);
+        // 16-bit, per group: (w₁, w₃) of both rows, then (w₀, w₂); the fifth input padded
+        // with 0. Corrections: 1·2 + 3·4 + 5·0 for both rows.
+        assert_eq!(c.wide, [2, 4, -2, -4, 1, 3, -1, -3]);
+        assert_eq!(c.wide_tail, [0, 0, 0, 0, 5, 0, -5, 0]);
+        assert_eq!(c.wide_corr, [14, 14]);
+        // Whole groups leave the tail zero (two rows of four here).
+        let c = packed_copy(&[1, 2, 3, 4, 5, 6, 7, 8], 4, 2);
+        assert_eq!(c.wide, [2, 4, 6, 8, 1, 3, 5, 7]);
+        assert_eq!(c.wide_tail, [0; 8]);
+        assert_eq!(c.wide_corr, [14, 86]);
     }
 
     #[test]
@@ -3035,17 +3299,15 @@ mod tests {
                 matmul_with(isa, &x, w, &mut got);
                 assert_eq!(got, [want; 15], "{isa:?}, {xv} · {wv}");
                 if isa != Isa::Portable {
-                    let (body, tail) = packed_copy(&wd, n, 5);
+                    let copies = packed_copy(&wd, n, 5);
                     let mut got = [0; 15];
-                    matmul_packed_with(isa, &x, Packed::new(&body, &tail, n, 5), &mut got);
+                    matmul_packed_with(isa, &x, copies.packed(), &mut got);
                     assert_eq!(got, [want; 15], "{isa:?} packed, {xv} · {wv}");
                     #[cfg(all(feature = "std", target_arch = "x86_64"))]
                     if isa == Isa::Avx2 {
                         let mut got = [0; 15];
                         // SAFETY: AVX2 found; 3 samples of n, 3 × 5 sums.
-                        unsafe {
-                            x86::packed_avx2_wide(&x, Packed::new(&body, &tail, n, 5), &mut got)
-                        };
+                        unsafe { x86::packed_avx2_wide(&x, copies.packed(), &mut got) };
                         assert_eq!(got, [want; 15], "AVX2 wide, {xv} · {wv}");
                     }
                 }
@@ -3104,8 +3366,8 @@ mod tests {
                     batch as f64 / best / 1e6
                 );
             };
-            let (body, tail) = packed_copy(&wd, n, rows);
-            let p = Packed::new(&body, &tail, n, rows);
+            let copies = packed_copy(&wd, n, rows);
+            let p = copies.packed();
             for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
                 run(&std::format!("{isa:?}"), &mut |o| {
                     matmul_with(isa, &x, w, o)
@@ -3114,6 +3376,35 @@ mod tests {
                     run(&std::format!("{isa:?} cols"), &mut |o| {
                         matmul_packed_with(isa, &x, p, o)
                     });
+                }
+            }
+        }
+        // The two AVX2 batch kernels around `WIDE_BATCH`.
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if Isa::Avx2.available() {
+            let copies = packed_copy(&wd, n, rows);
+            let p = copies.packed();
+            for batch in [2usize, 4, 8, 16, 32, 128] {
+                let x = random_i8(&mut rng, batch * n, -128);
+                let mut out = std::vec![0; batch * rows];
+                for (name, kernel) in [
+                    (
+                        "sign",
+                        x86::packed_avx2_sign as unsafe fn(&[i8], Packed, &mut [i32]),
+                    ),
+                    ("wide", x86::packed_avx2_wide),
+                ] {
+                    let reps = 200_000 / batch;
+                    let mut best = f64::MAX;
+                    for _ in 0..7 {
+                        let t = Instant::now();
+                        for _ in 0..reps {
+                            // SAFETY: AVX2 found; whole samples and one sum per sample and row.
+                            unsafe { kernel(&x, p, core::hint::black_box(&mut out)) };
+                        }
+                        best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+                    }
+                    std::println!("AVX2 {name} batch {batch:>3}: {:8.3} µs/call", best * 1e6);
                 }
             }
         }
