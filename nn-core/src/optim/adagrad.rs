@@ -71,14 +71,7 @@ impl<P: Parameters> Optimizer<P> for AdaGrad {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, acc: &mut P) {
-        let step = BlockUpdate::<P>::begin_step(self);
-        let state = <Self as BlockUpdate<P>>::state_slices(acc);
-        <Self as BlockUpdate<P>>::update_block(
-            &step,
-            params.as_mut_slice(),
-            grads.as_slice(),
-            state,
-        );
+        super::block::step_whole(self, params, grads, acc);
     }
 }
 

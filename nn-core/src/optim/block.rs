@@ -47,6 +47,18 @@ pub trait BlockUpdate<P: Parameters>: Optimizer<P> {
     fn update_block(step: &Self::Step, params: &mut [f32], grads: &[f32], state: StateSlices<'_>);
 }
 
+/// [`Optimizer::step`] of every optimizer here: one step on the whole network as one block.
+pub(crate) fn step_whole<P: Parameters, O: BlockUpdate<P>>(
+    opt: &mut O,
+    params: &mut P,
+    grads: &P,
+    state: &mut O::State,
+) {
+    let step = opt.begin_step();
+    let state = O::state_slices(state);
+    O::update_block(&step, params.as_mut_slice(), grads.as_slice(), state);
+}
+
 /// Up to two optimizer-state tensors (Adam's `m` and `v`; one for momentum, RMSprop and
 /// Adagrad; none for plain SGD), each a slice parallel to the parameters or to a block of them.
 ///

@@ -77,14 +77,7 @@ impl<P: Parameters> Optimizer<P> for RmsProp {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, mean_square: &mut P) {
-        let step = BlockUpdate::<P>::begin_step(self);
-        let state = <Self as BlockUpdate<P>>::state_slices(mean_square);
-        <Self as BlockUpdate<P>>::update_block(
-            &step,
-            params.as_mut_slice(),
-            grads.as_slice(),
-            state,
-        );
+        super::block::step_whole(self, params, grads, mean_square);
     }
 }
 

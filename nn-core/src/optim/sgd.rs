@@ -92,14 +92,7 @@ impl<P: Parameters> Optimizer<P> for Sgd {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, state: &mut ()) {
-        let step = BlockUpdate::<P>::begin_step(self);
-        let state = <Self as BlockUpdate<P>>::state_slices(state);
-        <Self as BlockUpdate<P>>::update_block(
-            &step,
-            params.as_mut_slice(),
-            grads.as_slice(),
-            state,
-        );
+        super::block::step_whole(self, params, grads, state);
     }
 }
 
@@ -220,14 +213,7 @@ impl<P: Parameters> Optimizer<P> for Momentum {
     }
 
     fn step(&mut self, params: &mut P, grads: &P, velocity: &mut P) {
-        let step = BlockUpdate::<P>::begin_step(self);
-        let state = <Self as BlockUpdate<P>>::state_slices(velocity);
-        <Self as BlockUpdate<P>>::update_block(
-            &step,
-            params.as_mut_slice(),
-            grads.as_slice(),
-            state,
-        );
+        super::block::step_whole(self, params, grads, velocity);
     }
 }
 
