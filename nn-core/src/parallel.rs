@@ -156,7 +156,8 @@ where
         L::Target: Sync,
     {
         let _ = loss;
-        self.parallel_step::<L, NoUpdate, IN, OUT>(Work::Gradient(net), x, target, grads)
+        let k = self.check(x.len(), target.len())?;
+        Ok(self.parallel_step::<L, NoUpdate, IN, OUT>(k, Work::Gradient(net), x, target, grads))
     }
 
     /// One training step: the gradient as [`gradient`](Self::gradient) computes it, then the
@@ -204,12 +205,13 @@ where
     {
         let _ = loss;
         // Checked before the optimizer's step counter moves.
-        self.check(x.len(), target.len())?;
+        let k = self.check(x.len(), target.len())?;
         let step = opt.begin_step();
         let work = Work::Step(net, O::state_slices(state), step);
-        self.parallel_step::<L, O, IN, OUT>(work, x, target, grads)
+        Ok(self.parallel_step::<L, O, IN, OUT>(k, work, x, target, grads))
     }
 
+    /// The number of chunks, or why the batch cannot be cut into them.
     fn check(&self, samples: usize, targets: usize) -> Result<usize, ParallelError> {
         if samples != targets {
             return Err(ParallelError::CountMismatch { samples, targets });
@@ -220,22 +222,22 @@ where
         Ok(samples / C)
     }
 
-    /// The chunks' gradients, then their sum per block of parameters and, with `update`, the
-    /// optimizer's step on that block.
+    /// The `k` chunks' gradients ([`check`](Self::check)ed), then their sum per block of
+    /// parameters and, for a training step, the optimizer's step on that block.
     fn parallel_step<L, O, const IN: usize, const OUT: usize>(
         &mut self,
+        k: usize,
         work: Work<'_, N, O::Step>,
         x: &[[f32; IN]],
         target: &[L::Target],
         grads: &mut N,
-    ) -> Result<f32, ParallelError>
+    ) -> f32
     where
         N: Train<IN, OUT, C>,
         L: Loss<OUT>,
         L::Target: Sync,
         O: BlockUpdate<N>,
     {
-        let k = self.check(x.len(), target.len())?;
         let (xs, _) = x.as_chunks::<C>();
         let (ts, _) = target.as_chunks::<C>();
         // The first chunk's gradient goes straight into `grads`, the others into buffers of their own.
@@ -297,7 +299,7 @@ where
             // two context switches per call (a quarter of a 784-64-10 step at batch 128).
             run();
         }
-        Ok(self.losses[..k].iter().sum::<f32>() / k as f32)
+        self.losses[..k].iter().sum::<f32>() / k as f32
     }
 }
 
