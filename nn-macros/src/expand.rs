@@ -387,7 +387,7 @@ fn train(plan: &Plan) -> TokenStream {
     let bounds = quote!(#( #types: ::constnet::layer::Backprop<__B>, )*);
     // Only bounds that involve `__B`: a bound without it (`Step: Differentiable`) would be checked
     // at the definition and break inference-only networks.
-    let trainable = bounds.clone();
+    let trainable = quote!(#( #types: ::constnet::layer::Backprop<__B> + ::constnet::layer::BackpropParts<__B>, )*);
 
     let (x, target, buf, grads, rng) = (
         local("__x", Span::call_site()),
@@ -449,6 +449,7 @@ fn train(plan: &Plan) -> TokenStream {
     }
     let names: Vec<_> = layers.iter().map(|l| &l.layer.name).collect();
     let scratches: Vec<_> = (0..n).map(|i| buf_fields(i).2).collect();
+    let parts = train_in_parts(plan, &trainable);
 
     quote! {
         const _: () = {
@@ -466,6 +467,8 @@ fn train(plan: &Plan) -> TokenStream {
                 type Buffers = __Buffers<__B>;
             }
 
+            #parts
+
             impl<const __B: usize> ::constnet::Train<#input, #output, __B> for #ident where #trainable {
                 fn backprop_with<__L: ::constnet::Loss<#output>>(
                     &self,
@@ -475,6 +478,11 @@ fn train(plan: &Plan) -> TokenStream {
                     #grads: &mut Self,
                     #rng: &mut ::constnet::Rng,
                 ) -> f32 {
+                    let __params = 0 #( + <#types as ::constnet::layer::Layer>::PARAMS )*;
+                    let __continue = true #( && <#types as ::constnet::layer::Backprop<__B>>::CONTINUES )*;
+                    if ::constnet::layer::in_parts(__B, #in_n, __params, __continue) {
+                        return __backprop_parts::<__L, __B>(self, #x, #target, #buf, #grads, #rng);
+                    }
                     #body
                     #loss
                 }
@@ -490,6 +498,107 @@ fn train(plan: &Plan) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+/// `__backprop_parts`: `backprop_with` for a batch taken in parts of `PART` samples, each part's
+/// forward and backward pass back to back, the parameter gradients continued from part to part
+/// (`Backprop::backward_continued`): the same operations in the same order as in one pass over
+/// the batch, with each part's inputs still in L2 for its weight gradient.
+fn train_in_parts(plan: &Plan, trainable: &TokenStream) -> TokenStream {
+    let ident = &plan.net.ident;
+    let layers = &plan.layers;
+    let n = layers.len();
+    let last = n - 1;
+    let output = plan.outputs.arg();
+    let (in_n, out_n) = (plan.inputs.expr(), plan.outputs.expr());
+    let types: Vec<_> = layers.iter().map(|l| &l.ty).collect();
+    let part = quote!({ ::constnet::layer::PART });
+    let (net, x, xp, i, total, scale) = (
+        local("__net", Span::call_site()),
+        local("__x", Span::call_site()),
+        local("__xp", Span::call_site()),
+        local("__i", Span::call_site()),
+        local("__total", Span::call_site()),
+        local("__scale", Span::call_site()),
+    );
+    let x0 = local("__x0", Span::call_site());
+    let from = first_input(plan, &xp);
+    let scratch: Vec<_> = (0..n)
+        .map(|i| local(&format!("__s{i}"), Span::call_site()))
+        .collect();
+    let p = |field: &syn::Ident| quote!(::constnet::layer::part(&__buf.#field, #i));
+    let pm = |field: &syn::Ident| quote!(::constnet::layer::part_mut(&mut __buf.#field, #i));
+    let mut body = TokenStream::new();
+    for (k, l) in layers.iter().enumerate() {
+        let (name, ty, s) = (&l.layer.name, types[k], &scratch[k]);
+        let (a, _, _) = buf_fields(k);
+        let input = if k == 0 {
+            quote!(#x0)
+        } else {
+            let prev = buf_fields(k - 1).0;
+            quote!(::constnet::layer::part_as::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&__buf.#prev, #i))
+        };
+        let out = pm(&a);
+        body.extend(quote! {
+            ::constnet::layer::BackpropParts::<__B>::forward_part(&#net.#name, #input, #out, &mut #s, __rng);
+        });
+    }
+    let (a_last, d_last, _) = buf_fields(last);
+    let ty_last = types[last];
+    let (ya, dl) = (p(&a_last), pm(&d_last));
+    body.extend(quote! {
+        #total = ::constnet::layer::output_delta_part::<
+            __L, <#ty_last as ::constnet::layer::BackpropParts<__B>>::PartDerivative, #out_n, #part,
+        >(#ya, ::constnet::layer::part(__target, #i), #dl, #scale, #total);
+    });
+    for k in (0..n).rev() {
+        let (name, s) = (&layers[k].layer.name, &scratch[k]);
+        let (a, d, _) = buf_fields(k);
+        let (ya, dz) = (p(&a), p(&d));
+        if k == 0 {
+            body.extend(quote! {
+                ::constnet::layer::BackpropParts::<__B>::backward_part(
+                    &#net.#name, #x0, #ya, #dz, &#s, &mut __grads.#name, ::core::option::Option::None, #i > 0,
+                );
+            });
+        } else {
+            let (pa, pd, _) = buf_fields(k - 1);
+            let (ty, prev_ty) = (types[k], types[k - 1]);
+            let xa = quote!(::constnet::layer::part_as::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&__buf.#pa, #i));
+            let dx = quote!(::constnet::layer::part_as_mut::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&mut __buf.#pd, #i));
+            let (xa2, dx2) = (p(&pa), pm(&pd));
+            body.extend(quote! {
+                ::constnet::layer::BackpropParts::<__B>::backward_part(
+                    &#net.#name, #xa, #ya, #dz, &#s, &mut __grads.#name, ::core::option::Option::Some(#dx), #i > 0,
+                );
+                <#prev_ty as ::constnet::layer::BackpropParts<__B>>::activation_backward_part(#xa2, #dx2);
+            });
+        }
+    }
+    quote! {
+        #[allow(clippy::too_many_arguments)]
+        fn __backprop_parts<__L: ::constnet::Loss<#output>, const __B: usize>(
+            #net: &#ident,
+            #x: &[[f32; #in_n]; __B],
+            __target: &[__L::Target; __B],
+            __buf: &mut __Buffers<__B>,
+            __grads: &mut #ident,
+            __rng: &mut ::constnet::Rng,
+        ) -> f32
+        where
+            #trainable
+        {
+            #( let mut #scratch = <<#types as ::constnet::layer::BackpropParts<__B>>::PartScratch as ::constnet::Zeroed>::zeroed(); )*
+            let #scale = 1.0 / __B as f32;
+            let mut #total = 0.0f32;
+            for #i in 0..__B / #part {
+                let #xp = ::constnet::layer::part(#x, #i);
+                let #x0 = #from;
+                #body
+            }
+            #total * #scale
+        }
     }
 }
 

@@ -939,6 +939,7 @@ mod tests {
                 d_weight: &mut dw,
                 d_bias: &mut db,
                 dx: Some(&mut dx),
+                continues: false,
             };
             run_on(path, fwd);
             run_on(path, bwd);
@@ -1057,6 +1058,7 @@ mod tests {
                     d_weight: &mut dw,
                     d_bias: &mut db,
                     dx: None,
+                    continues: false,
                 };
                 run_on(path, bwd);
                 for o in 0..O {

@@ -157,7 +157,9 @@ pub(super) fn dot_tile<M: Math, const RB: usize, const RC: usize, const I: usize
 }
 
 /// Gradients of `y = W·x + b` for a batch, given `dz = dL/dy`: overwrites `dW = dzᵀ·X` and
-/// `db = Σ_b dz[b]` and, if asked, writes `dx = dz·W`.
+/// `db = Σ_b dz[b]` and, if asked, writes `dx = dz·W`. With `continues`, `dW` and `db` go on from
+/// the sums stored (the batch is a later part of a larger one): part after part is then one chain
+/// of operations in sample order, bit for bit the sums over the whole batch.
 pub(crate) struct AffineBackward<'a, const I: usize, const O: usize, const B: usize> {
     pub weight: &'a [[f32; I]; O],
     pub x: &'a [[f32; I]; B],
@@ -165,6 +167,7 @@ pub(crate) struct AffineBackward<'a, const I: usize, const O: usize, const B: us
     pub d_weight: &'a mut [[f32; I]; O],
     pub d_bias: &'a mut [f32; O],
     pub dx: Option<&'a mut [[f32; I]; B]>,
+    pub continues: bool,
 }
 
 impl<const I: usize, const O: usize, const B: usize> Kernel for AffineBackward<'_, I, O, B> {
@@ -172,13 +175,17 @@ impl<const I: usize, const O: usize, const B: usize> Kernel for AffineBackward<'
     fn run<M: Math>(self) {
         let dz = self.dz;
         for (o, db) in self.d_bias.iter_mut().enumerate() {
-            *db = dz.iter().map(|d| d[o]).sum();
+            *db = if self.continues {
+                dz.iter().fold(*db, |s, d| s + d[o])
+            } else {
+                dz.iter().map(|d| d[o]).sum()
+            };
         }
         // dW[o] = Σ_b dz[b][o] · x[b]
-        combine_rows::<M, I, B, O>(self.x, |b, o| dz[b][o], self.d_weight);
+        combine_rows::<M, I, B, O>(self.x, |b, o| dz[b][o], self.d_weight, self.continues);
         // dx[b] = Σ_o dz[b][o] · W[o]
         if let Some(dx) = self.dx {
-            combine_rows::<M, I, O, B>(self.weight, |o, b| dz[b][o], dx);
+            combine_rows::<M, I, O, B>(self.weight, |o, b| dz[b][o], dx, false);
         }
     }
 }
@@ -212,6 +219,7 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
     rows: &[[f32; N]; K],
     coef: impl Fn(usize, usize) -> f32 + Copy,
     out: &mut [[f32; N]; R],
+    continues: bool,
 ) {
     let full = N / STRIP * STRIP;
     // Passes re-read and re-write `out`: worth it only while it stays in L2 (784×64: 200 KB), not
@@ -220,7 +228,7 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
     let mut k0 = 0;
     loop {
         let ks = k0..(k0 + rows_per_pass).min(K);
-        let add = k0 > 0;
+        let add = continues || k0 > 0;
         // Columns per block: a multiple of `width` whose rows of this pass fit `L1_BUDGET`.
         let block = |width: usize| (L1_BUDGET / (ks.len().max(1) * 4)).max(width) / width * width;
         let pass = Pass {

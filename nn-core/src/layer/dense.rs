@@ -127,6 +127,31 @@ impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop
             d_weight: &mut grad.weight,
             d_bias: &mut grad.bias,
             dx,
+            continues: false,
+        });
+    }
+
+    const CONTINUES: bool = true;
+
+    #[inline]
+    fn backward_continued(
+        &self,
+        x: &[[f32; I]; B],
+        _y: &[[f32; O]; B],
+        dz: &[[f32; O]; B],
+        _: &(),
+        grad: &mut Self,
+        dx: Option<&mut [[f32; I]; B]>,
+        continues: bool,
+    ) {
+        kernel::run(kernel::AffineBackward {
+            weight: &self.weight,
+            x,
+            dz,
+            d_weight: &mut grad.weight,
+            d_bias: &mut grad.bias,
+            dx,
+            continues,
         });
     }
 }

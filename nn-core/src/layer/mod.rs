@@ -472,6 +472,175 @@ pub trait Backprop<const B: usize>: Layer {
     fn update_state(&mut self, scratch: &Self::Scratch) {
         let _ = scratch;
     }
+
+    /// Whether the layer implements [`backward_continued`](Backprop::backward_continued) and
+    /// treats every sample on its own (no batch statistics, no random numbers, no scratch). When
+    /// every layer of a network does, `network!` trains a batch whose inputs would crowd the
+    /// weights out of L2 ([`in_parts`]) in parts of [`PART`] samples, each part's forward and
+    /// backward pass back to back — bit for bit the same gradient. `false` by default.
+    const CONTINUES: bool = false;
+
+    /// [`backward`](Backprop::backward) for a part of a larger batch: with `continues`, the
+    /// parameter gradients go on from the sums stored by the parts before, in sample order, so
+    /// that the parts together give exactly the sums of one call over the whole batch. Only
+    /// called on a layer with [`CONTINUES`](Backprop::CONTINUES): the default panics.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn backward_continued(
+        &self,
+        x: &[Self::Input; B],
+        y: &[Self::Output; B],
+        dz: &[Self::Output; B],
+        scratch: &Self::Scratch,
+        grad: &mut Self,
+        dx: Option<&mut [Self::Input; B]>,
+        continues: bool,
+    ) {
+        let _ = (x, y, dz, scratch, grad, dx, continues);
+        unimplemented!("{} cannot be trained in parts", Self::KIND)
+    }
+}
+
+/// Samples per part when a batch is trained in parts (see [`Backprop::CONTINUES`]).
+pub const PART: usize = 64;
+
+/// Bytes of inputs above which a batch is trained in parts: half of a 1 MB L2 (784-64-10 at
+/// batch 256: 800 KB of inputs, read in the forward pass and again for the weight gradient, went
+/// to L3 in between).
+const PARTS_ABOVE: usize = 512 * 1024;
+
+/// Whether `network!`'s training code takes a batch of `batch` samples of `inputs` values in
+/// parts of [`PART`]: every layer [`CONTINUES`](Backprop::CONTINUES) (`all_continue`), the batch
+/// is whole parts, more than one, its inputs are over half of L2 and the `params` weights are
+/// not (each part reads all of them again: 784-512-512-10's 2.7 MB would come from L3 four times).
+///
+/// ```
+/// use nn_core::layer::in_parts;
+/// let mlp = 784 * 64 + 64 + 64 * 10 + 10;
+/// assert!(in_parts(256, 784, mlp, true));
+/// assert!(!in_parts(128, 784, mlp, true)); // 400 KB of inputs: they stay in L2
+/// assert!(!in_parts(256, 784, mlp, false));
+/// assert!(!in_parts(200, 784, mlp, true)); // not whole parts
+/// assert!(!in_parts(256, 784, 669_706, true)); // 784-512-512-10
+/// ```
+pub const fn in_parts(batch: usize, inputs: usize, params: usize, all_continue: bool) -> bool {
+    all_continue
+        && batch > PART
+        && batch.is_multiple_of(PART)
+        && batch * inputs * 4 > PARTS_ABOVE
+        && params * 4 <= PARTS_ABOVE
+}
+
+/// [`Backprop`] for a part of a batch of `B` ([`PART`] samples): the bound of `network!`'s
+/// training code. (Not a `Backprop<PART>` supertrait: a bound that does not name the batch size
+/// would be checked where the network is defined, and an inference-only network would not
+/// compile.) Every layer with `Backprop<B>` and `Backprop<PART>` has it.
+pub trait BackpropParts<const B: usize>: Layer {
+    /// `<Self as Backprop<PART>>::Scratch`.
+    type PartScratch: Parameters;
+    /// `<Self as Backprop<PART>>::Derivative`.
+    type PartDerivative: Differentiable;
+    /// [`Backprop::forward_train`] on a part.
+    fn forward_part(
+        &self,
+        x: &[Self::Input; PART],
+        y: &mut [Self::Output; PART],
+        scratch: &mut Self::PartScratch,
+        rng: &mut Rng,
+    );
+    /// [`Backprop::activation_backward`] on a part.
+    fn activation_backward_part(y: &[Self::Output; PART], dy: &mut [Self::Output; PART]);
+    /// [`Backprop::backward_continued`] on a part.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_part(
+        &self,
+        x: &[Self::Input; PART],
+        y: &[Self::Output; PART],
+        dz: &[Self::Output; PART],
+        scratch: &Self::PartScratch,
+        grad: &mut Self,
+        dx: Option<&mut [Self::Input; PART]>,
+        continues: bool,
+    );
+}
+
+impl<T: Backprop<B> + Backprop<PART>, const B: usize> BackpropParts<B> for T {
+    type PartScratch = <T as Backprop<PART>>::Scratch;
+    type PartDerivative = <T as Backprop<PART>>::Derivative;
+    #[inline(always)]
+    fn forward_part(
+        &self,
+        x: &[Self::Input; PART],
+        y: &mut [Self::Output; PART],
+        scratch: &mut Self::PartScratch,
+        rng: &mut Rng,
+    ) {
+        Backprop::<PART>::forward_train(self, x, y, scratch, rng);
+    }
+    #[inline(always)]
+    fn activation_backward_part(y: &[Self::Output; PART], dy: &mut [Self::Output; PART]) {
+        <T as Backprop<PART>>::activation_backward(y, dy);
+    }
+    #[inline(always)]
+    fn backward_part(
+        &self,
+        x: &[Self::Input; PART],
+        y: &[Self::Output; PART],
+        dz: &[Self::Output; PART],
+        scratch: &Self::PartScratch,
+        grad: &mut Self,
+        dx: Option<&mut [Self::Input; PART]>,
+        continues: bool,
+    ) {
+        Backprop::<PART>::backward_continued(self, x, y, dz, scratch, grad, dx, continues);
+    }
+}
+
+/// Part `i` of a batch: samples `i · PART ..`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn part<T, const B: usize>(batch: &[T; B], i: usize) -> &[T; PART] {
+    &batch.as_chunks::<PART>().0[i]
+}
+
+/// As [`part`], mutable.
+#[doc(hidden)]
+#[inline(always)]
+pub fn part_mut<T, const B: usize>(batch: &mut [T; B], i: usize) -> &mut [T; PART] {
+    &mut batch.as_chunks_mut::<PART>().0[i]
+}
+
+/// [`part`] of one layer's outputs as the next layer's inputs. The widths are asserted where
+/// the network is trained: a mismatch is reported once, by `network!`'s own check, not again
+/// here as a type error.
+#[doc(hidden)]
+#[inline(always)]
+pub fn part_as<U: Tensor, T: Tensor, const B: usize>(batch: &[T; B], i: usize) -> &[U; PART] {
+    const {
+        assert!(
+            T::LEN == U::LEN,
+            "a layer's outputs are not the next one's inputs"
+        )
+    };
+    let n = PART * T::LEN;
+    U::batch_of::<PART>(&crate::Parameters::as_slice(batch)[i * n..(i + 1) * n])
+}
+
+/// As [`part_as`], mutable.
+#[doc(hidden)]
+#[inline(always)]
+pub fn part_as_mut<U: Tensor, T: Tensor, const B: usize>(
+    batch: &mut [T; B],
+    i: usize,
+) -> &mut [U; PART] {
+    const {
+        assert!(
+            T::LEN == U::LEN,
+            "a layer's outputs are not the next one's inputs"
+        )
+    };
+    let n = PART * T::LEN;
+    U::batch_of_mut::<PART>(&mut crate::Parameters::as_mut_slice(batch)[i * n..(i + 1) * n])
 }
 
 /// The output length of a convolution over `n` values with kernel `k` and stride `s`: 'valid'
@@ -543,16 +712,30 @@ pub fn output_delta<L: Loss<N>, A: Differentiable, const N: usize, const B: usiz
     target: &[L::Target; B],
     dz: &mut [[f32; N]; B],
 ) -> f32 {
+    let scale = 1.0 / B as f32;
+    output_delta_part::<L, A, N, B>(y, target, dz, scale, 0.0) * scale
+}
+
+/// [`output_delta`] for a part of a larger batch: `scale` is one over the whole batch's size, and
+/// the losses are added to `total` (the parts before) and returned unscaled.
+#[doc(hidden)]
+#[inline]
+pub fn output_delta_part<L: Loss<N>, A: Differentiable, const N: usize, const B: usize>(
+    y: &[[f32; N]; B],
+    target: &[L::Target; B],
+    dz: &mut [[f32; N]; B],
+    scale: f32,
+    total: f32,
+) -> f32 {
     assert!(
         target.iter().all(L::valid_target),
         "a target is out of range for the network's {N} outputs (a class label ≥ {N}?)"
     );
-    let scale = 1.0 / B as f32;
-    let mut total = 0.0;
+    let mut total = total;
     for ((y, t), dz) in y.iter().zip(target).zip(dz.iter_mut()) {
         total += L::loss(y, t);
         L::delta::<A>(y, t, dz);
         dz.iter_mut().for_each(|d| *d *= scale);
     }
-    total * scale
+    total
 }
