@@ -478,6 +478,14 @@ pub trait Backprop<const B: usize>: Layer {
     /// every layer of a network does, `network!` trains a batch whose inputs would crowd the
     /// weights out of L2 ([`in_parts`]) in parts of [`PART`] samples, each part's forward and
     /// backward pass back to back — bit for bit the same gradient. `false` by default.
+    ///
+    /// ```
+    /// use nn_core::layer::{Backprop, Conv2d, Dense, Dropout};
+    /// use nn_core::Relu;
+    /// assert!(<Dense<784, 64, Relu> as Backprop<256>>::CONTINUES);
+    /// assert!(!<Conv2d<1, 28, 28, 6, 5, 1, false, 24, 24, Relu> as Backprop<256>>::CONTINUES);
+    /// assert!(!<Dropout<[f32; 64], 20> as Backprop<256>>::CONTINUES); // draws a mask per batch
+    /// ```
     const CONTINUES: bool = false;
 
     /// [`backward`](Backprop::backward) for a part of a larger batch: with `continues`, the
@@ -535,6 +543,15 @@ pub const fn in_parts(batch: usize, inputs: usize, params: usize, all_continue: 
 /// training code. (Not a `Backprop<PART>` supertrait: a bound that does not name the batch size
 /// would be checked where the network is defined, and an inference-only network would not
 /// compile.) Every layer with `Backprop<B>` and `Backprop<PART>` has it.
+///
+/// ```
+/// use nn_core::layer::{BackpropParts, Dense, PART};
+/// use nn_core::{Relu, Rng};
+/// let layer = Dense::<4, 2, Relu>::new([[1.0; 4], [-1.0; 4]], [0.0; 2]);
+/// let (x, mut y) = ([[0.5f32; 4]; PART], [[0.0f32; 2]; PART]);
+/// BackpropParts::<256>::forward_part(&layer, &x, &mut y, &mut (), &mut Rng::new(0));
+/// assert_eq!(y[0], [2.0, 0.0]);
+/// ```
 pub trait BackpropParts<const B: usize>: Layer {
     /// `<Self as Backprop<PART>>::Scratch`.
     type PartScratch: Parameters;
