@@ -478,7 +478,7 @@ fn train(plan: &Plan) -> TokenStream {
                     #grads: &mut Self,
                     #rng: &mut ::constnet::Rng,
                 ) -> f32 {
-                    let __params = 0 #( + <#types as ::constnet::layer::Layer>::PARAMS )*;
+                    let __params = #ident::PARAMS;
                     let __continue = true #( && <#types as ::constnet::layer::Backprop<__B>>::CONTINUES )*;
                     if ::constnet::layer::in_parts(__B, #in_n, __params, __continue) {
                         return __backprop_parts::<__L, __B>(self, #x, #target, #buf, #grads, #rng);

@@ -213,7 +213,8 @@ const OUT_BUDGET: usize = 256 * 1024;
 /// outer loop. With a large `K` (a batch of 128 inputs) the block of inputs stays in L1 while every
 /// output row is computed from it; with `K = 1` a block is a whole row and each output row is written
 /// front to back. (Measured: rows outer over whole rows made batch 128 slower per sample than batch
-/// 32; strips outer made batch 1 slower by a quarter.) `K` beyond [`K_PASS`] is taken in passes.
+/// 32; strips outer made batch 1 slower by a quarter.) `K` beyond [`K_PASS`] is taken in passes;
+/// with `continues`, the first pass too goes on from what `out` holds (a later part of a batch).
 #[inline(always)]
 fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
     rows: &[[f32; N]; K],

@@ -114,21 +114,13 @@ impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop
     fn backward(
         &self,
         x: &[[f32; I]; B],
-        _y: &[[f32; O]; B],
+        y: &[[f32; O]; B],
         dz: &[[f32; O]; B],
-        _: &(),
+        scratch: &(),
         grad: &mut Self,
         dx: Option<&mut [[f32; I]; B]>,
     ) {
-        kernel::run(kernel::AffineBackward {
-            weight: &self.weight,
-            x,
-            dz,
-            d_weight: &mut grad.weight,
-            d_bias: &mut grad.bias,
-            dx,
-            continues: false,
-        });
+        Backprop::<B>::backward_continued(self, x, y, dz, scratch, grad, dx, false);
     }
 
     const CONTINUES: bool = true;
