@@ -1088,6 +1088,61 @@ mod tests {
         case::<784, 64, 32>(5);
     }
 
+    /// A second part of a batch with `continues` goes on with each weight's and bias's chain where
+    /// the first part stored it, on every path: the parts of `network!`'s training in parts give
+    /// the sums of one pass.
+    #[test]
+    fn weight_gradient_continued_over_parts_is_one_chain() {
+        fn case<const I: usize, const O: usize, const B: usize>(seed: u64) {
+            let mut rng = Rng::new(seed);
+            let weight: Box<[[f32; I]; O]> = Box::new([[0.5; I]; O]);
+            type Part<const I: usize, const O: usize, const B: usize> =
+                (Box<[[f32; I]; B]>, Box<[[f32; O]; B]>);
+            let parts: [Part<I, O, B>; 2] =
+                core::array::from_fn(|_| (uniform_rows(&mut rng), uniform_rows(&mut rng)));
+            for path in paths() {
+                let mut dw = Box::new([[0.0f32; I]; O]);
+                let mut db = [0.0f32; O];
+                for (p, (x, dz)) in parts.iter().enumerate() {
+                    let bwd = AffineBackward {
+                        weight: &weight,
+                        x,
+                        dz,
+                        d_weight: &mut dw,
+                        d_bias: &mut db,
+                        dx: None,
+                        continues: p > 0,
+                    };
+                    run_on(path, bwd);
+                }
+                let samples = || parts.iter().flat_map(|(x, dz)| x.iter().zip(dz.iter()));
+                for o in 0..O {
+                    let first: f32 = parts[0].1.iter().map(|d| d[o]).sum();
+                    let bias = parts[1].1.iter().fold(first, |acc, d| acc + d[o]);
+                    assert_eq!(db[o].to_bits(), bias.to_bits(), "{} db[{o}]", NAMES[path]);
+                    for i in 0..I {
+                        let chain = samples().fold(0.0f32, |acc, (x, dz)| {
+                            if path == 0 {
+                                dz[o] * x[i] + acc
+                            } else {
+                                dz[o].mul_add(x[i], acc)
+                            }
+                        });
+                        assert_eq!(
+                            dw[o][i].to_bits(),
+                            chain.to_bits(),
+                            "{} B={B} dW[{o}][{i}]",
+                            NAMES[path]
+                        );
+                    }
+                }
+            }
+        }
+        case::<784, 64, 64>(6);
+        case::<100, 17, 37>(7);
+        case::<37, 5, 130>(8);
+    }
+
     /// `v[i] = expf(v[i])` through `Math::exp_in_place`.
     struct Exp<'a>(&'a mut [f32]);
 
