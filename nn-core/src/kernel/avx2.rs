@@ -1038,6 +1038,16 @@ mod tests {
         }
     }
 
+    /// `a · b + c` as path `path` computes it: rounded twice on the portable path (`NAMES[0]`),
+    /// fused on AVX2 and AVX-512.
+    fn mul_add(path: usize, a: f32, b: f32, c: f32) -> f32 {
+        if path == 0 {
+            a * b + c
+        } else {
+            a.mul_add(b, c)
+        }
+    }
+
     /// `dW` over a batch of more than `K_PASS` samples, taken in passes, is exactly one chain of
     /// multiply-adds in sample order per weight, on every path (fused on AVX2/AVX-512, `a·b + c`
     /// portable): the passes change no bit.
@@ -1063,13 +1073,8 @@ mod tests {
                 run_on(path, bwd);
                 for o in 0..O {
                     for i in 0..I {
-                        let chain = (0..B).fold(0.0f32, |acc, b| {
-                            if path == 0 {
-                                dz[b][o] * x[b][i] + acc
-                            } else {
-                                dz[b][o].mul_add(x[b][i], acc)
-                            }
-                        });
+                        let chain =
+                            (0..B).fold(0.0f32, |acc, b| mul_add(path, dz[b][o], x[b][i], acc));
                         assert_eq!(
                             dw[o][i].to_bits(),
                             chain.to_bits(),
@@ -1121,13 +1126,8 @@ mod tests {
                     let bias = parts[1].1.iter().fold(first, |acc, d| acc + d[o]);
                     assert_eq!(db[o].to_bits(), bias.to_bits(), "{} db[{o}]", NAMES[path]);
                     for i in 0..I {
-                        let chain = samples().fold(0.0f32, |acc, (x, dz)| {
-                            if path == 0 {
-                                dz[o] * x[i] + acc
-                            } else {
-                                dz[o].mul_add(x[i], acc)
-                            }
-                        });
+                        let chain =
+                            samples().fold(0.0f32, |acc, (x, dz)| mul_add(path, dz[o], x[i], acc));
                         assert_eq!(
                             dw[o][i].to_bits(),
                             chain.to_bits(),
