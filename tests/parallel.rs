@@ -224,3 +224,66 @@ fn a_refused_train_step_changes_nothing() {
     assert_eq!(adam.iterations, 0);
     assert_eq!(net.as_slice(), &before[..]);
 }
+
+/// On two threads the chunks' gradients and the update meet at a barrier, unless the second
+/// thread is busy elsewhere when the first is done (then the first does not wait for it). Both
+/// ways give one thread's bits, for an even and an odd number of chunks.
+#[test]
+fn two_threads_match_one_with_the_other_thread_free_or_busy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mut rng = Rng::new(6);
+    let x: Vec<[f32; 784]> = (0..96)
+        .map(|_| core::array::from_fn(|_| rng.next_f32()))
+        .collect();
+    let labels: Vec<usize> = (0..96).map(|i| (i * 3) % 10).collect();
+    for samples in [64, 96] {
+        let (x, labels) = (&x[..samples], &labels[..samples]);
+        let mut results = Vec::new();
+        for (threads, busy) in [(1, false), (2, false), (2, true)] {
+            let mut net = Mnist::boxed_zeroed();
+            net.init(2);
+            let mut adam = Adam::new(0.01);
+            let mut state = Box::new(adam.new_state());
+            let mut grads = Mnist::boxed_zeroed();
+            let mut dp = DataParallel::<Mnist, 32>::new(threads).unwrap();
+            let mut losses = Vec::new();
+            dp.run(|dp| {
+                for _ in 0..2 {
+                    let held = Arc::new(AtomicBool::new(false));
+                    if busy {
+                        // Keeps the pool's other thread asleep through the step.
+                        let h = Arc::clone(&held);
+                        rayon::spawn(move || {
+                            h.store(true, Ordering::Release);
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                        });
+                        while !held.load(Ordering::Acquire) {
+                            std::hint::spin_loop();
+                        }
+                    }
+                    let loss = dp.train_step(
+                        &mut *net,
+                        SparseCategoricalCrossEntropy,
+                        x,
+                        labels,
+                        &mut grads,
+                        &mut adam,
+                        &mut *state,
+                    );
+                    losses.push(loss.unwrap().to_bits());
+                }
+            });
+            results.push((losses, net, grads));
+        }
+        for (losses, net, grads) in &results[1..] {
+            assert_eq!(losses, &results[0].0, "{samples} samples");
+            assert_eq!(net.as_slice(), results[0].1.as_slice(), "{samples} samples");
+            assert_eq!(
+                grads.as_slice(),
+                results[0].2.as_slice(),
+                "{samples} samples"
+            );
+        }
+    }
+}
