@@ -302,58 +302,72 @@ fn normalization_network() {
     }
 }
 
-/// A batch whose inputs would crowd the weights out of L2 (256 × 784 floats) is trained in parts
-/// of 64 samples, each part's forward and backward pass back to back; the loss and gradient must be
-/// bit for bit those of one pass over the whole batch, computed here layer by layer through
-/// `Backprop<256>` (what the generated code did before it took batches in parts).
+/// A batch whose inputs would crowd the weights out of L2 (128 or 256 × 784 floats) is trained in
+/// parts of 64 samples, each part's forward and backward pass back to back; the loss, gradient and
+/// outputs must be bit for bit those of one pass over the whole batch, computed here layer by
+/// layer through `Backprop<B>` (what the generated code did before it took batches in parts).
 #[test]
 fn a_batch_in_parts_is_one_pass_bit_for_bit() {
-    use constnet::layer::{activation_backward, output_delta, Backprop};
     network! { struct Mlp { a: Dense<784, 32, Relu>, b: Dense<32, 16, Tanh>, c: Dense<16, 10, Softmax> } }
-    const B: usize = 256;
-    assert!(constnet::layer::in_parts(B, 784, Mlp::PARAMS, true));
-    let mut rng = Rng::new(5);
-    let mut net = Mlp::new_boxed(3);
-    // Biases too, so that their gradients' chains matter.
-    for v in net.as_mut_slice() {
-        *v += rng.uniform(-0.05, 0.05);
+    check::<128>();
+    check::<256>();
+    fn check<const B: usize>()
+    where
+        Mlp: Train<784, 10, B>,
+    {
+        use constnet::layer::{activation_backward, output_delta, Backprop};
+        assert!(constnet::layer::in_parts(B, 784, Mlp::PARAMS, true));
+        let mut rng = Rng::new(5);
+        let mut net = Mlp::new_boxed(3);
+        // Biases too, so that their gradients' chains matter.
+        for v in net.as_mut_slice() {
+            *v += rng.uniform(-0.05, 0.05);
+        }
+        let mut x = Box::new([[0.0f32; 784]; B]);
+        for v in x.as_flattened_mut() {
+            *v = rng.uniform(-1.0, 1.0);
+        }
+        let labels: [usize; B] = core::array::from_fn(|i| (i * 7 + 3) % 10);
+
+        let mut grads = Mlp::boxed_zeroed();
+        let mut buf = <Mlp as TrainBuffers<B>>::Buffers::boxed_zeroed();
+        let loss = net.backprop_with::<SparseCategoricalCrossEntropy>(
+            &x,
+            &labels,
+            &mut buf,
+            &mut grads,
+            &mut Rng::new(0),
+        );
+
+        let mut want = Mlp::boxed_zeroed();
+        let (mut h1, mut d1) = (Box::new([[0.0f32; 32]; B]), Box::new([[0.0f32; 32]; B]));
+        let (mut h2, mut d2) = (Box::new([[0.0f32; 16]; B]), Box::new([[0.0f32; 16]; B]));
+        let (mut y, mut d3) = (Box::new([[0.0f32; 10]; B]), Box::new([[0.0f32; 10]; B]));
+        let r = &mut Rng::new(0);
+        Backprop::<B>::forward_train(&net.a, &x, &mut h1, &mut (), r);
+        Backprop::<B>::forward_train(&net.b, &h1, &mut h2, &mut (), r);
+        Backprop::<B>::forward_train(&net.c, &h2, &mut y, &mut (), r);
+        let want_loss =
+            output_delta::<SparseCategoricalCrossEntropy, Softmax, 10, B>(&y, &labels, &mut d3);
+        Backprop::<B>::backward(&net.c, &h2, &y, &d3, &(), &mut want.c, Some(&mut d2));
+        activation_backward::<Dense<32, 16, Tanh>, B>(&h2, &mut d2);
+        Backprop::<B>::backward(&net.b, &h1, &h2, &d2, &(), &mut want.b, Some(&mut d1));
+        activation_backward::<Dense<784, 32, Relu>, B>(&h1, &mut d1);
+        Backprop::<B>::backward(&net.a, &x, &h1, &d1, &(), &mut want.a, None);
+
+        assert_eq!(loss.to_bits(), want_loss.to_bits());
+        let bits = |n: &Mlp| n.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&grads), bits(&want));
+        // Not vacuous: every layer's gradient has nonzero entries.
+        assert!(want.a.weight.as_flattened().iter().any(|g| *g != 0.0));
+        assert!(want.c.bias.iter().any(|g| *g != 0.0));
+        // The outputs of every part, where `outputs` reads them.
+        let rows = |y: &[[f32; 10]; B]| {
+            y.as_flattened()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(rows(Mlp::outputs(&buf)), rows(&y));
     }
-    let mut x = Box::new([[0.0f32; 784]; B]);
-    for v in x.as_flattened_mut() {
-        *v = rng.uniform(-1.0, 1.0);
-    }
-    let labels: [usize; B] = core::array::from_fn(|i| (i * 7 + 3) % 10);
-
-    let mut grads = Mlp::boxed_zeroed();
-    let mut buf = <Mlp as TrainBuffers<B>>::Buffers::boxed_zeroed();
-    let loss = net.backprop_with::<SparseCategoricalCrossEntropy>(
-        &x,
-        &labels,
-        &mut buf,
-        &mut grads,
-        &mut Rng::new(0),
-    );
-
-    let mut want = Mlp::boxed_zeroed();
-    let (mut h1, mut d1) = (Box::new([[0.0f32; 32]; B]), Box::new([[0.0f32; 32]; B]));
-    let (mut h2, mut d2) = (Box::new([[0.0f32; 16]; B]), Box::new([[0.0f32; 16]; B]));
-    let (mut y, mut d3) = (Box::new([[0.0f32; 10]; B]), Box::new([[0.0f32; 10]; B]));
-    let r = &mut Rng::new(0);
-    Backprop::<B>::forward_train(&net.a, &x, &mut h1, &mut (), r);
-    Backprop::<B>::forward_train(&net.b, &h1, &mut h2, &mut (), r);
-    Backprop::<B>::forward_train(&net.c, &h2, &mut y, &mut (), r);
-    let want_loss =
-        output_delta::<SparseCategoricalCrossEntropy, Softmax, 10, B>(&y, &labels, &mut d3);
-    Backprop::<B>::backward(&net.c, &h2, &y, &d3, &(), &mut want.c, Some(&mut d2));
-    activation_backward::<Dense<32, 16, Tanh>, B>(&h2, &mut d2);
-    Backprop::<B>::backward(&net.b, &h1, &h2, &d2, &(), &mut want.b, Some(&mut d1));
-    activation_backward::<Dense<784, 32, Relu>, B>(&h1, &mut d1);
-    Backprop::<B>::backward(&net.a, &x, &h1, &d1, &(), &mut want.a, None);
-
-    assert_eq!(loss.to_bits(), want_loss.to_bits());
-    let bits = |n: &Mlp| n.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&grads), bits(&want));
-    // Not vacuous: every layer's gradient has nonzero entries.
-    assert!(want.a.weight.as_flattened().iter().any(|g| *g != 0.0));
-    assert!(want.c.bias.iter().any(|g| *g != 0.0));
 }

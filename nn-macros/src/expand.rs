@@ -527,8 +527,25 @@ fn train_in_parts(plan: &Plan, trainable: &TokenStream) -> TokenStream {
     let scratch: Vec<_> = (0..n)
         .map(|i| local(&format!("__s{i}"), Span::call_site()))
         .collect();
-    let p = |field: &syn::Ident| quote!(::constnet::layer::part(&__buf.#field, #i));
-    let pm = |field: &syn::Ident| quote!(::constnet::layer::part_mut(&mut __buf.#field, #i));
+    // Every part goes through the first part's hidden activations and deltas (nothing reads them
+    // after the step): the loop's buffers stay one part's size in cache at any batch size. The
+    // outputs go where `Train::outputs` reads them.
+    let a_out = buf_fields(last).0;
+    let at = |field: &syn::Ident| {
+        if *field == a_out {
+            quote!(#i)
+        } else {
+            quote!(0)
+        }
+    };
+    let p = |field: &syn::Ident| {
+        let at = at(field);
+        quote!(::constnet::layer::part(&__buf.#field, #at))
+    };
+    let pm = |field: &syn::Ident| {
+        let at = at(field);
+        quote!(::constnet::layer::part_mut(&mut __buf.#field, #at))
+    };
     let mut body = TokenStream::new();
     for (k, l) in layers.iter().enumerate() {
         let (name, ty, s) = (&l.layer.name, types[k], &scratch[k]);
@@ -537,7 +554,8 @@ fn train_in_parts(plan: &Plan, trainable: &TokenStream) -> TokenStream {
             quote!(#x0)
         } else {
             let prev = buf_fields(k - 1).0;
-            quote!(::constnet::layer::part_as::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&__buf.#prev, #i))
+            let at = at(&prev);
+            quote!(::constnet::layer::part_as::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&__buf.#prev, #at))
         };
         let out = pm(&a);
         body.extend(quote! {
@@ -565,8 +583,9 @@ fn train_in_parts(plan: &Plan, trainable: &TokenStream) -> TokenStream {
         } else {
             let (pa, pd, _) = buf_fields(k - 1);
             let (ty, prev_ty) = (types[k], types[k - 1]);
-            let xa = quote!(::constnet::layer::part_as::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&__buf.#pa, #i));
-            let dx = quote!(::constnet::layer::part_as_mut::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&mut __buf.#pd, #i));
+            let (at_a, at_d) = (at(&pa), at(&pd));
+            let xa = quote!(::constnet::layer::part_as::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&__buf.#pa, #at_a));
+            let dx = quote!(::constnet::layer::part_as_mut::<<#ty as ::constnet::layer::Layer>::Input, _, __B>(&mut __buf.#pd, #at_d));
             let (xa2, dx2) = (p(&pa), pm(&pd));
             body.extend(quote! {
                 ::constnet::layer::BackpropParts::<__B>::backward_part(

@@ -512,21 +512,25 @@ pub trait Backprop<const B: usize>: Layer {
 /// Samples per part when a batch is trained in parts (see [`Backprop::CONTINUES`]).
 pub const PART: usize = 64;
 
-/// Bytes of inputs above which a batch is trained in parts: half of a 1 MB L2 (784-64-10 at
-/// batch 256: 800 KB of inputs, read in the forward pass and again for the weight gradient, went
-/// to L3 in between).
-const PARTS_ABOVE: usize = 512 * 1024;
+/// Bytes of inputs above which a batch is trained in parts: a quarter of a 1 MB L2. 784-64-10's
+/// inputs, read in the forward pass and again for the weight gradient, went to L3 in between at
+/// batch 256 (800 KB: 8 % slower per sample than batch 128); at batch 128 (400 KB, beside 400 KB
+/// of weights and their gradient) one pass was no faster per sample than batch 64, in parts it is
+/// 1–1.5 % faster (data-set bench, AMD EPYC Zen 5).
+const PARTS_ABOVE: usize = 256 * 1024;
 
 /// Whether `network!`'s training code takes a batch of `batch` samples of `inputs` values in
 /// parts of [`PART`]: every layer [`CONTINUES`](Backprop::CONTINUES) (`all_continue`), the batch
-/// is whole parts, more than one, its inputs are over half of L2 and the `params` weights are
-/// not (each part reads all of them again: 784-512-512-10's 2.7 MB would come from L3 four times).
+/// is whole parts, more than one, its inputs are over a quarter of L2 and the `params` weights
+/// over half of it are not (each part reads all of them again: 784-512-512-10's 2.7 MB would come
+/// from L3 four times).
 ///
 /// ```
 /// use nn_core::layer::in_parts;
 /// let mlp = 784 * 64 + 64 + 64 * 10 + 10;
 /// assert!(in_parts(256, 784, mlp, true));
-/// assert!(!in_parts(128, 784, mlp, true)); // 400 KB of inputs: they stay in L2
+/// assert!(in_parts(128, 784, mlp, true));
+/// assert!(!in_parts(64, 784, mlp, true)); // one part
 /// assert!(!in_parts(256, 784, mlp, false));
 /// assert!(!in_parts(200, 784, mlp, true)); // not whole parts
 /// assert!(!in_parts(256, 784, 669_706, true)); // 784-512-512-10
@@ -536,7 +540,7 @@ pub const fn in_parts(batch: usize, inputs: usize, params: usize, all_continue: 
         && batch > PART
         && batch.is_multiple_of(PART)
         && batch * inputs * 4 > PARTS_ABOVE
-        && params * 4 <= PARTS_ABOVE
+        && params * 4 <= 2 * PARTS_ABOVE
 }
 
 /// [`Backprop`] for a part of a batch of `B` ([`PART`] samples): the bound of `network!`'s
