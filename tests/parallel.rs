@@ -92,6 +92,56 @@ fn rejects_partial_chunks_and_mismatched_targets() {
             targets: 31
         })
     );
+    // A label out of range for 10 outputs: an error naming it, not a panic on a worker thread.
+    let mut labels = [3usize; 64];
+    labels[45] = 10;
+    let err = dp.gradient(
+        &*net,
+        SparseCategoricalCrossEntropy,
+        &vec![[0.0f32; 784]; 64],
+        &labels,
+        &mut grads,
+    );
+    assert_eq!(err, Err(ParallelError::InvalidTarget { index: 45 }));
+}
+
+/// A loss that panics on target 7 (and says every target is valid).
+#[derive(Clone, Copy)]
+struct PanicsOnSeven;
+
+impl Loss<10> for PanicsOnSeven {
+    type Target = usize;
+    fn loss(y: &[f32; 10], target: &usize) -> f32 {
+        assert_ne!(*target, 7, "seven");
+        y[*target]
+    }
+    fn delta<A: constnet::Differentiable>(_: &[f32; 10], target: &usize, dz: &mut [f32; 10]) {
+        *dz = [0.0; 10];
+        dz[*target] = 1.0;
+    }
+}
+
+/// A panic in either half of a two-thread step reaches the caller; the other half, waiting at
+/// the barrier between the chunks and the update, does not spin for ever.
+#[test]
+fn a_panic_on_either_thread_reaches_the_caller() {
+    let net = Mnist::new_boxed(1);
+    let mut grads = Mnist::boxed_zeroed();
+    let mut dp = DataParallel::<Mnist, 32>::new(2).unwrap();
+    let x = vec![[0.5f32; 784]; 64];
+    for at in [5, 40] {
+        let mut labels = [1usize; 64];
+        labels[at] = 7;
+        for _ in 0..20 {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                dp.run(|dp| dp.gradient(&*net, PanicsOnSeven, &x, &labels, &mut grads))
+            }));
+            assert!(r.is_err(), "label 7 at {at}");
+        }
+    }
+    // The pool still works.
+    let ok = dp.gradient(&*net, PanicsOnSeven, &x, &[1; 64], &mut grads);
+    assert!(ok.is_ok());
 }
 
 network! {

@@ -76,6 +76,13 @@ pub enum ParallelError {
         /// Chunk size.
         chunk: usize,
     },
+    /// A target is not valid for the network's outputs ([`Loss::valid_target`]: a class label
+    /// at or above the number of outputs).
+    #[error("target {index} is out of range for the network's outputs")]
+    InvalidTarget {
+        /// Its position in the batch.
+        index: usize,
+    },
     /// The thread pool could not be started.
     #[error("cannot start {threads} threads: {message}")]
     Threads {
@@ -158,7 +165,7 @@ where
         L::Target: Sync,
     {
         let _ = loss;
-        let k = self.check(x.len(), target.len())?;
+        let k = self.check::<L, OUT>(x.len(), target)?;
         Ok(self.parallel_step::<L, NoUpdate, IN, OUT>(k, Work::Gradient(net), x, target, grads))
     }
 
@@ -207,19 +214,28 @@ where
     {
         let _ = loss;
         // Checked before the optimizer's step counter moves.
-        let k = self.check(x.len(), target.len())?;
+        let k = self.check::<L, OUT>(x.len(), target)?;
         let step = opt.begin_step();
         let work = Work::Step(net, O::state_slices(state), step);
         Ok(self.parallel_step::<L, O, IN, OUT>(k, work, x, target, grads))
     }
 
-    /// The number of chunks, or why the batch cannot be cut into them.
-    fn check(&self, samples: usize, targets: usize) -> Result<usize, ParallelError> {
+    /// The number of chunks, or why the batch cannot be cut into them or trained on (a bad label
+    /// is the caller's data: a typed error here, not a panic on a worker thread).
+    fn check<L: Loss<OUT>, const OUT: usize>(
+        &self,
+        samples: usize,
+        target: &[L::Target],
+    ) -> Result<usize, ParallelError> {
+        let targets = target.len();
         if samples != targets {
             return Err(ParallelError::CountMismatch { samples, targets });
         }
         if samples == 0 || !samples.is_multiple_of(C) {
             return Err(ParallelError::NotWholeChunks { samples, chunk: C });
+        }
+        if let Some(index) = target.iter().position(|t| !L::valid_target(t)) {
+            return Err(ParallelError::InvalidTarget { index });
         }
         Ok(samples / C)
     }
@@ -521,7 +537,7 @@ fn two_threads<N, L, O, const IN: usize, const OUT: usize, const C: usize>(
     L::Target: Sync,
     O: BlockUpdate<N>,
 {
-    use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*};
+    use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::*};
     let k = xs.len();
     // The indexing below relies on these: chunk 0 is `grads`, chunk `i > 0` is `chunks[i - 1]`.
     assert!(k >= 2 && ts.len() == k && chunks.len() == k - 1);
@@ -545,6 +561,17 @@ fn two_threads<N, L, O, const IN: usize, const OUT: usize, const C: usize>(
     let (loss_a, loss_b) = losses.split_at_mut(half);
     let state = AtomicU8::new(OPEN);
     let arrived = AtomicUsize::new(0);
+    // Set by a half that panics, so that the other stops waiting at the barrier (and the join
+    // passes the panic on) instead of spinning for ever.
+    let panicked = AtomicBool::new(false);
+    struct OnPanic<'a>(&'a AtomicBool);
+    impl Drop for OnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, Release);
+            }
+        }
+    }
 
     // SAFETY (both closures): the pointers come from `&mut`/`&` borrows held for this whole
     // function, and the data they reach is used in two phases.
@@ -588,15 +615,21 @@ fn two_threads<N, L, O, const IN: usize, const OUT: usize, const C: usize>(
         };
         blocks.run::<O>(1);
     };
+    // Whether both halves arrived (false: the other one panicked).
     let barrier = || {
         arrived.fetch_add(1, AcqRel);
         while arrived.load(Acquire) < 2 {
+            if panicked.load(Acquire) {
+                return false;
+            }
             core::hint::spin_loop();
         }
+        true
     };
     // Each half hands back its update if the barrier was not taken.
     let (left_a, left_b) = rayon::join(
         || {
+            let _flag = OnPanic(&panicked);
             for (i, (buf, loss)) in buf_a.iter_mut().zip(loss_a.iter_mut()).enumerate() {
                 chunk(i, buf, loss);
             }
@@ -606,11 +639,13 @@ fn two_threads<N, L, O, const IN: usize, const OUT: usize, const C: usize>(
             {
                 return Some(update_a);
             }
-            barrier();
-            sums(0, mid, update_a);
+            if barrier() {
+                sums(0, mid, update_a);
+            }
             None
         },
         || {
+            let _flag = OnPanic(&panicked);
             let started = state
                 .compare_exchange(OPEN, STARTED, AcqRel, Acquire)
                 .is_ok();
@@ -620,8 +655,9 @@ fn two_threads<N, L, O, const IN: usize, const OUT: usize, const C: usize>(
             if !started {
                 return Some(update_b);
             }
-            barrier();
-            sums(mid, len, update_b);
+            if barrier() {
+                sums(mid, len, update_b);
+            }
             None
         },
     );
