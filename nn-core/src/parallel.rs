@@ -282,9 +282,8 @@ where
                 Work::Gradient(net) => net,
                 Work::Step(net, ..) => net,
             };
-            // Dropout masks from the chunk's index: the same for any number of threads.
             let chunk = |i: usize, grad: &mut N, buf: &mut Box<N::Buffers>, l: &mut f32, x, t| {
-                *l = net.backprop_with::<L>(x, t, buf, grad, &mut Rng::new(i as u64));
+                *l = chunk_gradient::<N, L, IN, OUT, C>(net, i, x, t, buf, grad);
             };
             if parallel {
                 let rest = chunks.par_iter_mut().map(|g| &mut **g);
@@ -326,6 +325,24 @@ where
         }
         self.losses[..k].iter().sum::<f32>() / k as f32
     }
+}
+
+/// Chunk `i`'s gradient into `grad`, and its mean loss: both paths of
+/// [`DataParallel::parallel_step`] call this, so that they give the same bits. Dropout masks come
+/// from the chunk's index: the same for any number of threads.
+fn chunk_gradient<N, L, const IN: usize, const OUT: usize, const C: usize>(
+    net: &N,
+    i: usize,
+    x: &[[f32; IN]; C],
+    target: &[L::Target; C],
+    buf: &mut N::Buffers,
+    grad: &mut N,
+) -> f32
+where
+    N: Train<IN, OUT, C>,
+    L: Loss<OUT>,
+{
+    net.backprop_with::<L>(x, target, buf, grad, &mut Rng::new(i as u64))
 }
 
 /// A gradient of a network, or a training step of it: the network, the optimizer's state and the
@@ -591,7 +608,7 @@ fn two_threads<N, L, O, const IN: usize, const OUT: usize, const C: usize>(
             };
             (&*net.get(), &mut *grad)
         };
-        *loss = net.backprop_with::<L>(&xs[i], &ts[i], buf, grad, &mut Rng::new(i as u64));
+        *loss = chunk_gradient::<N, L, IN, OUT, C>(net, i, &xs[i], &ts[i], buf, grad);
     };
     let sums = |lo: usize, hi: usize, update: Option<(StateSlices<'_>, O::Step)>| {
         let (all, grads, params) = unsafe {
