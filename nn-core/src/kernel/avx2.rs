@@ -1091,6 +1091,9 @@ mod tests {
         // Tiles of 8 rows × 2 strips and single rows, 16-wide strips and one column at a time.
         case::<100, 17, 70>(4);
         case::<784, 64, 32>(5);
+        // An output over 256 KB in one pass of 130 samples: AVX-512's packed panels (128 samples,
+        // then 2; 11 tiles of 8 rows, then 2 single rows), a 16-wide strip and single columns.
+        case::<790, 90, 130>(6);
     }
 
     /// A second part of a batch with `continues` goes on with each weight's and bias's chain where
@@ -1141,6 +1144,8 @@ mod tests {
         case::<784, 64, 64>(6);
         case::<100, 17, 37>(7);
         case::<37, 5, 130>(8);
+        // Deep passes (over 256 KB of output) continued from part to part.
+        case::<790, 90, 70>(9);
     }
 
     /// `v[i] = expf(v[i])` through `Math::exp_in_place`.

@@ -174,12 +174,16 @@ impl<const I: usize, const O: usize, const B: usize> Kernel for AffineBackward<'
     #[inline(always)]
     fn run<M: Math>(self) {
         let dz = self.dz;
-        for (o, db) in self.d_bias.iter_mut().enumerate() {
-            *db = if self.continues {
-                dz.iter().fold(*db, |s, d| s + d[o])
-            } else {
-                dz.iter().map(|d| d[o]).sum()
-            };
+        // db[o] = Σ_b dz[b][o] in sample order, as `Iterator::sum` adds (from -0.0), but a row
+        // at a time so that the outputs vectorise (a column at a time, each load was a new line
+        // of `dz`: 7 % of 784-512-512-10's training).
+        if !self.continues {
+            self.d_bias.fill(-0.0);
+        }
+        for d in dz {
+            for (db, d) in self.d_bias.iter_mut().zip(d) {
+                *db += d;
+            }
         }
         // dW[o] = Σ_b dz[b][o] · x[b]
         combine_rows::<M, I, B, O>(self.x, |b, o| dz[b][o], self.d_weight, self.continues);
@@ -236,15 +240,13 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
             ks: ks.clone(),
             add,
         };
-        // AVX-512: the columns that fill whole wide tiles first, the rest in single strips, while
-        // a wide tile's rows fit the L1 budget (784-512-512-10's backward, 128 and 512 rows deep,
-        // ran 4–6 % slower with wide tiles).
-        let wide = if M::ZMM && ks.len() * ZMM_WIDTH * 4 <= L1_BUDGET {
-            N / ZMM_WIDTH * ZMM_WIDTH
-        } else {
-            0
-        };
-        if M::ZMM {
+        // AVX-512: the columns that fill whole wide tiles first, the rest in single strips. A
+        // pass deeper than the L1 budget (784-512-512-10's weight gradients, 128 samples deep)
+        // goes through `combine_deep`'s packed coefficients instead of column blocks.
+        let wide = if M::ZMM { N / ZMM_WIDTH * ZMM_WIDTH } else { 0 };
+        if M::ZMM && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET {
+            combine_deep::<M, N, K, R>(rows, coef, out, wide, &pass);
+        } else if M::ZMM {
             let cols = (0..wide, block(ZMM_WIDTH));
             combine_columns::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, cols, &pass);
         }
@@ -269,6 +271,53 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
             break;
         }
     }
+}
+
+/// Rows of the inner dimension in one coefficient panel of [`combine_deep`] (4 KB).
+const PANEL_K: usize = 128;
+
+/// Columns `0..cols` (whole AVX-512 tiles) of one deep pass of [`combine_rows`]: tiles of output
+/// rows outer, each tile's coefficients first copied into a panel read front to back, then every
+/// column tile from it. Read in place, a tile's coefficients are a column of `dz` whose rows lie
+/// 2 KB apart in a 512-wide layer: every one in the same two sets of L1, so each sample's load
+/// missed (784-512-512-10 trained at half the FMA peak). The sums go in the same order, so the
+/// results are bit for bit those of the other tiles.
+#[inline(always)]
+fn combine_deep<M: Math, const N: usize, const K: usize, const R: usize>(
+    rows: &[[f32; N]; K],
+    coef: impl Fn(usize, usize) -> f32 + Copy,
+    out: &mut [[f32; N]; R],
+    cols: usize,
+    pass: &Pass,
+) {
+    let mut r0 = 0;
+    if cols > 0 {
+        let mut panel = [[0.0f32; ZMM_AXPY_ROWS]; PANEL_K];
+        while r0 + ZMM_AXPY_ROWS <= R {
+            let mut k0 = pass.ks.start;
+            while k0 < pass.ks.end {
+                let part = Pass {
+                    ks: k0..(k0 + PANEL_K).min(pass.ks.end),
+                    add: pass.add || k0 > pass.ks.start,
+                };
+                for (k, row) in part.ks.clone().zip(panel.iter_mut()) {
+                    for (r, c) in row.iter_mut().enumerate() {
+                        *c = coef(k, r0 + r);
+                    }
+                }
+                let packed = |k: usize, r: usize| panel[k - k0][r - r0];
+                for col in (0..cols).step_by(ZMM_WIDTH) {
+                    M::combine_tile::<ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(
+                        rows, packed, out, r0, col, &part,
+                    );
+                }
+                k0 = part.ks.end;
+            }
+            r0 += ZMM_AXPY_ROWS;
+        }
+    }
+    // The last rows, fewer than a tile, one at a time.
+    combine_block::<M, 1, ZMM_STRIPS, N, K, R>(rows, coef, out, &mut r0, 0..cols, pass);
 }
 
 /// The columns `cols.0` (whole tiles of `NS` strips) of one pass of [`combine_rows`], in blocks of
