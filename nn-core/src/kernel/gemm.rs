@@ -241,11 +241,13 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
             add,
         };
         // AVX-512: the columns that fill whole wide tiles first, the rest in single strips. A
-        // pass deeper than the L1 budget (784-512-512-10's weight gradients, 128 samples deep)
-        // goes through `combine_deep`'s packed coefficients instead of column blocks.
+        // pass deeper than the L1 budget for wide tiles (784-512-512-10's weight gradients, 128
+        // samples deep) goes through `combine_deep`'s packed coefficients instead of column
+        // blocks. (AVX2's 4-row tiles gained nothing measurable from the panels: 18.1-21.1 k
+        // against 17.4-19.7 k samples/s, same Xeon.)
         let wide = if M::ZMM { N / ZMM_WIDTH * ZMM_WIDTH } else { 0 };
         if M::ZMM && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET {
-            combine_deep::<M, N, K, R>(rows, coef, out, wide, &pass);
+            combine_deep::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, 0..wide, &pass);
         } else if M::ZMM {
             let cols = (0..wide, block(ZMM_WIDTH));
             combine_columns::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, cols, &pass);
@@ -276,24 +278,31 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
 /// Rows of the inner dimension in one coefficient panel of [`combine_deep`] (4 KB).
 const PANEL_K: usize = 128;
 
-/// Columns `0..cols` (whole AVX-512 tiles) of one deep pass of [`combine_rows`]: tiles of output
-/// rows outer, each tile's coefficients first copied into a panel read front to back, then every
-/// column tile from it. Read in place, a tile's coefficients are a column of `dz` whose rows lie
-/// 2 KB apart in a 512-wide layer: every one in the same two sets of L1, so each sample's load
-/// missed (784-512-512-10 trained at half the FMA peak). The sums go in the same order, so the
-/// results are bit for bit those of the other tiles.
+/// The columns `cols` (whole tiles of `NS` strips) of one deep pass of [`combine_rows`]: tiles
+/// of `RR` output rows outer, each tile's coefficients first copied into a panel read front to
+/// back, then every column tile from it. Read in place, a tile's coefficients are a column of
+/// `dz` whose rows lie 2 KB apart in a 512-wide layer: every one in the same two sets of L1, so
+/// each sample's load missed (784-512-512-10 trained at half the FMA peak). The sums go in the
+/// same order, so the results are bit for bit those of the other tiles.
 #[inline(always)]
-fn combine_deep<M: Math, const N: usize, const K: usize, const R: usize>(
+fn combine_deep<
+    M: Math,
+    const RR: usize,
+    const NS: usize,
+    const N: usize,
+    const K: usize,
+    const R: usize,
+>(
     rows: &[[f32; N]; K],
     coef: impl Fn(usize, usize) -> f32 + Copy,
     out: &mut [[f32; N]; R],
-    cols: usize,
+    cols: core::ops::Range<usize>,
     pass: &Pass,
 ) {
     let mut r0 = 0;
-    if cols > 0 {
-        let mut panel = [[0.0f32; ZMM_AXPY_ROWS]; PANEL_K];
-        while r0 + ZMM_AXPY_ROWS <= R {
+    if !cols.is_empty() {
+        let mut panel = [[0.0f32; RR]; PANEL_K];
+        while r0 + RR <= R {
             let mut k0 = pass.ks.start;
             while k0 < pass.ks.end {
                 let part = Pass {
@@ -306,18 +315,16 @@ fn combine_deep<M: Math, const N: usize, const K: usize, const R: usize>(
                     }
                 }
                 let packed = |k: usize, r: usize| panel[k - k0][r - r0];
-                for col in (0..cols).step_by(ZMM_WIDTH) {
-                    M::combine_tile::<ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(
-                        rows, packed, out, r0, col, &part,
-                    );
+                for col in cols.clone().step_by(NS * STRIP) {
+                    M::combine_tile::<RR, NS, N, K, R>(rows, packed, out, r0, col, &part);
                 }
                 k0 = part.ks.end;
             }
-            r0 += ZMM_AXPY_ROWS;
+            r0 += RR;
         }
     }
     // The last rows, fewer than a tile, one at a time.
-    combine_block::<M, 1, ZMM_STRIPS, N, K, R>(rows, coef, out, &mut r0, 0..cols, pass);
+    combine_block::<M, 1, NS, N, K, R>(rows, coef, out, &mut r0, cols, pass);
 }
 
 /// The columns `cols.0` (whole tiles of `NS` strips) of one pass of [`combine_rows`], in blocks of
