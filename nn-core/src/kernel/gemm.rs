@@ -243,8 +243,8 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
         // AVX-512: the columns that fill whole wide tiles first, the rest in single strips. A
         // pass deeper than the L1 budget for wide tiles (784-512-512-10's weight gradients, 128
         // samples deep) goes through `combine_deep`'s packed coefficients instead of column
-        // blocks. (AVX2's 4-row tiles gained nothing measurable from the panels: 18.1-21.1 k
-        // against 17.4-19.7 k samples/s, same Xeon.)
+        // blocks. (AVX2's 4-row tiles gained nothing measurable from the panels on an Emerald
+        // Rapids Xeon: 18.1-21.1 k against 17.4-19.7 k samples/s.)
         let wide = if M::ZMM { N / ZMM_WIDTH * ZMM_WIDTH } else { 0 };
         if M::ZMM && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET {
             combine_deep::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, 0..wide, &pass);
