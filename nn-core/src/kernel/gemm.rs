@@ -245,8 +245,13 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
         // samples deep) goes through `combine_deep`'s packed coefficients instead of column
         // blocks. (AVX2's 4-row tiles gained nothing measurable from the panels on an Emerald
         // Rapids Xeon: 18.1-21.1 k against 17.4-19.7 k samples/s.)
+        // The `const` block: a product no pass of which can be deep (K ≤ 64, e.g. every
+        // batch-32 network) does not compile `combine_deep` at all (the MNIST example's IR).
         let wide = if M::ZMM { N / ZMM_WIDTH * ZMM_WIDTH } else { 0 };
-        if M::ZMM && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET {
+        if M::ZMM
+            && const { K * ZMM_WIDTH * 4 > L1_BUDGET }
+            && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET
+        {
             combine_deep::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, 0..wide, &pass);
         } else if M::ZMM {
             let cols = (0..wide, block(ZMM_WIDTH));
