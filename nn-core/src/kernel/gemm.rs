@@ -248,9 +248,7 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
         // The `const` block: a product no pass of which can be deep (K ≤ 64, e.g. every
         // batch-32 network) does not compile `combine_deep` at all (the MNIST example's IR).
         let wide = if M::ZMM { N / ZMM_WIDTH * ZMM_WIDTH } else { 0 };
-        if M::ZMM
-            && const { K * ZMM_WIDTH * 4 > L1_BUDGET }
-            && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET
+        if M::ZMM && const { K * ZMM_WIDTH * 4 > L1_BUDGET } && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET
         {
             combine_deep::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, 0..wide, &pass);
         } else if M::ZMM {
