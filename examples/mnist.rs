@@ -3,11 +3,13 @@
 //!
 //! ```text
 //! cargo run --release --example mnist [-- --data DIR] [--epochs N] [--load PATH] [--save PATH] [--seed N]
+//! cargo run --release --example mnist --features io -- --load mnist.safetensors --save mnist.onnx
 //! cargo run --release --example mnist --features plot -- --plot docs/mnist-history.svg
 //! ```
 //! `--load PATH` starts from weights in a `.safetensors` (a PyTorch state dict of a module with
 //! attributes `hidden` and `out`) or `.onnx` file instead of random ones; with `--epochs 0` it
-//! only evaluates them (and `--save` converts them).
+//! only evaluates them (and `--save` converts them). Both formats need the `io` feature, which is
+//! off by default so that the first command above does not build safetensors, serde and prost.
 //! `--data DIR` reads the full MNIST files (same names, gzipped or not) instead of the bundled ones.
 //! `--save PATH` writes the trained weights in the format its extension names: `.safetensors`
 //! (PyTorch's `load_state_dict`), `.onnx` (onnxruntime, Netron) or `.bin` (the raw little-endian
@@ -56,12 +58,20 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--data" => args.data = value()?.into(),
             "--epochs" => args.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
-            "--load" => args.load = Some(value()?.into()),
+            "--load" => {
+                let path = PathBuf::from(value()?);
+                needs_io("--load", &path)?;
+                args.load = Some(path);
+            }
             "--save" => {
                 let path = PathBuf::from(value()?);
                 // Checked before training, not after it.
                 match path.extension().and_then(|e| e.to_str()) {
-                    Some("safetensors" | "onnx" | "bin") => args.save = Some(path),
+                    Some("bin") => args.save = Some(path),
+                    Some("safetensors" | "onnx") => {
+                        needs_io("--save", &path)?;
+                        args.save = Some(path);
+                    }
                     _ => {
                         return Err(format!(
                             "--save {}: the extension picks the format: .safetensors, .onnx or .bin",
@@ -94,10 +104,38 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// Safetensors and ONNX files are the `io` feature's; without it, the error says how to turn it on.
+fn needs_io(flag: &str, path: &Path) -> Result<(), String> {
+    if cfg!(feature = "io") {
+        return Ok(());
+    }
+    Err(format!(
+        "{flag} {}: safetensors and ONNX files need the `io` feature: cargo run --release --example mnist --features io -- {flag} {0}",
+        path.display()
+    ))
+}
+
+/// Loads the weights of a `.safetensors` or `.onnx` file.
+#[cfg(feature = "io")]
+fn load(path: &Path) -> Result<Box<Mnist>, Box<dyn std::error::Error>> {
+    Ok(match path.extension().and_then(|e| e.to_str()) {
+        Some("onnx") => Mnist::load_onnx_boxed(path)?,
+        _ => Mnist::load_safetensors_boxed(path)?,
+    })
+}
+
+#[cfg(not(feature = "io"))]
+fn load(path: &Path) -> Result<Box<Mnist>, Box<dyn std::error::Error>> {
+    needs_io("--load", path)?;
+    Err("weight files need the `io` feature".into())
+}
+
 /// Saves in the format the extension names.
 fn save(net: &Mnist, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     match path.extension().and_then(|e| e.to_str()) {
+        #[cfg(feature = "io")]
         Some("safetensors") => net.save_safetensors(path)?,
+        #[cfg(feature = "io")]
         Some("onnx") => net.save_onnx(path)?,
         Some("bin") => std::fs::write(path, net.to_le_bytes())?,
         _ => {
@@ -137,10 +175,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut net = match &args.load {
         None => Mnist::new_boxed(args.seed),
         Some(path) => {
-            let net = match path.extension().and_then(|e| e.to_str()) {
-                Some("onnx") => Mnist::load_onnx_boxed(path)?,
-                _ => Mnist::load_safetensors_boxed(path)?,
-            };
+            let net = load(path)?;
             println!("weights loaded from {}", path.display());
             net
         }

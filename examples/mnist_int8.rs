@@ -12,7 +12,8 @@
 //! decodes into a `static`, as the firmware in `examples/cortex-m` does), `.onnx`
 //! (QuantizeLinear/DequantizeLinear form) or `.safetensors`; `--save-float PATH.safetensors`
 //! writes the float network it came from (benches/compare/int8.sh converts it with TFLite).
-use std::path::PathBuf;
+//! ONNX and safetensors files need the `io` feature (`--features io`), off by default.
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -51,7 +52,11 @@ fn parse_args() -> Result<Args, String> {
                 let path = PathBuf::from(value()?);
                 // Checked before training, not after it.
                 match path.extension().and_then(|e| e.to_str()) {
-                    Some("q8" | "onnx" | "safetensors") => args.save = Some(path),
+                    Some("q8") => args.save = Some(path),
+                    Some("onnx" | "safetensors") => {
+                        needs_io("--save", &path)?;
+                        args.save = Some(path);
+                    }
                     _ => {
                         return Err(format!(
                             "--save {}: the extension picks the format: .q8, .onnx or .safetensors",
@@ -60,7 +65,11 @@ fn parse_args() -> Result<Args, String> {
                     }
                 }
             }
-            "--save-float" => args.save_float = Some(value()?.into()),
+            "--save-float" => {
+                let path = PathBuf::from(value()?);
+                needs_io("--save-float", &path)?;
+                args.save_float = Some(path);
+            }
             "--calibration" => {
                 args.calibration = value()?
                     .parse()
@@ -74,6 +83,17 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
+}
+
+/// ONNX and safetensors files are the `io` feature's; without it, the error says how to turn it on.
+fn needs_io(flag: &str, path: &Path) -> Result<(), String> {
+    if cfg!(feature = "io") {
+        return Ok(());
+    }
+    Err(format!(
+        "{flag} {}: ONNX and safetensors files need the `io` feature: cargo run --release --example mnist_int8 --features io -- {flag} {0}",
+        path.display()
+    ))
 }
 
 fn main() -> ExitCode {
@@ -163,7 +183,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     if let Some(path) = &args.save {
         match path.extension().and_then(|e| e.to_str()) {
+            #[cfg(feature = "io")]
             Some("onnx") => q.save_onnx(path)?,
+            #[cfg(feature = "io")]
             Some("safetensors") => q.save_safetensors(path)?,
             _ => std::fs::write(path, q.to_le_bytes())?,
         }
@@ -173,6 +195,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::metadata(path)?.len()
         );
     }
+    #[cfg(feature = "io")]
     if let Some(path) = &args.save_float {
         net.save_safetensors(path)?;
         println!("float network written to {}", path.display());

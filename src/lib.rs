@@ -101,7 +101,8 @@ pub use nn_core::*;
 pub use nn_macros::network;
 
 /// Weight files: PyTorch state dicts as safetensors, and ONNX models, in and out (the `io`
-/// feature, on by default). Every network gets the methods of [`io::ModelFile`].
+/// feature, off by default: `constnet = { version = "0.1", features = ["io"] }`). Every network
+/// gets the methods of [`io::ModelFile`].
 #[cfg(feature = "io")]
 pub use nn_io as io;
 

@@ -13,7 +13,7 @@ mkdir -p "$out"
 "$venv/bin/python" -c "import tensorflow, ai_edge_litert, onnxruntime" 2>/dev/null ||
   "$venv/bin/pip" install --quiet -r "$here/requirements-int8.txt"
 # The same trained float network for everyone; constnet's int8 twin of it as ONNX for ORT.
-(cd "$root" && cargo run --quiet --release --example mnist_int8 -- \
+(cd "$root" && cargo run --quiet --release --example mnist_int8 --features io -- \
   --save "$out/mnist_int8.onnx" --save-float "$out/mnist.safetensors" | grep -E "accuracy|written")
 grep -m1 "model name" /proc/cpuinfo
 uptime

@@ -28,7 +28,7 @@ if [ ! -x "$venv/bin/uvicorn" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --example serve --example mnist
+CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --example serve --example mnist --features constnet/io
 weights=${WEIGHTS:-$out/m.safetensors}
 [ -f "$weights" ] || target/release/examples/mnist --save "$weights" >/dev/null
 weights_abs=$(realpath "$weights")

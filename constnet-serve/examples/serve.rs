@@ -2,7 +2,7 @@
 //! file; it trains nothing.
 //!
 //! ```text
-//! cargo run --release --example mnist -- --save m.safetensors
+//! cargo run --release --example mnist --features io -- --save m.safetensors
 //! cargo run --release --example serve -- --weights m.safetensors [--addr 127.0.0.1:8080]
 //!     [--batching on|off] [--workers N] [--queue N] [--body-limit BYTES] [--timeout SECONDS]
 //! ```

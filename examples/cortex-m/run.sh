@@ -18,7 +18,7 @@ echo "== host: training and reference output"
 # MNIST_WEIGHTS=file.safetensors (or .onnx): flash those weights (e.g. trained in PyTorch,
 # examples/pytorch/train.py) instead of training the MLP here.
 if [ -n "${MNIST_WEIGHTS:-}" ]; then
-  (cd "$root" && cargo run --quiet --release --example mnist -- --load "$(realpath "$MNIST_WEIGHTS")" --epochs 0 --save "$data/mnist.bin" | tail -n 2)
+  (cd "$root" && cargo run --quiet --release --example mnist --features io -- --load "$(realpath "$MNIST_WEIGHTS")" --epochs 0 --save "$data/mnist.bin" | tail -n 2)
 else
   (cd "$root" && cargo run --quiet --release --example mnist -- --save "$data/mnist.bin" | tail -n 2)
 fi
