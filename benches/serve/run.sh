@@ -28,7 +28,8 @@ if [ ! -x "$venv/bin/uvicorn" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --example serve --example mnist --features constnet/io
+CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release -p constnet-serve --example serve
+CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release --example mnist --features io
 weights=${WEIGHTS:-$out/m.safetensors}
 [ -f "$weights" ] || target/release/examples/mnist --save "$weights" >/dev/null
 weights_abs=$(realpath "$weights")

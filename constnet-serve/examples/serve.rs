@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example mnist --features io -- --save m.safetensors
-//! cargo run --release --example serve -- --weights m.safetensors [--addr 127.0.0.1:8080]
+//! cargo run --release -p constnet-serve --example serve -- --weights m.safetensors [--addr 127.0.0.1:8080]
 //!     [--batching on|off] [--workers N] [--queue N] [--body-limit BYTES] [--timeout SECONDS]
 //! ```
 //! Then open <http://127.0.0.1:8080/> and draw a digit, or post to `/v2/models/mnist/infer`
