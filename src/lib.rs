@@ -143,7 +143,7 @@ pub mod train {
 /// [`predict_all`](train::predict_all), [`Verbose`](train::Verbose), [`History`](train::History)),
 /// the data loaders ([`Dataset`](data::Dataset), [`Csv`](data::Csv),
 /// [`load_csv`](data::load_csv), [`load_mnist`](data::load_mnist), …) and the
-/// [metrics](metrics) ([`ConfusionMatrix`](metrics::ConfusionMatrix), [`accuracy`](metrics::accuracy),
+/// [metrics] ([`ConfusionMatrix`](metrics::ConfusionMatrix), [`accuracy`](metrics::accuracy),
 /// …); with `io` the weight files.
 ///
 /// ```
