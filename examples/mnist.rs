@@ -104,15 +104,20 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// Safetensors and ONNX files are the `io` feature's; without it, the error says how to turn it on.
+/// Safetensors and ONNX files are the `io` feature's: without it, an error that says how to turn
+/// it on.
 fn needs_io(flag: &str, path: &Path) -> Result<(), String> {
     if cfg!(feature = "io") {
         return Ok(());
     }
-    Err(format!(
+    Err(io_off(flag, path))
+}
+
+fn io_off(flag: &str, path: &Path) -> String {
+    format!(
         "{flag} {}: safetensors and ONNX files need the `io` feature: cargo run --release --example mnist --features io -- {flag} {0}",
         path.display()
-    ))
+    )
 }
 
 /// Loads the weights of a `.safetensors` or `.onnx` file.
@@ -124,10 +129,10 @@ fn load(path: &Path) -> Result<Box<Mnist>, Box<dyn std::error::Error>> {
     })
 }
 
+/// (`parse_args` refuses `--load` without the feature.)
 #[cfg(not(feature = "io"))]
 fn load(path: &Path) -> Result<Box<Mnist>, Box<dyn std::error::Error>> {
-    needs_io("--load", path)?;
-    Err("weight files need the `io` feature".into())
+    Err(io_off("--load", path).into())
 }
 
 /// Saves in the format the extension names.
