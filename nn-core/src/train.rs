@@ -905,9 +905,10 @@ fn for_outputs<N, const IN: usize, const OUT: usize>(
     N: Network<IN, OUT>,
 {
     const STACK: usize = 256 * 1024;
-    if N::INFERENCE_BYTES * 64 <= STACK {
+    // `const` conditions: only the batch size taken is compiled for the network.
+    if const { N::INFERENCE_BYTES * 64 <= STACK } {
         for_outputs_in::<N, IN, OUT, 64>(net, x, f);
-    } else if N::INFERENCE_BYTES * 8 <= STACK {
+    } else if const { N::INFERENCE_BYTES * 8 <= STACK } {
         for_outputs_in::<N, IN, OUT, 8>(net, x, f);
     } else {
         for_outputs_in::<N, IN, OUT, 1>(net, x, f);

@@ -478,9 +478,17 @@ fn train(plan: &Plan) -> TokenStream {
                     #grads: &mut Self,
                     #rng: &mut ::constnet::Rng,
                 ) -> f32 {
-                    let __params = #ident::PARAMS;
-                    let __continue = true #( && <#types as ::constnet::layer::Backprop<__B>>::CONTINUES )*;
-                    if ::constnet::layer::in_parts(__B, #in_n, __params, __continue) {
+                    // A `const` condition: a batch size that is never taken in parts (the
+                    // MNIST example's 32) does not compile the parts path (its `PART`-sample
+                    // kernels were a fifth of that example's LLVM IR).
+                    if const {
+                        ::constnet::layer::in_parts(
+                            __B,
+                            #in_n,
+                            #ident::PARAMS,
+                            true #( && <#types as ::constnet::layer::Backprop<__B>>::CONTINUES )*,
+                        )
+                    } {
                         return __backprop_parts::<__L, __B>(self, #x, #target, #buf, #grads, #rng);
                     }
                     #body
