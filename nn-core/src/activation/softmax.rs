@@ -18,13 +18,13 @@ impl Activation for Softmax {
     #[inline]
     fn forward(z: &mut [f32]) {
         let width = z.len();
-        crate::kernel::run(crate::kernel::SoftmaxRows { z, width });
+        crate::kernel::SoftmaxRows { z, width }.launch();
     }
     #[inline]
     fn forward_rows<const N: usize>(z: &mut [[f32; N]]) {
         // One kernel call for the batch: the exponentials are vectorised (bit for bit libm's).
         let z = z.as_flattened_mut();
-        crate::kernel::run(crate::kernel::SoftmaxRows { z, width: N });
+        crate::kernel::SoftmaxRows { z, width: N }.launch();
     }
 }
 

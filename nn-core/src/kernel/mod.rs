@@ -309,6 +309,27 @@ fn softmax_row<M: Math>(z: &mut [f32]) {
     z.iter_mut().for_each(|v| *v *= inv);
 }
 
+/// Gives each listed kernel (none has const parameters) a `launch` method that runs it through
+/// [`run`] from a function compiled once, in this crate. Called through `run` from a network's
+/// generic code, a kernel's three versions (AVX-512, AVX2, portable) were compiled again in every
+/// crate that names a network: the softmax and Adam's update alone were 8 % of the MNIST
+/// example's optimisation time on a rebuild. The call is not measurable: each runs over whole
+/// rows or blocks of parameters, and `run` called through a generic function compiled to one
+/// function per kernel anyway (`#[target_feature]` functions are not inlined into their callers).
+macro_rules! compiled_once {
+    ($($kernel:ident),* $(,)?) => {$(
+        impl $kernel<'_> {
+            #[inline(never)]
+            pub(crate) fn launch(self) {
+                $crate::kernel::run(self)
+            }
+        }
+    )*};
+}
+pub(crate) use compiled_once;
+
+compiled_once!(SoftmaxRows);
+
 /// A kernel: a computation generic over its arithmetic. Implementations must mark `run`
 /// `#[inline(always)]` so that it is compiled inside the AVX2 + FMA function of [`run`].
 pub(crate) trait Kernel {

@@ -93,13 +93,14 @@ impl<P: Parameters> BlockUpdate<P> for AdaGrad {
             grads.len() == params.len() && acc.len() == params.len(),
             "a gradient and an accumulator per parameter"
         );
-        kernel::run(AdaGradUpdate {
+        AdaGradUpdate {
             params,
             grads,
             acc,
             lr: step.lr,
             eps: step.epsilon,
-        });
+        }
+        .launch();
     }
 }
 
@@ -122,3 +123,5 @@ impl Kernel for AdaGradUpdate<'_> {
         }
     }
 }
+
+kernel::compiled_once!(AdaGradUpdate);

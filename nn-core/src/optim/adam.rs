@@ -142,13 +142,14 @@ impl<P: Parameters> BlockUpdate<P> for Adam {
             grads.len() == params.len() && m.len() == params.len() && v.len() == params.len(),
             "a gradient and two moments per parameter"
         );
-        kernel::run(AdamUpdate {
+        AdamUpdate {
             params,
             grads,
             m,
             v,
             step: *step,
-        });
+        }
+        .launch();
     }
 }
 
@@ -194,3 +195,5 @@ impl Kernel for AdamUpdate<'_> {
         }
     }
 }
+
+kernel::compiled_once!(AdamUpdate);

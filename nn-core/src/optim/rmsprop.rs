@@ -99,12 +99,13 @@ impl<P: Parameters> BlockUpdate<P> for RmsProp {
             grads.len() == params.len() && mean_square.len() == params.len(),
             "a gradient and an accumulator per parameter"
         );
-        kernel::run(RmsPropUpdate {
+        RmsPropUpdate {
             params,
             grads,
             mean_square,
             opt: *step,
-        });
+        }
+        .launch();
     }
 }
 
@@ -128,3 +129,5 @@ impl Kernel for RmsPropUpdate<'_> {
         }
     }
 }
+
+kernel::compiled_once!(RmsPropUpdate);

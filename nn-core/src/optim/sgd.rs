@@ -130,14 +130,15 @@ pub struct SgdStep {
 impl SgdStep {
     fn update(&self, params: &mut [f32], grads: &[f32], velocity: &mut [f32]) {
         assert_eq!(grads.len(), params.len(), "a gradient per parameter");
-        kernel::run(MomentumUpdate {
+        MomentumUpdate {
             params,
             grads,
             velocity,
             lr: self.lr,
             momentum: self.momentum,
             nesterov: self.nesterov,
-        });
+        }
+        .launch();
     }
 }
 
@@ -277,3 +278,5 @@ impl Kernel for MomentumUpdate<'_> {
         }
     }
 }
+
+kernel::compiled_once!(MomentumUpdate);
