@@ -1110,5 +1110,3 @@ fn dots<M: Math, const RA: usize, const RB: usize>(
 ) -> [[f32; RB]; RA] {
     M::dot_tile_n::<RA, RB>(a, b, a[0].len())
 }
-
-super::compiled_once!(ConvForward, ConvBackward);

@@ -312,10 +312,10 @@ fn softmax_row<M: Math>(z: &mut [f32]) {
 /// Gives each listed kernel (none has const parameters) a `launch` method that runs it through
 /// [`run`] from a function compiled once, in this crate. Called through `run` from a network's
 /// generic code, a kernel's three versions (AVX-512, AVX2, portable) were compiled again in every
-/// crate that names a network: the softmax and Adam's update alone were 8 % of the MNIST
-/// example's optimisation time on a rebuild. The call is not measurable: each runs over whole
-/// rows or blocks of parameters, and `run` called through a generic function compiled to one
-/// function per kernel anyway (`#[target_feature]` functions are not inlined into their callers).
+/// crate that names a network (the softmax and Adam's update: 8 % of the MNIST example's LLVM
+/// function passes). The call costs nothing measurable: each runs over whole rows or blocks of
+/// parameters. The convolution kernels are not listed: compiled here, they cost nn-core's build
+/// 30 s more (10 → 40 s), for every user, with convolutions or without.
 macro_rules! compiled_once {
     ($($kernel:ident),* $(,)?) => {$(
         impl $kernel<'_> {

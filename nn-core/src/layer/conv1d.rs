@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 use super::{Backprop, ConvOp, Init, Layer, Op, ParamTensor};
 use crate::activation::{Activation, Differentiable, Identity};
 use crate::kernel::conv::{out_len, pad_after, pad_before, ConvBackward, ConvForward, Geometry};
-use crate::{Parameters, Rng};
+use crate::{kernel, Parameters, Rng};
 
 /// A 1-D convolution: `F` filters of `C × K` weights slide over a `C × L` input with stride `S`,
 /// giving `F × OL` outputs, then the activation `A`.
@@ -191,14 +191,13 @@ impl<
     #[inline]
     fn forward<const B: usize>(&self, x: &[Self::Input; B], y: &mut [Self::Output; B]) {
         const { Self::SHAPE_OK };
-        ConvForward {
+        kernel::run(ConvForward {
             geo: Self::GEOMETRY,
             weight: self.weight.as_flattened().as_flattened(),
             bias: &self.bias,
             x: x.as_flattened().as_flattened(),
             y: y.as_flattened_mut().as_flattened_mut(),
-        }
-        .launch();
+        });
         for y in y.iter_mut() {
             A::forward(y.as_flattened_mut());
         }
@@ -236,7 +235,7 @@ impl<
         dx: Option<&mut [Self::Input; B]>,
     ) {
         const { Self::SHAPE_OK };
-        ConvBackward {
+        kernel::run(ConvBackward {
             geo: Self::GEOMETRY,
             weight: self.weight.as_flattened().as_flattened(),
             x: x.as_flattened().as_flattened(),
@@ -244,8 +243,7 @@ impl<
             d_weight: grad.weight.as_flattened_mut().as_flattened_mut(),
             d_bias: &mut grad.bias,
             dx: dx.map(|dx| dx.as_flattened_mut().as_flattened_mut()),
-        }
-        .launch();
+        });
     }
 }
 

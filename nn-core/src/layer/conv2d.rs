@@ -221,14 +221,13 @@ impl<
     #[inline]
     fn forward<const B: usize>(&self, x: &[Self::Input; B], y: &mut [Self::Output; B]) {
         const { Self::SHAPE_OK };
-        ConvForward {
+        kernel::run(ConvForward {
             geo: Self::GEOMETRY,
             weight: self.weight.as_flattened().as_flattened().as_flattened(),
             bias: &self.bias,
             x: x.as_flattened().as_flattened().as_flattened(),
             y: y.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
-        }
-        .launch();
+        });
         kernel::run(Activate::<A> {
             y: y.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
             len: F * OH * OW,
@@ -311,7 +310,7 @@ impl<
         dx: Option<&mut [Self::Input; B]>,
     ) {
         const { Self::SHAPE_OK };
-        ConvBackward {
+        kernel::run(ConvBackward {
             geo: Self::GEOMETRY,
             weight: self.weight.as_flattened().as_flattened().as_flattened(),
             x: x.as_flattened().as_flattened().as_flattened(),
@@ -323,8 +322,7 @@ impl<
                 .as_flattened_mut(),
             d_bias: &mut grad.bias,
             dx: dx.map(|dx| dx.as_flattened_mut().as_flattened_mut().as_flattened_mut()),
-        }
-        .launch();
+        });
     }
 }
 
