@@ -102,8 +102,7 @@ fn training(c: &mut Criterion) {
 
 /// Batch 128, plain SGD: one thread's `train_step` beside `DataParallel` (chunks of 64) on one
 /// and on two threads, its fused `train_step` (the update on the pool's threads) and its
-/// `gradient` followed by the optimizer's step on the calling thread; and the machine's ceiling for
-/// two threads (two independent training loops).
+/// `gradient` followed by the optimizer's step on the calling thread.
 fn threads(c: &mut Criterion) {
     use constnet::parallel::DataParallel;
     let (x, labels) = batch::<128>();
@@ -163,38 +162,6 @@ fn threads(c: &mut Criterion) {
             },
         );
     }
-    // What this machine's two cores allow any two-thread scheme: two threads each train their own
-    // copy of the network on their own batch, sharing nothing, not even a barrier. On a VM whose
-    // two vCPUs contend (a shared physical core, the host's other guests), this stays below 2x
-    // the plain step, and `DataParallel`'s two threads are to be judged against it.
-    let mut copies = [Mnist::boxed_zeroed(), Mnist::boxed_zeroed()];
-    copies.iter_mut().for_each(|n| n.init(1));
-    g.throughput(Throughput::Elements(2 * 128));
-    g.bench_function("ceiling: 2 threads, 2 networks, nothing shared", |b| {
-        b.iter_custom(|steps| {
-            let start = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for net in copies.iter_mut() {
-                    let (x, labels) = (&*x, &labels);
-                    s.spawn(move || {
-                        let (mut grads, mut sgd) = (Mnist::boxed_zeroed(), Sgd::new(0.01));
-                        for _ in 0..steps {
-                            let loss = net.train_step(
-                                SparseCategoricalCrossEntropy,
-                                x,
-                                labels,
-                                &mut grads,
-                                &mut sgd,
-                                &mut (),
-                            );
-                            black_box(loss);
-                        }
-                    });
-                }
-            });
-            start.elapsed()
-        })
-    });
     g.finish();
 }
 

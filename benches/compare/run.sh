@@ -30,4 +30,7 @@ ours
 echo
 echo "constnet, CONSTNET_KERNEL=avx2:"
 CONSTNET_KERNEL=avx2 ours
+echo
+echo "constnet, two threads against one and against two independent networks (interleaved):"
+(cd "$root" && cargo bench --quiet -p constnet-benches --bench threads 2>/dev/null) | tail -n +2
 uptime
