@@ -2,7 +2,8 @@
 # Re-runnable comparison, in one run, on the cases of benches/train.rs, one thread: PyTorch CPU
 # (torch_bench.py), NumPy SGD and ONNX Runtime inference (numpy_ort.py), then constnet on the
 # kernels this CPU picks (AVX-512 where it has it) and on the AVX2 + FMA path
-# (CONSTNET_KERNEL=avx2, the code an AVX2-only CPU runs).
+# (CONSTNET_KERNEL=avx2, the code an AVX2-only CPU runs); then two threads against one and against
+# two independent networks, interleaved (benches/threads.rs).
 # Installs torch, numpy, onnx and onnxruntime from PyPI into a virtualenv (large: PyPI's torch
 # wheel pulls the CUDA libraries too).
 set -euo pipefail
