@@ -14,6 +14,7 @@ use constnet::parallel::DataParallel;
 use constnet::prelude::*;
 
 mod cpu;
+mod input;
 
 network! { pub struct Mnist { Dense<784, 64, Relu>, Dense<64, 10, Softmax> } }
 
@@ -21,13 +22,7 @@ const STEPS: usize = 1000;
 const ROUNDS: usize = 30;
 
 fn main() {
-    let mut x: Box<[[f32; 784]; 128]> = Box::new([[0.0; 784]; 128]);
-    let mut s = 7u32;
-    for v in x.iter_mut().flatten() {
-        s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-        *v = (s >> 24) as f32 / 255.0;
-    }
-    let labels: [usize; 128] = core::array::from_fn(|b| b % 10);
+    let (x, labels) = input::batch::<128>();
     let step = |net: &mut Mnist, grads: &mut Mnist, sgd: &mut Sgd| {
         net.train_step(
             SparseCategoricalCrossEntropy,

@@ -7,7 +7,9 @@ use std::hint::black_box;
 use constnet::prelude::*;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+mod input;
 mod naive;
+use input::batch;
 use naive::Naive;
 
 network! {
@@ -15,16 +17,6 @@ network! {
     pub struct Tutorial { Dense<784, 64, Relu>, Dense<64, 64, Relu>, Dense<64, 10, Softmax> }
     /// Where PyTorch's MKL/oneDNN matrix products are strongest.
     pub struct Wide { Dense<784, 512, Relu>, Dense<512, 512, Relu>, Dense<512, 10, Softmax> }
-}
-
-fn batch<const B: usize>() -> (Box<[[f32; 784]; B]>, [usize; B]) {
-    let mut x: Box<[[f32; 784]; B]> = naive::zeroed_box();
-    let mut s = 7u32;
-    for v in x.iter_mut().flatten() {
-        s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-        *v = (s >> 24) as f32 / 255.0;
-    }
-    (x, core::array::from_fn(|b| b % 10))
 }
 
 fn train_case<N, O, const B: usize>(c: &mut Criterion, name: &str, opt: O)
