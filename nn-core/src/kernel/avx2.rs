@@ -2,7 +2,7 @@
 //! keeps in registers. Same tiles, same summation order as the portable versions in `gemm.rs`, with
 //! fused multiply-adds. Where the CPU has AVX-512, `Fused<true>` runs the same kernels compiled for
 //! AVX-512 (LLVM's own loops get 512-bit registers and 32 of them), with 16-wide dense-product tiles
-//! (`dot_tile`, `dot_tile_n`, `combine_tile` below, masked tails); the convolution tiles stay 8 wide.
+//! (`dot_tile16_n`, `combine_tile16` below, masked tails); the convolution tiles stay 8 wide.
 //!
 //! The safety of everything here rests on one invariant: AVX2 (AVX-512) instructions run only on a
 //! CPU that has them. Privacy enforces it: `Fused` (the only way to reach the intrinsics) is private
@@ -13,7 +13,7 @@
 
 use core::arch::x86_64::*;
 
-use super::gemm::{Pass, LANES, STRIP};
+use super::gemm::{Pass, Rows, RowsMut, LANES, STRIP};
 use super::{CoefTile, Kernel, Math, Simd, SrcTile};
 
 /// Runs `kernel` with AVX-512 or AVX2 + FMA arithmetic, the best this CPU has (and the environment
@@ -61,25 +61,9 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
     }
 
     #[inline(always)]
-    fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
-        x: [&[f32; I]; RB],
-        w: [&[f32; I]; RC],
-    ) -> [[f32; RC]; RB] {
-        if ZMM {
-            // SAFETY: `Fused<true>` runs only inside `run_avx512`, after the CPU check found
-            // AVX-512 (module docs).
-            unsafe { dot_tile16(x, w) }
-        } else {
-            // SAFETY: `Fused` runs only inside `run_avx2_fma` or `run_avx512`, after the CPU check
-            // (module docs).
-            unsafe { dot_tile(x, w) }
-        }
-    }
-
-    #[inline(always)]
     fn exp_in_place(v: &mut [f32]) {
         if ZMM {
-            // SAFETY: as for `dot_tile16` above; `exp16_in_place` checks its own bounds.
+            // SAFETY: as for `dot_tile16_n` above; `exp16_in_place` checks its own bounds.
             unsafe { exp16_in_place(v) }
         } else {
             for v in v {
@@ -90,7 +74,7 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
 
     #[inline(always)]
     fn softmax16(z: &mut [f32], width: usize) -> bool {
-        // SAFETY: as for `dot_tile16` above; `softmax16` checks its own bounds.
+        // SAFETY: as for `dot_tile16_n` above; `softmax16` checks its own bounds.
         ZMM && unsafe { softmax16(z, width) }
     }
 
@@ -107,7 +91,7 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
         n: usize,
     ) -> [[f32; RC]; RB] {
         if ZMM {
-            // SAFETY: as for `dot_tile16` above; `dot_tile16_n` checks the rows' lengths.
+            // SAFETY: as for `dot_tile16_n` above; `dot_tile16_n` checks the rows' lengths.
             unsafe { dot_tile16_n(x, w, n) }
         } else {
             // SAFETY: as above; `dot_tile_n` checks the rows' lengths.
@@ -131,76 +115,30 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
     }
 
     #[inline(always)]
-    fn combine_tile<
-        const RR: usize,
-        const NS: usize,
-        const N: usize,
-        const K: usize,
-        const R: usize,
-    >(
-        rows: &[[f32; N]; K],
+    fn combine_tile<const RR: usize, const NS: usize>(
+        rows: Rows,
         coef: impl Fn(usize, usize) -> f32 + Copy,
-        out: &mut [[f32; N]; R],
+        out: &mut RowsMut,
         r0: usize,
         col: usize,
         pass: &Pass,
     ) {
         if ZMM {
-            // SAFETY: as for `dot_tile16` above; `combine_tile16` checks its own bounds.
-            unsafe { combine_tile16::<RR, NS, N, K, R>(rows, coef, out, r0, col, pass) }
+            // SAFETY: as for `dot_tile16_n` above; `combine_tile16` checks its own bounds.
+            unsafe { combine_tile16::<RR, NS>(rows, coef, out, r0, col, pass) }
         } else {
             for s in 0..NS {
                 // SAFETY: as above; `combine_tile` checks its own bounds.
-                unsafe { combine_tile::<RR, N, K, R>(rows, coef, out, r0, col + s * STRIP, pass) }
+                unsafe { combine_tile::<RR>(rows, coef, out, r0, col + s * STRIP, pass) }
             }
         }
     }
-}
-
-/// # Safety
-/// The CPU must support AVX2 and FMA, and the caller must be compiled with them (inlined into a
-/// `#[target_feature(enable = "avx2,fma")]` function).
-#[inline(always)]
-unsafe fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
-    x: [&[f32; I]; RB],
-    w: [&[f32; I]; RC],
-) -> [[f32; RC]; RB] {
-    let mut acc = [[_mm256_setzero_ps(); RC]; RB];
-    let mut k = 0;
-    while k + LANES <= I {
-        // A loop, not `array::from_fn` (see `combine_tile16`).
-        let mut xv = [_mm256_setzero_ps(); RB];
-        for (xv, x) in xv.iter_mut().zip(x) {
-            // SAFETY: k + 8 ≤ I, so every 8-float load stays inside its row.
-            *xv = unsafe { _mm256_loadu_ps(x.as_ptr().add(k)) };
-        }
-        for c in 0..RC {
-            // SAFETY: k + 8 ≤ I, as above.
-            let wv = unsafe { _mm256_loadu_ps(w[c].as_ptr().add(k)) };
-            for r in 0..RB {
-                acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
-            }
-        }
-        k += LANES;
-    }
-    let mut out = [[0.0f32; RC]; RB];
-    for r in 0..RB {
-        for c in 0..RC {
-            // SAFETY: AVX2 is available (this function's contract); `hsum` reads registers only.
-            let mut sum = unsafe { hsum(acc[r][c]) };
-            for i in k..I {
-                sum = x[r][i].mul_add(w[c][i], sum);
-            }
-            out[r][c] = sum;
-        }
-    }
-    out
 }
 
 /// `((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7))`, the portable order.
 ///
 /// # Safety
-/// As [`dot_tile`].
+/// As [`dot_tile_n`].
 #[inline(always)]
 unsafe fn hsum(a: __m256) -> f32 {
     let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a)); // a_i + a_{i+4}
@@ -209,23 +147,29 @@ unsafe fn hsum(a: __m256) -> f32 {
 }
 
 /// # Safety
-/// As [`dot_tile`]. The column range is checked here (`col + STRIP ≤ N`, once per tile), so a wrong
-/// `col` panics, as in the portable twin, instead of reading out of bounds.
+/// As [`dot_tile_n`]. The column range is checked here (`col + STRIP` within the rows of both
+/// matrices, once per tile), so a wrong `col` panics, as in the portable twin, instead of reading
+/// out of bounds.
 #[inline(always)]
-unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R: usize>(
-    rows: &[[f32; N]; K],
+unsafe fn combine_tile<const RR: usize>(
+    rows: Rows,
     coef: impl Fn(usize, usize) -> f32,
-    out: &mut [[f32; N]; R],
+    out: &mut RowsMut,
     r0: usize,
     col: usize,
     pass: &Pass,
 ) {
-    assert!(col + STRIP <= N, "column strip out of bounds");
+    let n = rows.width();
+    assert!(
+        col + STRIP <= n && out.width() == n,
+        "column strip out of bounds"
+    );
     let mut acc = [[_mm256_setzero_ps(); 2]; RR];
     if pass.add {
         for (r, acc) in acc.iter_mut().enumerate() {
-            let src = &out[r0 + r];
-            // SAFETY: col + 16 ≤ N (asserted above), so both 8-float loads stay inside `src`.
+            let src = out.row(r0 + r);
+            // SAFETY: col + 16 ≤ n, the row's length (asserted above), so both 8-float loads
+            // stay inside `src`.
             unsafe {
                 acc[0] = _mm256_loadu_ps(src.as_ptr().add(col));
                 acc[1] = _mm256_loadu_ps(src.as_ptr().add(col + LANES));
@@ -233,8 +177,9 @@ unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R:
         }
     }
     for k in pass.ks.clone() {
-        let row = &rows[k];
-        // SAFETY: col + 16 ≤ N (asserted above), so both 8-float loads stay inside `row`.
+        let row = rows.row(k);
+        // SAFETY: col + 16 ≤ n, the row's length (asserted above), so both 8-float loads stay
+        // inside `row`.
         let v = unsafe {
             [
                 _mm256_loadu_ps(row.as_ptr().add(col)),
@@ -248,8 +193,9 @@ unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R:
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        let dst = &mut out[r0 + r];
-        // SAFETY: col + 16 ≤ N (asserted above), so both 8-float stores stay inside `dst`.
+        let dst = out.row(r0 + r);
+        // SAFETY: col + 16 ≤ n, the row's length (asserted above), so both 8-float stores stay
+        // inside `dst`.
         unsafe {
             _mm256_storeu_ps(dst.as_mut_ptr().add(col), acc[0]);
             _mm256_storeu_ps(dst.as_mut_ptr().add(col + LANES), acc[1]);
@@ -261,7 +207,7 @@ unsafe fn combine_tile<const RR: usize, const N: usize, const K: usize, const R:
 /// registers for 4 × 2 tiles only, and spilled 6 × 2).
 ///
 /// # Safety
-/// As [`dot_tile`]. `V` must be 8 (asserted).
+/// As [`dot_tile_n`]. `V` must be 8 (asserted).
 #[inline(always)]
 unsafe fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
     acc: &mut [[[f32; V]; NV]; RT],
@@ -301,10 +247,14 @@ unsafe fn axpy_tile<const RT: usize, const NV: usize, const V: usize>(
     }
 }
 
-/// [`dot_tile`] of a length known only at run time.
+/// `RB × RC` dot products of the rows' first `n` values with 8-float accumulators, each
+/// reduced by [`hsum`] in the portable order, then the tail: the same sums as `gemm::dot_tile_n`,
+/// fused.
 ///
 /// # Safety
-/// As [`dot_tile`]. Every row must hold `n` values (asserted once per tile).
+/// The CPU must support AVX2 and FMA, and the caller must be compiled with them (inlined into a
+/// `#[target_feature(enable = "avx2,fma")]` function). Every row must hold `n` values (asserted
+/// once per tile).
 #[inline(always)]
 unsafe fn dot_tile_n<const RB: usize, const RC: usize>(
     x: [&[f32]; RB],
@@ -383,7 +333,7 @@ unsafe fn axpy_loop<const RT: usize, const NV: usize>(
 /// 128-bit halves exchanged.
 ///
 /// # Safety
-/// As [`dot_tile`]. The bounds are checked here, once.
+/// As [`dot_tile_n`]. The bounds are checked here, once.
 #[inline(always)]
 unsafe fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize) {
     assert!(
@@ -442,27 +392,14 @@ fn tail_mask(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
-/// [`dot_tile`] with 16-float vectors: the last `I mod 16` values through masked loads (masked-off
-/// lanes are neither read nor faulted on, and add zeros), then one horizontal sum per dot product.
-/// The order of the sums is fixed by `I` alone, so a dot product gives the same result in every
-/// tile and on every thread, but not the same as the 8-wide version.
+/// [`dot_tile_n`] with 16-float vectors: the last `n mod 16` values through masked loads
+/// (masked-off lanes are neither read nor faulted on, and add zeros), then one horizontal sum per
+/// dot product. The order of the sums is fixed by `n` alone, so a dot product gives the same
+/// result in every tile and on every thread, but not the same as the 8-wide version.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F, and the caller must be compiled with it (inlined into
-/// `run_avx512`).
-#[inline(always)]
-unsafe fn dot_tile16<const RB: usize, const RC: usize, const I: usize>(
-    x: [&[f32; I]; RB],
-    w: [&[f32; I]; RC],
-) -> [[f32; RC]; RB] {
-    // SAFETY: every row holds I values (its type): the caller's contract and `dot16`'s.
-    unsafe { dot16::<RB, RC>(x.map(|r| r.as_slice()), w.map(|r| r.as_slice()), I) }
-}
-
-/// [`dot_tile16`] of a length known only at run time.
-///
-/// # Safety
-/// As [`dot_tile16`]. Every row must hold `n` values (asserted once per tile).
+/// `run_avx512`). Every row must hold `n` values (asserted once per tile).
 #[inline(always)]
 unsafe fn dot_tile16_n<const RB: usize, const RC: usize>(
     x: [&[f32]; RB],
@@ -477,10 +414,10 @@ unsafe fn dot_tile16_n<const RB: usize, const RC: usize>(
     unsafe { dot16::<RB, RC>(x, w, n) }
 }
 
-/// The body of [`dot_tile16`] and [`dot_tile16_n`].
+/// The body of [`dot_tile16_n`].
 ///
 /// # Safety
-/// As [`dot_tile16`], and every row holds at least `n` values.
+/// As [`dot_tile16_n`], and every row holds at least `n` values.
 #[inline(always)]
 unsafe fn dot16<const RB: usize, const RC: usize>(
     x: [&[f32]; RB],
@@ -543,7 +480,7 @@ unsafe fn dot16<const RB: usize, const RC: usize>(
 /// Tested against it in `reduce4_is_four_reduce_add_ps`.
 ///
 /// # Safety
-/// As [`dot_tile16`].
+/// As [`dot_tile16_n`].
 #[inline(always)]
 unsafe fn reduce4(a: __m512, b: __m512, c: __m512, d: __m512) -> [f32; 4] {
     // SAFETY (the whole body): registers only, but for the store into `sums`, which holds the
@@ -554,7 +491,7 @@ unsafe fn reduce4(a: __m512, b: __m512, c: __m512, d: __m512) -> [f32; 4] {
 /// The body of [`reduce4`].
 ///
 /// # Safety
-/// As [`dot_tile16`].
+/// As [`dot_tile16_n`].
 #[inline(always)]
 unsafe fn reduce4_body(a: __m512, b: __m512, c: __m512, d: __m512) -> [f32; 4] {
     // [a 0..8 | b 0..8] + [a 8..16 | b 8..16], as four 128-bit quarters each.
@@ -587,41 +524,41 @@ unsafe fn reduce4_body(a: __m512, b: __m512, c: __m512, d: __m512) -> [f32; 4] {
 /// multiply-adds, and four accumulators, too few chains to hide the latency).
 ///
 /// # Safety
-/// As [`dot_tile16`]. The column range is checked here, as in [`combine_tile`].
+/// As [`dot_tile16_n`]. The column range is checked here, as in [`combine_tile`].
 #[inline(always)]
-unsafe fn combine_tile16<
-    const RR: usize,
-    const NS: usize,
-    const N: usize,
-    const K: usize,
-    const R: usize,
->(
-    rows: &[[f32; N]; K],
+unsafe fn combine_tile16<const RR: usize, const NS: usize>(
+    rows: Rows,
     coef: impl Fn(usize, usize) -> f32,
-    out: &mut [[f32; N]; R],
+    out: &mut RowsMut,
     r0: usize,
     col: usize,
     pass: &Pass,
 ) {
     const { assert!(STRIP == LANES16) };
-    assert!(col + NS * STRIP <= N, "column strip out of bounds");
+    let n = rows.width();
+    assert!(
+        col + NS * STRIP <= n && out.width() == n,
+        "column strip out of bounds"
+    );
     let mut acc = [[_mm512_setzero_ps(); NS]; RR];
     if pass.add {
         for (r, acc) in acc.iter_mut().enumerate() {
+            let src = out.row(r0 + r);
             for (s, acc) in acc.iter_mut().enumerate() {
-                // SAFETY: col + NS · 16 ≤ N (asserted above), so the load stays inside
-                // `out[r0 + r]`.
-                *acc = unsafe { _mm512_loadu_ps(out[r0 + r].as_ptr().add(col + s * STRIP)) };
+                // SAFETY: col + NS · 16 ≤ n, the row's length (asserted above), so the load
+                // stays inside `src`.
+                *acc = unsafe { _mm512_loadu_ps(src.as_ptr().add(col + s * STRIP)) };
             }
         }
     }
     for k in pass.ks.clone() {
-        let row = &rows[k];
+        let row = rows.row(k);
         // A loop, not `array::from_fn`: its closure was not always inlined into `run_avx512` (a
         // call per row, 784-512-512-10 training 30 % slower).
         let mut v = [_mm512_setzero_ps(); NS];
         for (s, v) in v.iter_mut().enumerate() {
-            // SAFETY: col + NS · 16 ≤ N (asserted above), so every load stays inside `row`.
+            // SAFETY: col + NS · 16 ≤ n, the row's length (asserted above), so every load stays
+            // inside `row`.
             *v = unsafe { _mm512_loadu_ps(row.as_ptr().add(col + s * STRIP)) };
         }
         for (r, acc) in acc.iter_mut().enumerate() {
@@ -632,10 +569,11 @@ unsafe fn combine_tile16<
         }
     }
     for (r, acc) in acc.iter().enumerate() {
+        let dst = out.row(r0 + r);
         for (s, acc) in acc.iter().enumerate() {
-            // SAFETY: col + NS · 16 ≤ N (asserted above), so the store stays inside
-            // `out[r0 + r]`.
-            unsafe { _mm512_storeu_ps(out[r0 + r].as_mut_ptr().add(col + s * STRIP), *acc) };
+            // SAFETY: col + NS · 16 ≤ n, the row's length (asserted above), so the store stays
+            // inside `dst`.
+            unsafe { _mm512_storeu_ps(dst.as_mut_ptr().add(col + s * STRIP), *acc) };
         }
     }
 }
@@ -644,7 +582,7 @@ unsafe fn combine_tile16<
 /// time in the scalar softmax), through [`exp16`].
 ///
 /// # Safety
-/// As [`dot_tile16`].
+/// As [`dot_tile16_n`].
 #[inline(always)]
 unsafe fn exp16_in_place(v: &mut [f32]) {
     let mut i = 0;
@@ -664,7 +602,7 @@ unsafe fn exp16_in_place(v: &mut [f32]) {
 /// `libm::expf` of every lane: [`expf16`], and libm itself for the lanes it declines.
 ///
 /// # Safety
-/// As [`dot_tile16`].
+/// As [`dot_tile16_n`].
 #[inline(always)]
 unsafe fn exp16(x: __m512) -> __m512 {
     let (y, fine) = expf16(x);
@@ -692,7 +630,7 @@ unsafe fn exp16(x: __m512) -> __m512 {
 /// column order, one division, the products.
 ///
 /// # Safety
-/// As [`dot_tile16`].
+/// As [`dot_tile16_n`].
 #[inline(always)]
 unsafe fn softmax16(z: &mut [f32], width: usize) -> bool {
     if width == 0 || width > LANES16 || z.len() != LANES16 * width {
@@ -739,7 +677,7 @@ unsafe fn softmax16(z: &mut [f32], width: usize) -> bool {
 /// cases for overflow, underflow and NaN begin, the caller asks libm.
 ///
 /// # Safety
-/// As [`dot_tile16`].
+/// As [`dot_tile16_n`].
 #[inline(always)]
 unsafe fn expf16(x: __m512) -> (__m512, __mmask16) {
     // e_expf.c's constants by their bits (`exp_is_libms_bit_for_bit` checks its decimals).

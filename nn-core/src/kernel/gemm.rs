@@ -34,7 +34,70 @@ const ZMM_WIDTH: usize = ZMM_STRIPS * STRIP;
 const PORTABLE_FWD_ROWS: usize = 1;
 const PORTABLE_AXPY_ROWS: usize = 2;
 
-/// `y[b] = W · x[b] + bias` for a batch (before the activation).
+/// A row-major matrix whose shape is known at run time: `count` rows, row `k` being
+/// `data[k·width..][..width]`. The products take their operands in this form so that they are
+/// compiled once, in nn-core, instead of for every layer size in every crate that names a network
+/// (there, they were most of a rebuild's LLVM time: BENCHMARKS.md, session 14).
+#[derive(Clone, Copy)]
+pub(crate) struct Rows<'a> {
+    data: &'a [f32],
+    width: usize,
+    count: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// `count` rows of `width` values; panics unless `data` holds exactly that.
+    #[inline(always)]
+    pub(crate) fn new(data: &'a [f32], width: usize, count: usize) -> Self {
+        assert!(
+            width.checked_mul(count) == Some(data.len()),
+            "matrix of the wrong size"
+        );
+        Rows { data, width, count }
+    }
+    /// Row `k`'s values.
+    #[inline(always)]
+    pub(crate) fn row(&self, k: usize) -> &'a [f32] {
+        &self.data[k * self.width..][..self.width]
+    }
+    /// Values per row.
+    #[inline(always)]
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+}
+
+/// [`Rows`] to write.
+pub(crate) struct RowsMut<'a> {
+    data: &'a mut [f32],
+    width: usize,
+    count: usize,
+}
+
+impl<'a> RowsMut<'a> {
+    /// As [`Rows::new`].
+    #[inline(always)]
+    pub(crate) fn new(data: &'a mut [f32], width: usize, count: usize) -> Self {
+        assert!(
+            width.checked_mul(count) == Some(data.len()),
+            "matrix of the wrong size"
+        );
+        RowsMut { data, width, count }
+    }
+    /// Row `k`'s values.
+    #[inline(always)]
+    pub(crate) fn row(&mut self, k: usize) -> &mut [f32] {
+        &mut self.data[k * self.width..][..self.width]
+    }
+    /// Values per row.
+    #[inline(always)]
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+}
+
+/// `y[b] = W · x[b] + bias` for a batch (before the activation), at the sizes a layer's types
+/// give; [`launch`](Self::launch) runs it as an [`AffineDyn`].
 pub(crate) struct Affine<'a, const I: usize, const O: usize, const B: usize> {
     pub weight: &'a [[f32; I]; O],
     pub bias: &'a [f32; O],
@@ -42,31 +105,80 @@ pub(crate) struct Affine<'a, const I: usize, const O: usize, const B: usize> {
     pub y: &'a mut [[f32; O]; B],
 }
 
+impl<'a, const I: usize, const O: usize, const B: usize> Affine<'a, I, O, B> {
+    /// Runs the product, from code compiled once in nn-core.
+    #[inline(always)]
+    pub(crate) fn launch(self) {
+        self.sized().launch()
+    }
+
+    #[inline(always)]
+    fn sized(self) -> AffineDyn<'a> {
+        AffineDyn {
+            weight: Rows::new(self.weight.as_flattened(), I, O),
+            bias: self.bias,
+            x: Rows::new(self.x.as_flattened(), I, B),
+            y: RowsMut::new(self.y.as_flattened_mut(), O, B),
+        }
+    }
+}
+
+// The tests run the products on each path in turn.
+#[cfg(test)]
+impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O, B> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        self.sized().run::<M>()
+    }
+}
+
+/// [`Affine`] with its sizes as values: `weight` is `O` rows of `I`, `bias` `O` values, `x` `B`
+/// rows of `I` and `y` `B` rows of `O` (checked when it runs).
+pub(crate) struct AffineDyn<'a> {
+    weight: Rows<'a>,
+    bias: &'a [f32],
+    x: Rows<'a>,
+    y: RowsMut<'a>,
+}
+
+super::compiled_once!(AffineDyn, AffineBackwardDyn);
+
 /// Bytes of weights one pass of the forward product keeps in L2 while every sample of the batch
 /// goes through them (half of a 1 MB L2; a 512 KB one still holds most of it).
 const L2_BUDGET: usize = 512 * 1024;
 
-impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O, B> {
+impl Kernel for AffineDyn<'_> {
     #[inline(always)]
     fn run<M: Math>(self) {
-        let Affine { weight, bias, x, y } = self;
+        let AffineDyn {
+            weight,
+            bias,
+            x,
+            mut y,
+        } = self;
+        let (i, o) = (weight.width, weight.count);
+        assert!(
+            bias.len() == o && x.width == i && y.width == o && y.count == x.count,
+            "operands of different sizes"
+        );
         // Outputs in blocks whose weights fit L2 (784-64-10: one block); within a block, tiles of
         // samples. Without the blocks, a 512×784 layer (1.6 MB) streamed its weights from L3 once
         // per tile of samples. Each dot product is computed the same way in any block.
-        let rows = (L2_BUDGET / (I.max(1) * 4)).max(FWD_COLS) / FWD_COLS * FWD_COLS;
+        let rows = (L2_BUDGET / (i.max(1) * 4)).max(FWD_COLS) / FWD_COLS * FWD_COLS;
         let mut o0 = 0;
-        while o0 < O {
-            let os = o0..(o0 + rows).min(O);
+        while o0 < o {
+            let os = o0..(o0 + rows).min(o);
             let mut b = 0;
+            let y = &mut y;
             if M::ZMM {
-                affine_tiles::<M, ZMM_FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b, &os);
-                affine_tiles::<M, ZMM_FWD_REST, I, O, B>(weight, bias, x, y, &mut b, &os);
+                affine_tiles::<M, ZMM_FWD_ROWS>(weight, bias, x, y, &mut b, &os);
+                affine_tiles::<M, ZMM_FWD_REST>(weight, bias, x, y, &mut b, &os);
             } else if M::WIDE {
-                affine_tiles::<M, FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b, &os);
+                affine_tiles::<M, FWD_ROWS>(weight, bias, x, y, &mut b, &os);
             } else {
-                affine_tiles::<M, PORTABLE_FWD_ROWS, I, O, B>(weight, bias, x, y, &mut b, &os);
+                affine_tiles::<M, PORTABLE_FWD_ROWS>(weight, bias, x, y, &mut b, &os);
             }
-            affine_tiles::<M, 1, I, O, B>(weight, bias, x, y, &mut b, &os);
+            affine_tiles::<M, 1>(weight, bias, x, y, &mut b, &os);
             o0 = os.end;
         }
     }
@@ -75,91 +187,57 @@ impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O,
 /// Tiles of `RB` samples from `*b` on, while a whole tile fits, over the outputs `os`; advances
 /// `*b`.
 #[inline(always)]
-fn affine_tiles<M: Math, const RB: usize, const I: usize, const O: usize, const B: usize>(
-    weight: &[[f32; I]; O],
-    bias: &[f32; O],
-    x: &[[f32; I]; B],
-    y: &mut [[f32; O]; B],
+fn affine_tiles<M: Math, const RB: usize>(
+    weight: Rows,
+    bias: &[f32],
+    x: Rows,
+    y: &mut RowsMut,
     b: &mut usize,
     os: &core::ops::Range<usize>,
 ) {
-    while *b + RB <= B {
-        affine_rows::<M, RB, I, O, B>(weight, bias, x, y, *b, os.clone());
+    while *b + RB <= x.count {
+        affine_rows::<M, RB>(weight, bias, x, y, *b, os.clone());
         *b += RB;
     }
 }
 
 #[inline(always)]
-fn affine_rows<M: Math, const RB: usize, const I: usize, const O: usize, const B: usize>(
-    weight: &[[f32; I]; O],
-    bias: &[f32; O],
-    x: &[[f32; I]; B],
-    y: &mut [[f32; O]; B],
+fn affine_rows<M: Math, const RB: usize>(
+    weight: Rows,
+    bias: &[f32],
+    x: Rows,
+    y: &mut RowsMut,
     b0: usize,
     os: core::ops::Range<usize>,
 ) {
-    let xs: [&[f32; I]; RB] = core::array::from_fn(|r| &x[b0 + r]);
+    let i = x.width;
+    let xs: [&[f32]; RB] = core::array::from_fn(|r| x.row(b0 + r));
     let mut o = os.start;
     while o + FWD_COLS <= os.end {
-        let ws: [&[f32; I]; FWD_COLS] = core::array::from_fn(|c| &weight[o + c]);
-        let dots = M::dot_tile::<RB, FWD_COLS, I>(xs, ws);
+        let ws: [&[f32]; FWD_COLS] = core::array::from_fn(|c| weight.row(o + c));
+        let dots = M::dot_tile_n::<RB, FWD_COLS>(xs, ws, i);
         for (r, dots) in dots.iter().enumerate() {
-            for (c, d) in dots.iter().enumerate() {
-                y[b0 + r][o + c] = bias[o + c] + d;
+            let y = &mut y.row(b0 + r)[o..o + FWD_COLS];
+            for ((y, d), b) in y.iter_mut().zip(dots).zip(&bias[o..o + FWD_COLS]) {
+                *y = b + d;
             }
         }
         o += FWD_COLS;
     }
     while o < os.end {
-        let dots = M::dot_tile::<RB, 1, I>(xs, [&weight[o]]);
+        let dots = M::dot_tile_n::<RB, 1>(xs, [weight.row(o)], i);
         for (r, d) in dots.iter().enumerate() {
-            y[b0 + r][o] = bias[o] + d[0];
+            y.row(b0 + r)[o] = bias[o] + d[0];
         }
         o += 1;
     }
 }
 
-/// `RB × RC` dot products of length `I`, each with `PORTABLE_LANES` partial sums combined in a fixed
-/// order (results do not depend on the tile a dot product lands in, or on the thread that computes
-/// it). The AVX2 version is `avx2::dot_tile`.
-#[inline(always)]
-pub(super) fn dot_tile<M: Math, const RB: usize, const RC: usize, const I: usize>(
-    x: [&[f32; I]; RB],
-    w: [&[f32; I]; RC],
-) -> [[f32; RC]; RB] {
-    const L: usize = PORTABLE_LANES;
-    let mut acc = [[[0.0f32; L]; RC]; RB];
-    let xs = x.map(|row| row.as_chunks::<L>().0);
-    let ws = w.map(|row| row.as_chunks::<L>().0);
-    for k in 0..I / L {
-        for r in 0..RB {
-            for c in 0..RC {
-                let (xv, wv) = (&xs[r][k], &ws[c][k]);
-                for l in 0..L {
-                    acc[r][c][l] = M::mul_add(xv[l], wv[l], acc[r][c][l]);
-                }
-            }
-        }
-    }
-    let tail = I / L * L;
-    let mut out = [[0.0f32; RC]; RB];
-    for r in 0..RB {
-        for c in 0..RC {
-            let a = &acc[r][c];
-            let mut sum = (a[0] + a[2]) + (a[1] + a[3]);
-            for i in tail..I {
-                sum = M::mul_add(x[r][i], w[c][i], sum);
-            }
-            out[r][c] = sum;
-        }
-    }
-    out
-}
-
 /// Gradients of `y = W·x + b` for a batch, given `dz = dL/dy`: overwrites `dW = dzᵀ·X` and
 /// `db = Σ_b dz[b]` and, if asked, writes `dx = dz·W`. With `continues`, `dW` and `db` go on from
 /// the sums stored (the batch is a later part of a larger one): part after part is then one chain
-/// of operations in sample order, bit for bit the sums over the whole batch.
+/// of operations in sample order, bit for bit the sums over the whole batch. At the sizes a
+/// layer's types give; [`launch`](Self::launch) runs it as an [`AffineBackwardDyn`].
 pub(crate) struct AffineBackward<'a, const I: usize, const O: usize, const B: usize> {
     pub weight: &'a [[f32; I]; O],
     pub x: &'a [[f32; I]; B],
@@ -170,26 +248,86 @@ pub(crate) struct AffineBackward<'a, const I: usize, const O: usize, const B: us
     pub continues: bool,
 }
 
+impl<'a, const I: usize, const O: usize, const B: usize> AffineBackward<'a, I, O, B> {
+    /// Runs the products, from code compiled once in nn-core.
+    #[inline(always)]
+    pub(crate) fn launch(self) {
+        self.sized().launch()
+    }
+
+    #[inline(always)]
+    fn sized(self) -> AffineBackwardDyn<'a> {
+        AffineBackwardDyn {
+            weight: Rows::new(self.weight.as_flattened(), I, O),
+            x: Rows::new(self.x.as_flattened(), I, B),
+            dz: Rows::new(self.dz.as_flattened(), O, B),
+            d_weight: RowsMut::new(self.d_weight.as_flattened_mut(), I, O),
+            d_bias: self.d_bias,
+            dx: self.dx.map(|dx| RowsMut::new(dx.as_flattened_mut(), I, B)),
+            continues: self.continues,
+        }
+    }
+}
+
+#[cfg(test)]
 impl<const I: usize, const O: usize, const B: usize> Kernel for AffineBackward<'_, I, O, B> {
     #[inline(always)]
     fn run<M: Math>(self) {
-        let dz = self.dz;
+        self.sized().run::<M>()
+    }
+}
+
+/// [`AffineBackward`] with its sizes as values (checked when it runs).
+pub(crate) struct AffineBackwardDyn<'a> {
+    weight: Rows<'a>,
+    x: Rows<'a>,
+    dz: Rows<'a>,
+    d_weight: RowsMut<'a>,
+    d_bias: &'a mut [f32],
+    dx: Option<RowsMut<'a>>,
+    continues: bool,
+}
+
+impl Kernel for AffineBackwardDyn<'_> {
+    #[inline(always)]
+    fn run<M: Math>(self) {
+        let AffineBackwardDyn {
+            weight,
+            x,
+            dz,
+            mut d_weight,
+            d_bias,
+            dx,
+            continues,
+        } = self;
+        let (i, o, b) = (weight.width, weight.count, x.count);
+        assert!(
+            x.width == i
+                && dz.width == o
+                && dz.count == b
+                && d_weight.width == i
+                && d_weight.count == o
+                && d_bias.len() == o
+                && dx.as_ref().is_none_or(|dx| dx.width == i && dx.count == b),
+            "operands of different sizes"
+        );
         // db[o] = Σ_b dz[b][o] in sample order, as `Iterator::sum` adds (from -0.0), but a row
         // at a time so that the outputs vectorise (a column at a time, each load was a new line
         // of `dz`: 7 % of 784-512-512-10's training).
-        if !self.continues {
-            self.d_bias.fill(-0.0);
+        if !continues {
+            d_bias.fill(-0.0);
         }
-        for d in dz {
-            for (db, d) in self.d_bias.iter_mut().zip(d) {
+        for k in 0..b {
+            for (db, d) in d_bias.iter_mut().zip(dz.row(k)) {
                 *db += d;
             }
         }
+        let dz = dz.data;
         // dW[o] = Σ_b dz[b][o] · x[b]
-        combine_rows::<M, I, B, O>(self.x, |b, o| dz[b][o], self.d_weight, self.continues);
+        combine_rows::<M>(x, |k, r| dz[k * o + r], &mut d_weight, continues);
         // dx[b] = Σ_o dz[b][o] · W[o]
-        if let Some(dx) = self.dx {
-            combine_rows::<M, I, O, B>(self.weight, |o, b| dz[b][o], dx, false);
+        if let Some(mut dx) = dx {
+            combine_rows::<M>(weight, |k, r| dz[r * o + k], &mut dx, false);
         }
     }
 }
@@ -211,28 +349,35 @@ const K_PASS: usize = 64;
 const OUT_BUDGET: usize = 256 * 1024;
 
 /// `out[r] = Σ_k coef(k, r) · rows[k]` for every output row `r`: a product whose inner dimension is
-/// `K`, vectorised along the rows' length `N`.
+/// `rows.count`, vectorised along the rows' length (`rows.width`, `out.width`).
 ///
-/// Columns are cut into blocks whose `K` rows fit in `L1_BUDGET`; within a block, output rows are the
-/// outer loop. With a large `K` (a batch of 128 inputs) the block of inputs stays in L1 while every
-/// output row is computed from it; with `K = 1` a block is a whole row and each output row is written
-/// front to back. (Measured: rows outer over whole rows made batch 128 slower per sample than batch
-/// 32; strips outer made batch 1 slower by a quarter.) `K` beyond [`K_PASS`] is taken in passes;
-/// with `continues`, the first pass too goes on from what `out` holds (a later part of a batch).
+/// Columns are cut into blocks whose rows fit in `L1_BUDGET`; within a block, output rows are the
+/// outer loop. With many rows (a batch of 128 inputs) the block of inputs stays in L1 while every
+/// output row is computed from it; with one row a block is a whole row and each output row is
+/// written front to back. (Measured: rows outer over whole rows made batch 128 slower per sample
+/// than batch 32; strips outer made batch 1 slower by a quarter.) More rows than [`K_PASS`] are
+/// taken in passes; with `continues`, the first pass too goes on from what `out` holds (a later
+/// part of a batch).
 #[inline(always)]
-fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
-    rows: &[[f32; N]; K],
+fn combine_rows<M: Math>(
+    rows: Rows,
     coef: impl Fn(usize, usize) -> f32 + Copy,
-    out: &mut [[f32; N]; R],
+    out: &mut RowsMut,
     continues: bool,
 ) {
-    let full = N / STRIP * STRIP;
+    assert!(rows.width == out.width, "operands of different sizes");
+    let (n, k_all, r_all) = (rows.width, rows.count, out.count);
+    let full = n / STRIP * STRIP;
     // Passes re-read and re-write `out`: worth it only while it stays in L2 (784×64: 200 KB), not
     // for a wide layer's 1.6 MB.
-    let rows_per_pass = if R * N * 4 <= OUT_BUDGET { K_PASS } else { K };
+    let rows_per_pass = if r_all * n * 4 <= OUT_BUDGET {
+        K_PASS
+    } else {
+        k_all
+    };
     let mut k0 = 0;
     loop {
-        let ks = k0..(k0 + rows_per_pass).min(K);
+        let ks = k0..(k0 + rows_per_pass).min(k_all);
         let add = continues || k0 > 0;
         // Columns per block: a multiple of `width` whose rows of this pass fit `L1_BUDGET`.
         let block = |width: usize| (L1_BUDGET / (ks.len().max(1) * 4)).max(width) / width * width;
@@ -245,34 +390,32 @@ fn combine_rows<M: Math, const N: usize, const K: usize, const R: usize>(
         // samples deep) goes through `combine_deep`'s packed coefficients instead of column
         // blocks. (AVX2's 4-row tiles gained nothing measurable from the panels on an Emerald
         // Rapids Xeon: 18.1-21.1 k against 17.4-19.7 k samples/s.)
-        // The `const` block: a product no pass of which can be deep (K ≤ 64, e.g. every
-        // batch-32 network) does not compile `combine_deep` at all (the MNIST example's IR).
-        let wide = if M::ZMM { N / ZMM_WIDTH * ZMM_WIDTH } else { 0 };
-        if M::ZMM && const { K * ZMM_WIDTH * 4 > L1_BUDGET } && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET
-        {
-            combine_deep::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, 0..wide, &pass);
+        let wide = if M::ZMM { n / ZMM_WIDTH * ZMM_WIDTH } else { 0 };
+        if M::ZMM && ks.len() * ZMM_WIDTH * 4 > L1_BUDGET {
+            combine_deep::<M, ZMM_AXPY_ROWS, ZMM_STRIPS>(rows, coef, out, 0..wide, &pass);
         } else if M::ZMM {
             let cols = (0..wide, block(ZMM_WIDTH));
-            combine_columns::<M, ZMM_AXPY_ROWS, ZMM_STRIPS, N, K, R>(rows, coef, out, cols, &pass);
+            combine_columns::<M, ZMM_AXPY_ROWS, ZMM_STRIPS>(rows, coef, out, cols, &pass);
         }
         let cols = (wide..full, block(STRIP));
         if M::WIDE {
-            combine_columns::<M, AXPY_ROWS, 1, N, K, R>(rows, coef, out, cols, &pass);
+            combine_columns::<M, AXPY_ROWS, 1>(rows, coef, out, cols, &pass);
         } else {
-            combine_columns::<M, PORTABLE_AXPY_ROWS, 1, N, K, R>(rows, coef, out, cols, &pass);
+            combine_columns::<M, PORTABLE_AXPY_ROWS, 1>(rows, coef, out, cols, &pass);
         }
         // Fewer than a strip of columns left: one column at a time.
-        for col in full..N {
-            for (r, out) in out.iter_mut().enumerate() {
+        for col in full..n {
+            for r in 0..r_all {
+                let out = out.row(r);
                 let mut acc = if add { out[col] } else { 0.0 };
                 for k in ks.clone() {
-                    acc = M::mul_add(coef(k, r), rows[k][col], acc);
+                    acc = M::mul_add(coef(k, r), rows.row(k)[col], acc);
                 }
                 out[col] = acc;
             }
         }
         k0 = ks.end;
-        if k0 >= K {
+        if k0 >= k_all {
             break;
         }
     }
@@ -288,24 +431,17 @@ const PANEL_K: usize = 128;
 /// each sample's load missed (784-512-512-10 trained at half the FMA peak). The sums go in the
 /// same order, so the results are bit for bit those of the other tiles.
 #[inline(always)]
-fn combine_deep<
-    M: Math,
-    const RR: usize,
-    const NS: usize,
-    const N: usize,
-    const K: usize,
-    const R: usize,
->(
-    rows: &[[f32; N]; K],
+fn combine_deep<M: Math, const RR: usize, const NS: usize>(
+    rows: Rows,
     coef: impl Fn(usize, usize) -> f32 + Copy,
-    out: &mut [[f32; N]; R],
+    out: &mut RowsMut,
     cols: core::ops::Range<usize>,
     pass: &Pass,
 ) {
     let mut r0 = 0;
     if !cols.is_empty() {
         let mut panel = [[0.0f32; RR]; PANEL_K];
-        while r0 + RR <= R {
+        while r0 + RR <= out.count {
             let mut k0 = pass.ks.start;
             while k0 < pass.ks.end {
                 let part = Pass {
@@ -319,7 +455,7 @@ fn combine_deep<
                 }
                 let packed = |k: usize, r: usize| panel[k - k0][r - r0];
                 for col in cols.clone().step_by(NS * STRIP) {
-                    M::combine_tile::<RR, NS, N, K, R>(rows, packed, out, r0, col, &part);
+                    M::combine_tile::<RR, NS>(rows, packed, out, r0, col, &part);
                 }
                 k0 = part.ks.end;
             }
@@ -327,23 +463,16 @@ fn combine_deep<
         }
     }
     // The last rows, fewer than a tile, one at a time.
-    combine_block::<M, 1, NS, N, K, R>(rows, coef, out, &mut r0, cols, pass);
+    combine_block::<M, 1, NS>(rows, coef, out, &mut r0, cols, pass);
 }
 
 /// The columns `cols.0` (whole tiles of `NS` strips) of one pass of [`combine_rows`], in blocks of
 /// `cols.1` columns; within a block, tiles of `RR` output rows, then single rows.
 #[inline(always)]
-fn combine_columns<
-    M: Math,
-    const RR: usize,
-    const NS: usize,
-    const N: usize,
-    const K: usize,
-    const R: usize,
->(
-    rows: &[[f32; N]; K],
+fn combine_columns<M: Math, const RR: usize, const NS: usize>(
+    rows: Rows,
     coef: impl Fn(usize, usize) -> f32 + Copy,
-    out: &mut [[f32; N]; R],
+    out: &mut RowsMut,
     (cols, block): (core::ops::Range<usize>, usize),
     pass: &Pass,
 ) {
@@ -351,8 +480,8 @@ fn combine_columns<
     while start < cols.end {
         let end = (start + block).min(cols.end);
         let mut r = 0;
-        combine_block::<M, RR, NS, N, K, R>(rows, coef, out, &mut r, start..end, pass);
-        combine_block::<M, 1, NS, N, K, R>(rows, coef, out, &mut r, start..end, pass);
+        combine_block::<M, RR, NS>(rows, coef, out, &mut r, start..end, pass);
+        combine_block::<M, 1, NS>(rows, coef, out, &mut r, start..end, pass);
         start = end;
     }
 }
@@ -368,24 +497,17 @@ pub(crate) struct Pass {
 /// Tiles of `RR` output rows from `*r` on, while a whole tile fits, over the column block `cols`
 /// (whole tiles of `NS` strips); advances `*r`.
 #[inline(always)]
-fn combine_block<
-    M: Math,
-    const RR: usize,
-    const NS: usize,
-    const N: usize,
-    const K: usize,
-    const R: usize,
->(
-    rows: &[[f32; N]; K],
+fn combine_block<M: Math, const RR: usize, const NS: usize>(
+    rows: Rows,
     coef: impl Fn(usize, usize) -> f32 + Copy,
-    out: &mut [[f32; N]; R],
+    out: &mut RowsMut,
     r: &mut usize,
     cols: core::ops::Range<usize>,
     pass: &Pass,
 ) {
-    while *r + RR <= R {
+    while *r + RR <= out.count {
         for col in cols.clone().step_by(NS * STRIP) {
-            M::combine_tile::<RR, NS, N, K, R>(rows, coef, out, *r, col, pass);
+            M::combine_tile::<RR, NS>(rows, coef, out, *r, col, pass);
         }
         *r += RR;
     }
@@ -393,16 +515,10 @@ fn combine_block<
 
 /// Rows `r0..r0 + RR`, columns `col..col + STRIP` of [`combine_rows`], over the pass's rows.
 #[inline(always)]
-pub(super) fn combine_tile<
-    M: Math,
-    const RR: usize,
-    const N: usize,
-    const K: usize,
-    const R: usize,
->(
-    rows: &[[f32; N]; K],
+pub(super) fn combine_tile<M: Math, const RR: usize>(
+    rows: Rows,
     coef: impl Fn(usize, usize) -> f32,
-    out: &mut [[f32; N]; R],
+    out: &mut RowsMut,
     r0: usize,
     col: usize,
     pass: &Pass,
@@ -410,11 +526,13 @@ pub(super) fn combine_tile<
     let mut acc = [[0.0f32; STRIP]; RR];
     if pass.add {
         for (r, acc) in acc.iter_mut().enumerate() {
-            acc.copy_from_slice(&out[r0 + r][col..col + STRIP]);
+            acc.copy_from_slice(&out.row(r0 + r)[col..col + STRIP]);
         }
     }
     for k in pass.ks.clone() {
-        let v: &[f32; STRIP] = rows[k][col..col + STRIP].try_into().expect("a full strip");
+        let v: &[f32; STRIP] = rows.row(k)[col..col + STRIP]
+            .try_into()
+            .expect("a full strip");
         for (r, acc) in acc.iter_mut().enumerate() {
             let s = coef(k, r0 + r);
             for l in 0..STRIP {
@@ -423,7 +541,7 @@ pub(super) fn combine_tile<
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        out[r0 + r][col..col + STRIP].copy_from_slice(acc);
+        out.row(r0 + r)[col..col + STRIP].copy_from_slice(acc);
     }
 }
 

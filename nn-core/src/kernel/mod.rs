@@ -31,18 +31,6 @@ pub(crate) trait Math {
     /// `√x`.
     fn sqrt(x: f32) -> f32;
 
-    /// `RB × RC` dot products of rows of length `I` (see `gemm::dot_tile`).
-    #[inline(always)]
-    fn dot_tile<const RB: usize, const RC: usize, const I: usize>(
-        x: [&[f32; I]; RB],
-        w: [&[f32; I]; RC],
-    ) -> [[f32; RC]; RB]
-    where
-        Self: Sized,
-    {
-        gemm::dot_tile::<Self, RB, RC, I>(x, w)
-    }
-
     /// `v[i] = libm::expf(v[i])` for every value, bit for bit (the vector versions compute
     /// libm's algorithm lane by lane, so that host and microcontroller agree).
     #[inline(always)]
@@ -105,16 +93,10 @@ pub(crate) trait Math {
     /// Rows `r0..r0 + RR`, `NS` column strips from `col`, of `out[r] = Σ_k coef(k, r) · rows[k]`
     /// over the pass's `k` (see `gemm::combine_tile`).
     #[inline(always)]
-    fn combine_tile<
-        const RR: usize,
-        const NS: usize,
-        const N: usize,
-        const K: usize,
-        const R: usize,
-    >(
-        rows: &[[f32; N]; K],
+    fn combine_tile<const RR: usize, const NS: usize>(
+        rows: gemm::Rows,
         coef: impl Fn(usize, usize) -> f32 + Copy,
-        out: &mut [[f32; N]; R],
+        out: &mut gemm::RowsMut,
         r0: usize,
         col: usize,
         pass: &gemm::Pass,
@@ -122,14 +104,7 @@ pub(crate) trait Math {
         Self: Sized,
     {
         for s in 0..NS {
-            gemm::combine_tile::<Self, RR, N, K, R>(
-                rows,
-                coef,
-                out,
-                r0,
-                col + s * gemm::STRIP,
-                pass,
-            )
+            gemm::combine_tile::<Self, RR>(rows, coef, out, r0, col + s * gemm::STRIP, pass)
         }
     }
 }

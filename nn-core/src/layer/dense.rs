@@ -89,12 +89,13 @@ impl<const I: usize, const O: usize, A: Activation> Layer for Dense<I, O, A> {
     /// `y[b] = A(W·x[b] + b)` for a batch of `B` samples.
     #[inline]
     fn forward<const B: usize>(&self, x: &[[f32; I]; B], y: &mut [[f32; O]; B]) {
-        kernel::run(kernel::Affine {
+        kernel::Affine {
             weight: &self.weight,
             bias: &self.bias,
             x,
             y,
-        });
+        }
+        .launch();
         A::forward_rows(y);
     }
 }
@@ -136,7 +137,7 @@ impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop
         dx: Option<&mut [[f32; I]; B]>,
         continues: bool,
     ) {
-        kernel::run(kernel::AffineBackward {
+        kernel::AffineBackward {
             weight: &self.weight,
             x,
             dz,
@@ -144,7 +145,8 @@ impl<const I: usize, const O: usize, A: Differentiable, const B: usize> Backprop
             d_bias: &mut grad.bias,
             dx,
             continues,
-        });
+        }
+        .launch();
     }
 }
 

@@ -146,12 +146,13 @@ pub const fn fused_for(op: Op, name: &'static str, last: bool) -> Result<Fused, 
 
 impl<const I: usize, const O: usize, A: Activation> Quantize for Dense<I, O, A> {
     fn observe(&self, x: &[f32; I], y: &mut [f32; O], output: &mut MinMax, last: bool) {
-        kernel::run(kernel::Affine {
+        kernel::Affine {
             weight: &self.weight,
             bias: &self.bias,
             x: core::array::from_ref(x),
             y: core::array::from_mut(y),
-        });
+        }
+        .launch();
         observe_activation::<A>(y, output, last);
     }
 }
