@@ -13,7 +13,7 @@
 
 use core::arch::x86_64::*;
 
-use super::gemm::{Pass, Rows, RowsMut, LANES, STRIP};
+use super::gemm::{Coef, Pass, Rows, RowsMut, LANES, STRIP};
 use super::{CoefTile, Kernel, Math, Simd, SrcTile};
 
 /// Runs `kernel` with AVX-512 or AVX2 + FMA arithmetic, the best this CPU has (and the environment
@@ -29,6 +29,19 @@ pub(super) fn run<K: Kernel>(kernel: K) -> Result<(), K> {
         // AVX2 and FMA: everything `run_avx512` enables.
         Simd::Avx512 => unsafe { run_avx512(kernel) },
     }
+    Ok(())
+}
+
+/// Runs `kernel` with AVX-512 if [`run`] would (the CPU has it and the environment allows);
+/// otherwise hands it back. For a kernel compiled, for AVX-512 only, in the caller's crate.
+#[inline(always)]
+pub(super) fn run_zmm<K: Kernel>(kernel: K) -> Result<(), K> {
+    if super::simd() != Simd::Avx512 {
+        return Err(kernel);
+    }
+    // SAFETY: `simd` answered `Avx512`: the CPU supports everything `run_avx512` enables (as in
+    // `run`).
+    unsafe { run_avx512(kernel) };
     Ok(())
 }
 
@@ -117,7 +130,7 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
     #[inline(always)]
     fn combine_tile<const RR: usize, const NS: usize>(
         rows: Rows,
-        coef: impl Fn(usize, usize) -> f32 + Copy,
+        coef: Coef,
         out: &mut RowsMut,
         r0: usize,
         col: usize,
@@ -153,7 +166,7 @@ unsafe fn hsum(a: __m256) -> f32 {
 #[inline(always)]
 unsafe fn combine_tile<const RR: usize>(
     rows: Rows,
-    coef: impl Fn(usize, usize) -> f32,
+    coef: Coef,
     out: &mut RowsMut,
     r0: usize,
     col: usize,
@@ -161,9 +174,13 @@ unsafe fn combine_tile<const RR: usize>(
 ) {
     let n = rows.width();
     assert!(
-        col + STRIP <= n && out.width() == n,
-        "column strip out of bounds"
+        col + STRIP <= n
+            && out.width() == n
+            && pass.ks.end <= rows.count()
+            && r0 + RR <= out.count(),
+        "tile out of bounds"
     );
+    coef.check(&pass.ks, r0, RR);
     let mut acc = [[_mm256_setzero_ps(); 2]; RR];
     if pass.add {
         for (r, acc) in acc.iter_mut().enumerate() {
@@ -177,17 +194,16 @@ unsafe fn combine_tile<const RR: usize>(
         }
     }
     for k in pass.ks.clone() {
-        let row = rows.row(k);
-        // SAFETY: col + 16 ≤ n, the row's length (asserted above), so both 8-float loads stay
-        // inside `row`.
+        // SAFETY: k < ks.end ≤ the row count and col + 16 ≤ n, the rows' length (asserted
+        // above), and `rows` holds count · n values (`Rows::new`, the only way to make one), so
+        // both 8-float loads stay inside row k.
         let v = unsafe {
-            [
-                _mm256_loadu_ps(row.as_ptr().add(col)),
-                _mm256_loadu_ps(row.as_ptr().add(col + LANES)),
-            ]
+            let row = rows.as_ptr().add(k * n + col);
+            [_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(LANES))]
         };
         for (r, acc) in acc.iter_mut().enumerate() {
-            let s = _mm256_set1_ps(coef(k, r0 + r));
+            // SAFETY: `coef.check` above covered this k and r.
+            let s = _mm256_set1_ps(unsafe { coef.get_unchecked(k, r0 + r) });
             acc[0] = _mm256_fmadd_ps(s, v[0], acc[0]);
             acc[1] = _mm256_fmadd_ps(s, v[1], acc[1]);
         }
@@ -426,19 +442,19 @@ unsafe fn dot16<const RB: usize, const RC: usize>(
 ) -> [[f32; RC]; RB] {
     let mut acc = [[_mm512_setzero_ps(); RC]; RB];
     let mut k = 0;
-    while k + LANES16 <= n {
-        let mut xv = [_mm512_setzero_ps(); RB];
-        for r in 0..RB {
-            // SAFETY: k + 16 ≤ n ≤ the row's length (the contract).
-            xv[r] = unsafe { _mm512_loadu_ps(x[r].as_ptr().add(k)) };
+    // Two steps per iteration: with `n` known only at run time LLVM no longer unrolled the loop
+    // itself (batch-1 inference 10 % slower than at a constant length). Same order of sums.
+    while k + 2 * LANES16 <= n {
+        // SAFETY: k + 32 ≤ n ≤ the row's length (the contract).
+        unsafe {
+            dot16_step(&x, &w, k, &mut acc);
+            dot16_step(&x, &w, k + LANES16, &mut acc);
         }
-        for c in 0..RC {
-            // SAFETY: as above.
-            let wv = unsafe { _mm512_loadu_ps(w[c].as_ptr().add(k)) };
-            for r in 0..RB {
-                acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
-            }
-        }
+        k += 2 * LANES16;
+    }
+    if k + LANES16 <= n {
+        // SAFETY: k + 16 ≤ n ≤ the row's length (the contract).
+        unsafe { dot16_step(&x, &w, k, &mut acc) };
         k += LANES16;
     }
     if k < n {
@@ -472,6 +488,31 @@ unsafe fn dot16<const RB: usize, const RC: usize>(
         }
     }
     out
+}
+
+/// One 16-value step of [`dot16`]: values `k..k + 16` of every row into the accumulators.
+///
+/// # Safety
+/// As [`dot16`], and `k + 16 ≤ n`.
+#[inline(always)]
+unsafe fn dot16_step<const RB: usize, const RC: usize>(
+    x: &[&[f32]; RB],
+    w: &[&[f32]; RC],
+    k: usize,
+    acc: &mut [[__m512; RC]; RB],
+) {
+    let mut xv = [_mm512_setzero_ps(); RB];
+    for r in 0..RB {
+        // SAFETY: k + 16 ≤ n ≤ the row's length (the contract).
+        xv[r] = unsafe { _mm512_loadu_ps(x[r].as_ptr().add(k)) };
+    }
+    for c in 0..RC {
+        // SAFETY: as above.
+        let wv = unsafe { _mm512_loadu_ps(w[c].as_ptr().add(k)) };
+        for r in 0..RB {
+            acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
+        }
+    }
 }
 
 /// The sums of four vectors, each by `_mm512_reduce_add_ps`'s tree (lane `i` + lane `i + 8`,
@@ -528,7 +569,7 @@ unsafe fn reduce4_body(a: __m512, b: __m512, c: __m512, d: __m512) -> [f32; 4] {
 #[inline(always)]
 unsafe fn combine_tile16<const RR: usize, const NS: usize>(
     rows: Rows,
-    coef: impl Fn(usize, usize) -> f32,
+    coef: Coef,
     out: &mut RowsMut,
     r0: usize,
     col: usize,
@@ -537,9 +578,13 @@ unsafe fn combine_tile16<const RR: usize, const NS: usize>(
     const { assert!(STRIP == LANES16) };
     let n = rows.width();
     assert!(
-        col + NS * STRIP <= n && out.width() == n,
-        "column strip out of bounds"
+        col + NS * STRIP <= n
+            && out.width() == n
+            && pass.ks.end <= rows.count()
+            && r0 + RR <= out.count(),
+        "tile out of bounds"
     );
+    coef.check(&pass.ks, r0, RR);
     let mut acc = [[_mm512_setzero_ps(); NS]; RR];
     if pass.add {
         for (r, acc) in acc.iter_mut().enumerate() {
@@ -552,17 +597,18 @@ unsafe fn combine_tile16<const RR: usize, const NS: usize>(
         }
     }
     for k in pass.ks.clone() {
-        let row = rows.row(k);
         // A loop, not `array::from_fn`: its closure was not always inlined into `run_avx512` (a
         // call per row, 784-512-512-10 training 30 % slower).
         let mut v = [_mm512_setzero_ps(); NS];
         for (s, v) in v.iter_mut().enumerate() {
-            // SAFETY: col + NS · 16 ≤ n, the row's length (asserted above), so every load stays
-            // inside `row`.
-            *v = unsafe { _mm512_loadu_ps(row.as_ptr().add(col + s * STRIP)) };
+            // SAFETY: k < ks.end ≤ the row count and col + NS · 16 ≤ n, the rows' length
+            // (asserted above), and `rows` holds count · n values (`Rows::new`, the only way to
+            // make one), so every load stays inside row k.
+            *v = unsafe { _mm512_loadu_ps(rows.as_ptr().add(k * n + col + s * STRIP)) };
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            let c = _mm512_set1_ps(coef(k, r0 + r));
+            // SAFETY: `coef.check` above covered this k and r.
+            let c = _mm512_set1_ps(unsafe { coef.get_unchecked(k, r0 + r) });
             for (acc, v) in acc.iter_mut().zip(v) {
                 *acc = _mm512_fmadd_ps(c, v, *acc);
             }

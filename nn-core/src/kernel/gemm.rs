@@ -61,9 +61,82 @@ impl<'a> Rows<'a> {
         &self.data[k * self.width..][..self.width]
     }
     /// Values per row.
+    // Only the vector tiles (x86-64 with std) use it.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn width(&self) -> usize {
         self.width
+    }
+    /// How many rows.
+    // Only the vector tiles (x86-64 with std) use it.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+    /// The first row's first value; row `k` starts `k · width` values on.
+    // Only the vector tiles (x86-64 with std) use it.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn as_ptr(&self) -> *const f32 {
+        self.data.as_ptr()
+    }
+}
+
+/// The coefficients of [`combine_rows`]: `coef(k, r) = data[(k − k0)·ks + (r − r0)·rs]` (a slice
+/// and strides rather than a closure: with the sizes known only at run time, a closure's index
+/// was bounds-checked at every multiply-add; the vector tiles check a whole tile once).
+#[derive(Clone, Copy)]
+pub(crate) struct Coef<'a> {
+    data: &'a [f32],
+    ks: usize,
+    rs: usize,
+    k0: usize,
+    r0: usize,
+}
+
+impl Coef<'_> {
+    /// `coef(k, r)`; panics outside `data`.
+    #[inline(always)]
+    pub(crate) fn get(&self, k: usize, r: usize) -> f32 {
+        self.data[(k - self.k0) * self.ks + (r - self.r0) * self.rs]
+    }
+    /// Panics unless `coef(k, r)` lies inside `data` for every `k` in `ks` and `r` in
+    /// `r0..r0 + rn`.
+    // Only the vector tiles (x86-64 with std) use it.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn check(&self, ks: &core::ops::Range<usize>, r0: usize, rn: usize) {
+        if ks.is_empty() || rn == 0 {
+            return;
+        }
+        assert!(
+            ks.start >= self.k0 && r0 >= self.r0,
+            "coefficients out of bounds"
+        );
+        let last = (ks.end - 1 - self.k0).checked_mul(self.ks).and_then(|a| {
+            (r0 + rn - 1 - self.r0)
+                .checked_mul(self.rs)
+                .and_then(|b| a.checked_add(b))
+        });
+        assert!(
+            last.is_some_and(|l| l < self.data.len()),
+            "coefficients out of bounds"
+        );
+    }
+    /// `coef(k, r)` without a bounds check.
+    ///
+    /// # Safety
+    /// [`check`](Self::check) passed for a range of `k` and of `r` holding these.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) unsafe fn get_unchecked(&self, k: usize, r: usize) -> f32 {
+        // SAFETY: the caller's contract: `check` found this index inside `data`.
+        unsafe {
+            *self
+                .data
+                .get_unchecked((k - self.k0) * self.ks + (r - self.r0) * self.rs)
+        }
     }
 }
 
@@ -90,9 +163,18 @@ impl<'a> RowsMut<'a> {
         &mut self.data[k * self.width..][..self.width]
     }
     /// Values per row.
+    // Only the vector tiles (x86-64 with std) use it.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn width(&self) -> usize {
         self.width
+    }
+    /// How many rows.
+    // Only the vector tiles (x86-64 with std) use it.
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn count(&self) -> usize {
+        self.count
     }
 }
 
@@ -106,10 +188,17 @@ pub(crate) struct Affine<'a, const I: usize, const O: usize, const B: usize> {
 }
 
 impl<'a, const I: usize, const O: usize, const B: usize> Affine<'a, I, O, B> {
-    /// Runs the product, from code compiled once in nn-core.
+    /// Runs the product: see [`AffineDyn`] for where it is compiled.
     #[inline(always)]
     pub(crate) fn launch(self) {
-        self.sized().launch()
+        // The AVX-512 version at this layer's sizes, compiled here in the network's crate;
+        // AVX2 and portable from nn-core.
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if let Err(product) = super::avx2::run_zmm(self.sized()) {
+            product.launch();
+        }
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+        super::run(self.sized());
     }
 
     #[inline(always)]
@@ -134,6 +223,17 @@ impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O,
 
 /// [`Affine`] with its sizes as values: `weight` is `O` rows of `I`, `bias` `O` values, `x` `B`
 /// rows of `I` and `y` `B` rows of `O` (checked when it runs).
+///
+/// On x86-64 with std every product has three versions (AVX-512, AVX2 and portable, chosen at
+/// run time). Compiled at every layer's sizes in every crate that names a network, they were most
+/// of a rebuild (the MNIST example's after a width change: 2.1–2.9 s, Intel Xeon, session 14), so
+/// they are compiled once, here, on sizes known only at run time, with one exception: the
+/// AVX-512 forward product is still compiled at the layer's sizes, in the network's crate (on run-
+/// time sizes batch-1 and batch-128 inference ran 8–13 % slower there; the backward products, and
+/// so training, ran as fast). The rebuild is then 1.2–1.5 s. Without std, or on other targets,
+/// the one portable version is compiled at the layer's sizes, which LLVM folds in: the small
+/// layers of a microcontroller's models keep their unrolled loops (the sine model's 1-16-16-1 on
+/// a Cortex-M4F: 1.4 k instructions per inference, against 2.8 k on run-time sizes).
 pub(crate) struct AffineDyn<'a> {
     weight: Rows<'a>,
     bias: &'a [f32],
@@ -141,6 +241,7 @@ pub(crate) struct AffineDyn<'a> {
     y: RowsMut<'a>,
 }
 
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
 super::compiled_once!(AffineDyn, AffineBackwardDyn);
 
 /// Bytes of weights one pass of the forward product keeps in L2 while every sample of the batch
@@ -211,10 +312,18 @@ fn affine_rows<M: Math, const RB: usize>(
     os: core::ops::Range<usize>,
 ) {
     let i = x.width;
-    let xs: [&[f32]; RB] = core::array::from_fn(|r| x.row(b0 + r));
+    // Loops, not `array::from_fn`: its closure was not always inlined (`try_from_fn` in a profile
+    // of batch-1 inference).
+    let mut xs: [&[f32]; RB] = [&[]; RB];
+    for (r, xs) in xs.iter_mut().enumerate() {
+        *xs = x.row(b0 + r);
+    }
     let mut o = os.start;
     while o + FWD_COLS <= os.end {
-        let ws: [&[f32]; FWD_COLS] = core::array::from_fn(|c| weight.row(o + c));
+        let mut ws: [&[f32]; FWD_COLS] = [&[]; FWD_COLS];
+        for (c, ws) in ws.iter_mut().enumerate() {
+            *ws = weight.row(o + c);
+        }
         let dots = M::dot_tile_n::<RB, FWD_COLS>(xs, ws, i);
         for (r, dots) in dots.iter().enumerate() {
             let y = &mut y.row(b0 + r)[o..o + FWD_COLS];
@@ -249,10 +358,13 @@ pub(crate) struct AffineBackward<'a, const I: usize, const O: usize, const B: us
 }
 
 impl<'a, const I: usize, const O: usize, const B: usize> AffineBackward<'a, I, O, B> {
-    /// Runs the products, from code compiled once in nn-core.
+    /// Runs the products: see [`AffineDyn`] for where they are compiled.
     #[inline(always)]
     pub(crate) fn launch(self) {
-        self.sized().launch()
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        self.sized().launch();
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+        super::run(self.sized());
     }
 
     #[inline(always)]
@@ -322,12 +434,18 @@ impl Kernel for AffineBackwardDyn<'_> {
                 *db += d;
             }
         }
-        let dz = dz.data;
+        let coef = |ks, rs| Coef {
+            data: dz.data,
+            ks,
+            rs,
+            k0: 0,
+            r0: 0,
+        };
         // dW[o] = Σ_b dz[b][o] · x[b]
-        combine_rows::<M>(x, |k, r| dz[k * o + r], &mut d_weight, continues);
+        combine_rows::<M>(x, coef(o, 1), &mut d_weight, continues);
         // dx[b] = Σ_o dz[b][o] · W[o]
         if let Some(mut dx) = dx {
-            combine_rows::<M>(weight, |k, r| dz[r * o + k], &mut dx, false);
+            combine_rows::<M>(weight, coef(1, o), &mut dx, false);
         }
     }
 }
@@ -359,12 +477,7 @@ const OUT_BUDGET: usize = 256 * 1024;
 /// taken in passes; with `continues`, the first pass too goes on from what `out` holds (a later
 /// part of a batch).
 #[inline(always)]
-fn combine_rows<M: Math>(
-    rows: Rows,
-    coef: impl Fn(usize, usize) -> f32 + Copy,
-    out: &mut RowsMut,
-    continues: bool,
-) {
+fn combine_rows<M: Math>(rows: Rows, coef: Coef, out: &mut RowsMut, continues: bool) {
     assert!(rows.width == out.width, "operands of different sizes");
     let (n, k_all, r_all) = (rows.width, rows.count, out.count);
     let full = n / STRIP * STRIP;
@@ -409,7 +522,7 @@ fn combine_rows<M: Math>(
                 let out = out.row(r);
                 let mut acc = if add { out[col] } else { 0.0 };
                 for k in ks.clone() {
-                    acc = M::mul_add(coef(k, r), rows.row(k)[col], acc);
+                    acc = M::mul_add(coef.get(k, r), rows.row(k)[col], acc);
                 }
                 out[col] = acc;
             }
@@ -433,7 +546,7 @@ const PANEL_K: usize = 128;
 #[inline(always)]
 fn combine_deep<M: Math, const RR: usize, const NS: usize>(
     rows: Rows,
-    coef: impl Fn(usize, usize) -> f32 + Copy,
+    coef: Coef,
     out: &mut RowsMut,
     cols: core::ops::Range<usize>,
     pass: &Pass,
@@ -450,10 +563,16 @@ fn combine_deep<M: Math, const RR: usize, const NS: usize>(
                 };
                 for (k, row) in part.ks.clone().zip(panel.iter_mut()) {
                     for (r, c) in row.iter_mut().enumerate() {
-                        *c = coef(k, r0 + r);
+                        *c = coef.get(k, r0 + r);
                     }
                 }
-                let packed = |k: usize, r: usize| panel[k - k0][r - r0];
+                let packed = Coef {
+                    data: panel.as_flattened(),
+                    ks: RR,
+                    rs: 1,
+                    k0,
+                    r0,
+                };
                 for col in cols.clone().step_by(NS * STRIP) {
                     M::combine_tile::<RR, NS>(rows, packed, out, r0, col, &part);
                 }
@@ -471,7 +590,7 @@ fn combine_deep<M: Math, const RR: usize, const NS: usize>(
 #[inline(always)]
 fn combine_columns<M: Math, const RR: usize, const NS: usize>(
     rows: Rows,
-    coef: impl Fn(usize, usize) -> f32 + Copy,
+    coef: Coef,
     out: &mut RowsMut,
     (cols, block): (core::ops::Range<usize>, usize),
     pass: &Pass,
@@ -499,7 +618,7 @@ pub(crate) struct Pass {
 #[inline(always)]
 fn combine_block<M: Math, const RR: usize, const NS: usize>(
     rows: Rows,
-    coef: impl Fn(usize, usize) -> f32 + Copy,
+    coef: Coef,
     out: &mut RowsMut,
     r: &mut usize,
     cols: core::ops::Range<usize>,
@@ -517,7 +636,7 @@ fn combine_block<M: Math, const RR: usize, const NS: usize>(
 #[inline(always)]
 pub(super) fn combine_tile<M: Math, const RR: usize>(
     rows: Rows,
-    coef: impl Fn(usize, usize) -> f32,
+    coef: Coef,
     out: &mut RowsMut,
     r0: usize,
     col: usize,
@@ -534,7 +653,7 @@ pub(super) fn combine_tile<M: Math, const RR: usize>(
             .try_into()
             .expect("a full strip");
         for (r, acc) in acc.iter_mut().enumerate() {
-            let s = coef(k, r0 + r);
+            let s = coef.get(k, r0 + r);
             for l in 0..STRIP {
                 acc[l] = M::mul_add(s, v[l], acc[l]);
             }

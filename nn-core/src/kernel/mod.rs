@@ -2,8 +2,10 @@
 //! updates.
 //!
 //! Every kernel is written once, generic over [`Math`], and blocked over the batch so that a batch is
-//! a matrix product rather than `B` matrix-vector products. Every bound is a const generic: each loop
-//! has a constant trip count, and LLVM unrolls and vectorises it without bounds checks.
+//! a matrix product rather than `B` matrix-vector products. The Dense products take their sizes at
+//! run time (`gemm::Rows`) so that nn-core compiles them once (see `gemm::AffineDyn` for where
+//! each version is compiled); their tiles are const generics, and the vector tiles check a tile's
+//! bounds once rather than at every load.
 //!
 //! Release builds target SSE2 only unless the user sets `RUSTFLAGS`, which a library cannot count on.
 //! So, with `std` on x86-64, [`run`] checks the CPU once and executes the kernel inside a function
@@ -95,7 +97,7 @@ pub(crate) trait Math {
     #[inline(always)]
     fn combine_tile<const RR: usize, const NS: usize>(
         rows: gemm::Rows,
-        coef: impl Fn(usize, usize) -> f32 + Copy,
+        coef: gemm::Coef,
         out: &mut gemm::RowsMut,
         r0: usize,
         col: usize,
