@@ -6,7 +6,7 @@
 //! are handled only where `col` is built (`im2col`) and scattered back (`col2im`); the products
 //! themselves are plain, vectorised along the positions with register tiles as in `gemm.rs`:
 //! `Y = W·col` and `dcol = Wᵀ·dZ` with broadcast coefficients (`combine`), `dW = dZ·colᵀ` with
-//! `Math::dot_tile`, or, from 8 filters on, as `dWᵀ += col·dZᵀ` with broadcasts (no horizontal
+//! `Math::dot_tile_n`, or, from 8 filters on, as `dWᵀ += col·dZᵀ` with broadcasts (no horizontal
 //! sums). Unpadded stride-1 convolutions whose rows are mostly output (`Geometry::wide`) skip im2col:
 //! each tap's values are then one contiguous run of the input.
 //!

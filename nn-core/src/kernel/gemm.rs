@@ -691,8 +691,10 @@ pub(super) fn axpy_tile<M: Math, const RT: usize, const NV: usize, const V: usiz
     }
 }
 
-/// [`dot_tile`] of a length known only at run time: the same `PORTABLE_LANES` partial sums over
-/// the whole length, combined in the same fixed order, then the tail.
+/// `RB × RC` dot products of the rows' first `n` values, each with `PORTABLE_LANES` partial sums
+/// combined in a fixed order, then the tail (results do not depend on the tile a dot product lands
+/// in, or on the thread that computes it). The vector versions are `avx2::dot_tile_n` and
+/// `avx2::dot_tile16_n`.
 #[inline(always)]
 pub(super) fn dot_tile_n<M: Math, const RB: usize, const RC: usize>(
     x: [&[f32]; RB],
