@@ -283,19 +283,18 @@ unsafe fn dot_tile_n<const RB: usize, const RC: usize>(
     );
     let mut acc = [[_mm256_setzero_ps(); RC]; RB];
     let mut k = 0;
-    while k + LANES <= n {
-        let mut xv = [_mm256_setzero_ps(); RB];
-        for r in 0..RB {
-            // SAFETY: k + 8 ≤ n ≤ the row's length (asserted above).
-            xv[r] = unsafe { _mm256_loadu_ps(x[r].as_ptr().add(k)) };
+    // Two steps per iteration, as in `dot16`.
+    while k + 2 * LANES <= n {
+        // SAFETY: k + 16 ≤ n ≤ the row's length (asserted above).
+        unsafe {
+            dot8_step(&x, &w, k, &mut acc);
+            dot8_step(&x, &w, k + LANES, &mut acc);
         }
-        for c in 0..RC {
-            // SAFETY: as above.
-            let wv = unsafe { _mm256_loadu_ps(w[c].as_ptr().add(k)) };
-            for r in 0..RB {
-                acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
-            }
-        }
+        k += 2 * LANES;
+    }
+    if k + LANES <= n {
+        // SAFETY: k + 8 ≤ n ≤ the row's length (asserted above).
+        unsafe { dot8_step(&x, &w, k, &mut acc) };
         k += LANES;
     }
     let mut out = [[0.0f32; RC]; RB];
@@ -310,6 +309,31 @@ unsafe fn dot_tile_n<const RB: usize, const RC: usize>(
         }
     }
     out
+}
+
+/// One 8-value step of [`dot_tile_n`]: values `k..k + 8` of every row into the accumulators.
+///
+/// # Safety
+/// As [`dot_tile_n`], and every row holds at least `k + 8` values.
+#[inline(always)]
+unsafe fn dot8_step<const RB: usize, const RC: usize>(
+    x: &[&[f32]; RB],
+    w: &[&[f32]; RC],
+    k: usize,
+    acc: &mut [[__m256; RC]; RB],
+) {
+    let mut xv = [_mm256_setzero_ps(); RB];
+    for r in 0..RB {
+        // SAFETY: k + 8 ≤ the row's length (the contract).
+        xv[r] = unsafe { _mm256_loadu_ps(x[r].as_ptr().add(k)) };
+    }
+    for c in 0..RC {
+        // SAFETY: as above.
+        let wv = unsafe { _mm256_loadu_ps(w[c].as_ptr().add(k)) };
+        for r in 0..RB {
+            acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
+        }
+    }
 }
 
 /// The inner loop of [`axpy_tile`].
@@ -445,7 +469,7 @@ unsafe fn dot16<const RB: usize, const RC: usize>(
     // Two steps per iteration: with `n` known only at run time LLVM no longer unrolled the loop
     // itself (batch-1 inference 10 % slower than at a constant length). Same order of sums.
     while k + 2 * LANES16 <= n {
-        // SAFETY: k + 32 ≤ n ≤ the row's length (the contract).
+        // SAFETY: k + 32 ≤ n ≤ every row's length (the contract).
         unsafe {
             dot16_step(&x, &w, k, &mut acc);
             dot16_step(&x, &w, k + LANES16, &mut acc);
@@ -493,7 +517,7 @@ unsafe fn dot16<const RB: usize, const RC: usize>(
 /// One 16-value step of [`dot16`]: values `k..k + 16` of every row into the accumulators.
 ///
 /// # Safety
-/// As [`dot16`], and `k + 16 ≤ n`.
+/// As [`dot16`], and every row holds at least `k + 16` values.
 #[inline(always)]
 unsafe fn dot16_step<const RB: usize, const RC: usize>(
     x: &[&[f32]; RB],

@@ -83,44 +83,71 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// The coefficients of [`combine_rows`]: `coef(k, r) = data[(k − k0)·ks + (r − r0)·rs]` (a slice
+/// The coefficients of [`combine_rows`]: `coef(k, r) = data[(k − k0)·ks + (r − r0)·rs]` for `k`
+/// in `k0..k_end` and `r` in `r0..r_end`, all checked to lie inside `data` when it is made (a slice
 /// and strides rather than a closure: with the sizes known only at run time, a closure's index
-/// was bounds-checked at every multiply-add; the vector tiles check a whole tile once).
+/// was bounds-checked at every multiply-add; the vector tiles compare a tile's ranges with the
+/// checked ones instead, four comparisons, which batch-1 training's one-row tiles notice).
 #[derive(Clone, Copy)]
 pub(crate) struct Coef<'a> {
+    // Private: only `new` makes one, so every index in the ranges lies inside `data`.
     data: &'a [f32],
     ks: usize,
     rs: usize,
     k0: usize,
     r0: usize,
+    k_end: usize,
+    r_end: usize,
 }
 
-impl Coef<'_> {
+impl<'a> Coef<'a> {
+    /// Coefficients for `k` in `k0..k_end` and `r` in `r0..r_end`; panics unless every one lies
+    /// inside `data`.
+    #[inline(always)]
+    pub(crate) fn new(
+        data: &'a [f32],
+        (ks, rs): (usize, usize),
+        (k0, k_end): (usize, usize),
+        (r0, r_end): (usize, usize),
+    ) -> Self {
+        if k_end > k0 && r_end > r0 {
+            let last = (k_end - 1 - k0).checked_mul(ks).and_then(|a| {
+                (r_end - 1 - r0)
+                    .checked_mul(rs)
+                    .and_then(|b| a.checked_add(b))
+            });
+            assert!(
+                last.is_some_and(|l| l < data.len()),
+                "coefficients out of bounds"
+            );
+        }
+        Coef {
+            data,
+            ks,
+            rs,
+            k0,
+            r0,
+            k_end,
+            r_end,
+        }
+    }
     /// `coef(k, r)`; panics outside `data`.
     #[inline(always)]
     pub(crate) fn get(&self, k: usize, r: usize) -> f32 {
         self.data[(k - self.k0) * self.ks + (r - self.r0) * self.rs]
     }
-    /// Panics unless `coef(k, r)` lies inside `data` for every `k` in `ks` and `r` in
-    /// `r0..r0 + rn`.
+    /// Panics unless every `k` in `ks` and `r` in `r0..r0 + rn` lies in the ranges `new` checked.
     // Only the vector tiles (x86-64 with std) use it.
     #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn check(&self, ks: &core::ops::Range<usize>, r0: usize, rn: usize) {
-        if ks.is_empty() || rn == 0 {
-            return;
-        }
         assert!(
-            ks.start >= self.k0 && r0 >= self.r0,
-            "coefficients out of bounds"
-        );
-        let last = (ks.end - 1 - self.k0).checked_mul(self.ks).and_then(|a| {
-            (r0 + rn - 1 - self.r0)
-                .checked_mul(self.rs)
-                .and_then(|b| a.checked_add(b))
-        });
-        assert!(
-            last.is_some_and(|l| l < self.data.len()),
+            ks.is_empty()
+                || rn == 0
+                || (ks.start >= self.k0
+                    && ks.end <= self.k_end
+                    && r0 >= self.r0
+                    && r0 + rn <= self.r_end),
             "coefficients out of bounds"
         );
     }
@@ -131,7 +158,8 @@ impl Coef<'_> {
     #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) unsafe fn get_unchecked(&self, k: usize, r: usize) -> f32 {
-        // SAFETY: the caller's contract: `check` found this index inside `data`.
+        // SAFETY: the caller's contract: `check` found (k, r) in the ranges `new` checked, so the
+        // index lies inside `data`.
         unsafe {
             *self
                 .data
@@ -434,18 +462,13 @@ impl Kernel for AffineBackwardDyn<'_> {
                 *db += d;
             }
         }
-        let coef = |ks, rs| Coef {
-            data: dz.data,
-            ks,
-            rs,
-            k0: 0,
-            r0: 0,
-        };
         // dW[o] = Σ_b dz[b][o] · x[b]
-        combine_rows::<M>(x, coef(o, 1), &mut d_weight, continues);
+        let coef = Coef::new(dz.data, (o, 1), (0, b), (0, o));
+        combine_rows::<M>(x, coef, &mut d_weight, continues);
         // dx[b] = Σ_o dz[b][o] · W[o]
         if let Some(mut dx) = dx {
-            combine_rows::<M>(weight, coef(1, o), &mut dx, false);
+            let coef = Coef::new(dz.data, (1, o), (0, o), (0, b));
+            combine_rows::<M>(weight, coef, &mut dx, false);
         }
     }
 }
@@ -566,13 +589,12 @@ fn combine_deep<M: Math, const RR: usize, const NS: usize>(
                         *c = coef.get(k, r0 + r);
                     }
                 }
-                let packed = Coef {
-                    data: panel.as_flattened(),
-                    ks: RR,
-                    rs: 1,
-                    k0,
-                    r0,
-                };
+                let packed = Coef::new(
+                    panel.as_flattened(),
+                    (RR, 1),
+                    (k0, part.ks.end),
+                    (r0, r0 + RR),
+                );
                 for col in cols.clone().step_by(NS * STRIP) {
                     M::combine_tile::<RR, NS>(rows, packed, out, r0, col, &part);
                 }
