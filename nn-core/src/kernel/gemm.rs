@@ -60,23 +60,22 @@ impl<'a> Rows<'a> {
     pub(crate) fn row(&self, k: usize) -> &'a [f32] {
         &self.data[k * self.width..][..self.width]
     }
+}
+
+// What the vector tiles (x86-64 with std only) read.
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+impl Rows<'_> {
     /// Values per row.
-    // Only the vector tiles (x86-64 with std) use it.
-    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn width(&self) -> usize {
         self.width
     }
     /// How many rows.
-    // Only the vector tiles (x86-64 with std) use it.
-    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn count(&self) -> usize {
         self.count
     }
     /// The first row's first value; row `k` starts `k · width` values on.
-    // Only the vector tiles (x86-64 with std) use it.
-    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn as_ptr(&self) -> *const f32 {
         self.data.as_ptr()
@@ -137,7 +136,7 @@ impl<'a> Coef<'a> {
         self.data[(k - self.k0) * self.ks + (r - self.r0) * self.rs]
     }
     /// Panics unless every `k` in `ks` and `r` in `r0..r0 + rn` lies in the ranges `new` checked.
-    // Only the vector tiles (x86-64 with std) use it.
+    // This and `get_unchecked`: the vector tiles (x86-64 with std) only.
     #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn check(&self, ks: &core::ops::Range<usize>, r0: usize, rn: usize) {
@@ -190,16 +189,17 @@ impl<'a> RowsMut<'a> {
     pub(crate) fn row(&mut self, k: usize) -> &mut [f32] {
         &mut self.data[k * self.width..][..self.width]
     }
+}
+
+// What the vector tiles (x86-64 with std only) read.
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+impl RowsMut<'_> {
     /// Values per row.
-    // Only the vector tiles (x86-64 with std) use it.
-    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn width(&self) -> usize {
         self.width
     }
     /// How many rows.
-    // Only the vector tiles (x86-64 with std) use it.
-    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn count(&self) -> usize {
         self.count
@@ -254,11 +254,11 @@ impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O,
 ///
 /// On x86-64 with std every product has three versions (AVX-512, AVX2 and portable, chosen at
 /// run time). Compiled at every layer's sizes in every crate that names a network, they were most
-/// of a rebuild (the MNIST example's after a width change: 2.1–2.9 s, Intel Xeon, session 14), so
+/// of a rebuild (the MNIST example's after a width change: 2.2–3.2 s, Intel Xeon, session 14), so
 /// they are compiled once, here, on sizes known only at run time, with one exception: the
 /// AVX-512 forward product is still compiled at the layer's sizes, in the network's crate (on run-
-/// time sizes batch-1 and batch-128 inference ran 8–13 % slower there; the backward products, and
-/// so training, ran as fast). The rebuild is then 1.2–1.5 s. Without std, or on other targets,
+/// time sizes batch-1 and batch-128 inference ran 8–13 % slower there). The rebuild is then
+/// 1.3–1.9 s, for training 2–4 % slower (BENCHMARKS.md, session 14). Without std, or on other targets,
 /// the one portable version is compiled at the layer's sizes, which LLVM folds in: the small
 /// layers of a microcontroller's models keep their unrolled loops (the sine model's 1-16-16-1 on
 /// a Cortex-M4F: 1.4 k instructions per inference, against 2.8 k on run-time sizes).
