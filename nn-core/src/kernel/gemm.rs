@@ -258,10 +258,10 @@ impl<const I: usize, const O: usize, const B: usize> Kernel for Affine<'_, I, O,
 /// they are compiled once, here, on sizes known only at run time, with one exception: the
 /// AVX-512 forward product is still compiled at the layer's sizes, in the network's crate (on run-
 /// time sizes batch-1 and batch-128 inference ran 8–13 % slower there). The rebuild is then
-/// 1.3–1.9 s, for training 2–4 % slower (BENCHMARKS.md, session 14). Without std, or on other targets,
-/// the one portable version is compiled at the layer's sizes, which LLVM folds in: the small
-/// layers of a microcontroller's models keep their unrolled loops (the sine model's 1-16-16-1 on
-/// a Cortex-M4F: 1.4 k instructions per inference, against 2.8 k on run-time sizes).
+/// 1.3–1.9 s, for training 2–4 % slower (BENCHMARKS.md, session 14). Without std, or on other
+/// targets, the one portable version is compiled at the layer's sizes, which LLVM folds in: the
+/// small layers of a microcontroller's models keep their unrolled loops (the sine model's
+/// 1-16-16-1 on a Cortex-M4F: 1.4 k instructions per inference, against 2.8 k on run-time sizes).
 pub(crate) struct AffineDyn<'a> {
     weight: Rows<'a>,
     bias: &'a [f32],
