@@ -76,7 +76,8 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
     #[inline(always)]
     fn exp_in_place(v: &mut [f32]) {
         if ZMM {
-            // SAFETY: as for `dot_tile16_n` above; `exp16_in_place` checks its own bounds.
+            // SAFETY: `Fused<true>` runs only inside `run_avx512`, after the CPU check found
+            // AVX-512 (module docs); `exp16_in_place` checks its own bounds.
             unsafe { exp16_in_place(v) }
         } else {
             for v in v {
@@ -87,13 +88,14 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
 
     #[inline(always)]
     fn softmax16(z: &mut [f32], width: usize) -> bool {
-        // SAFETY: as for `dot_tile16_n` above; `softmax16` checks its own bounds.
+        // SAFETY: as in `exp_in_place` above; `softmax16` checks its own bounds.
         ZMM && unsafe { softmax16(z, width) }
     }
 
     #[inline(always)]
     fn transpose8(src: &[f32], ss: usize, dst: &mut [f32], ds: usize) {
-        // SAFETY: as above; `transpose8` checks the bounds.
+        // SAFETY: `Fused` runs only inside `run_avx2_fma` or `run_avx512`, after the CPU check
+        // (module docs); `transpose8` checks the bounds.
         unsafe { transpose8(src, ss, dst, ds) }
     }
 
@@ -104,10 +106,10 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
         n: usize,
     ) -> [[f32; RC]; RB] {
         if ZMM {
-            // SAFETY: as for `dot_tile16_n` above; `dot_tile16_n` checks the rows' lengths.
+            // SAFETY: as in `exp_in_place` above; `dot_tile16_n` checks the rows' lengths.
             unsafe { dot_tile16_n(x, w, n) }
         } else {
-            // SAFETY: as above; `dot_tile_n` checks the rows' lengths.
+            // SAFETY: as in `transpose8` above; `dot_tile_n` checks the rows' lengths.
             unsafe { dot_tile_n(x, w, n) }
         }
     }
@@ -137,7 +139,7 @@ impl<const ZMM: bool> Math for Fused<ZMM> {
         pass: &Pass,
     ) {
         if ZMM {
-            // SAFETY: as for `dot_tile16_n` above; `combine_tile16` checks its own bounds.
+            // SAFETY: as in `exp_in_place` above; `combine_tile16` checks its own bounds.
             unsafe { combine_tile16::<RR, NS>(rows, coef, out, r0, col, pass) }
         } else {
             for s in 0..NS {
